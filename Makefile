@@ -1,0 +1,44 @@
+# Everything bootstraps .venv from a fresh clone with only Python 3.10+ present.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
+ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
+
+.PHONY: demo test lint typecheck docs pytest ci clean FORCE
+
+demo: $(STAMP)
+	$(BIN)/bwhooks demo
+
+test: lint typecheck docs pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+# What is too slow for every edit: the suite on the other Pythons, the wheel check.
+ci: test
+	$(BIN)/nox --non-interactive
+
+$(VENV)/.adapters: FORCE
+	@mkdir -p $(VENV)
+	@echo '$(ADAPTER_MODULES)' | cmp -s - $@ || echo '$(ADAPTER_MODULES)' > $@
+
+$(STAMP): pyproject.toml $(VENV)/.adapters
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist .nox .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,143 @@
+"""``bwhooks demo``: a receiver on the embedded server, fed a realistic day of callbacks."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from bwhooks.auth import BasicAuth
+from bwhooks.events import AnswerEvent, Event, GatherEvent
+from bwhooks.receiver import Receiver
+from bwhooks.testing import HttpSender, fake_payload
+
+__all__ = ["demo_sequence", "describe", "run_demo", "serving"]
+
+
+def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
+    """``(method, kind, payload)`` for one inbound call, then an SMS exchange and an MMS."""
+    caller, number = "+19195550147", "+19195551212"
+    call = {"call_id": "c-" + secrets.token_hex(12)}
+    recording = {"recording_id": "rec-" + secrets.token_hex(12)}
+    message = {"from_": number, "to": caller}
+    return [
+        ("POST", "incomingcall", fake_payload("incomingcall", **call, from_=caller, to=number)),
+        ("GET", "answer", fake_payload("answer", **call, from_=caller, to=number)),
+        ("POST", "speak", fake_payload("speak", **call, status="started", state="PLAYBACK_START")),
+        ("POST", "gather", fake_payload("gather", **call, digits="42", reason="terminating-digit")),
+        ("POST", "dtmf", fake_payload("dtmf", **call, dtmf_digit="#")),
+        ("POST", "recording", fake_payload("recording", **call, **recording)),
+        ("POST", "transcription", fake_payload("transcription", **recording)),
+        ("POST", "hangup", fake_payload("hangup", **call, from_=caller, to=number)),
+        ("POST", "sms", fake_payload("sms", from_=caller, to=number, text="Is my order ready?")),
+        (
+            "POST",
+            "sms",
+            fake_payload(
+                "sms",
+                **message,
+                direction="out",
+                state="sent",
+                delivery_state="delivered",
+                delivery_code=0,
+                delivery_description="Message delivered to carrier",
+            ),
+        ),
+        ("POST", "mms", fake_payload("mms", from_=caller, to=number, text="Here it is")),
+    ]
+
+
+def describe(event: Event) -> str:
+    """One line about an event: its type, its ids, and what it is about."""
+    fields: dict[str, Any] = {
+        name: getattr(event, name, None)
+        for name in (
+            "call_id",
+            "message_id",
+            "recording_id",
+            "transcription_id",
+            "from_",
+            "to",
+            "status",
+            "cause",
+            "digits",
+            "dtmf_digit",
+            "direction",
+            "delivery_state",
+            "text",
+            "media",
+        )
+    }
+    parts = [f"{name.rstrip('_')}={value!r}" for name, value in fields.items() if value is not None]
+    return f"{type(event).__name__:<21} " + " ".join(parts)
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve a WSGI app on werkzeug's embedded server in a thread; yields its base URL."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """Keep the demo's output to the events themselves."""
+
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="bwhooks-serving",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def run_demo(out: TextIO = sys.stdout) -> int:
+    """Run the demo, printing each event as its handler receives it; 0 if all arrived."""
+    from bwhooks.adapters.wsgi import make_app
+
+    credentials = ("bandwidth", secrets.token_urlsafe(16))
+    receiver = Receiver(auth=BasicAuth(credentials))
+    received: list[Event] = []
+
+    @receiver.on(Event)
+    def show(event: Event) -> None:
+        received.append(event)
+        print(f"  <- {describe(event)}", file=out, flush=True)
+
+    @receiver.on(AnswerEvent)
+    def greet(event: AnswerEvent) -> str:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Gather requestUrl="/callbacks" '
+            'terminatingDigits="#"><SpeakSentence>Enter your order number.</SpeakSentence>'
+            "</Gather></Response>"
+        )
+
+    @receiver.on(GatherEvent)
+    def gathered(event: GatherEvent) -> None:
+        print(f"     order number entered: {event.digits}", file=out)
+
+    failures = 0
+    sequence = demo_sequence()
+    with serving(make_app(receiver)) as base_url:
+        print(f"bwhooks demo: receiver on {base_url}/callbacks (HTTP Basic Auth)", file=out)
+        sender = HttpSender(f"{base_url}/callbacks", credentials)
+        for method, kind, payload in sequence:
+            answer = sender.send(payload, method)
+            exchange = " -> ".join(str(status) for status in sender.exchange)
+            print(f"{method:<4} {kind:<13} {exchange}", file=out, flush=True)
+            if answer.headers.get("Content-Type", "").startswith("application/xml"):
+                print(f"     BXML answer: {len(answer.body)} bytes", file=out)
+            if not 200 <= answer.status < 300:
+                failures += 1
+    ok = failures == 0 and len(received) == len(sequence)
+    verdict = "all" if ok else "NOT all"
+    print(f"{verdict} {len(sequence)} callbacks received ({len(received)} events)", file=out)
+    return 0 if ok else 1

@@ -1,0 +1,157 @@
+"""The framework-free HTTP request and response that the core speaks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from http import HTTPStatus
+from typing import Any, Union
+from urllib.parse import parse_qsl
+
+import attrs
+
+__all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
+
+HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
+_REDACTED = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+class Headers(Mapping[str, str]):
+    """An immutable, case-insensitive collection of HTTP header ``(name, value)`` pairs.
+
+    As a mapping it gives the first value of each name (``dict(headers)`` works);
+    :meth:`getlist` and :meth:`pairs` give every value. ``repr`` hides credentials.
+    """
+
+    __slots__ = ("_first", "_pairs")
+    _pairs: tuple[tuple[str, str], ...]
+    _first: dict[str, tuple[str, str]]
+
+    def __init__(self, headers: HeadersInput = ()) -> None:
+        if isinstance(headers, Headers):
+            pairs: tuple[tuple[str, str], ...] = headers._pairs
+        elif isinstance(headers, Mapping):
+            pairs = tuple((str(k), str(v)) for k, v in headers.items())
+        else:
+            pairs = tuple((str(k), str(v)) for k, v in headers)
+        first: dict[str, tuple[str, str]] = {}
+        for name, value in pairs:
+            first.setdefault(name.lower(), (name, value))
+        self._pairs = pairs
+        self._first = first
+
+    def __getitem__(self, name: str) -> str:
+        return self._first[name.lower()][1]
+
+    def get(self, name: str, default: Any = None) -> Any:  # faster than Mapping.get
+        """Return the first value of ``name`` (any case), or ``default``."""
+        found = self._first.get(name.lower())
+        return default if found is None else found[1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._first.values())
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def getlist(self, name: str) -> list[str]:
+        """Every value of ``name`` (any case), in order."""
+        key = name.lower()
+        return [value for n, value in self._pairs if n.lower() == key]
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(name, value)`` pair, in order, duplicates included."""
+        return self._pairs
+
+    def __repr__(self) -> str:
+        shown = [(n, "<redacted>" if n.lower() in _REDACTED else v) for n, v in self._pairs]
+        return f"Headers({shown!r})"
+
+
+def _to_headers(value: HeadersInput) -> Headers:
+    return value if isinstance(value, Headers) else Headers(value)
+
+
+def _to_bytes(value: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return bytes(value)
+
+
+def _upper(method: str) -> str:
+    return method.upper()
+
+
+def _body_repr(body: bytes) -> str:
+    return f"<{len(body)} bytes>"
+
+
+@attrs.frozen
+class CallbackRequest:
+    """One HTTP request as the core sees it: method, path, headers, raw body bytes.
+
+    ``query_string`` is the raw, still percent-encoded query; ``client`` is the peer
+    address (``("203.0.113.9", 51234)``) when the adapter knows it.
+    """
+
+    method: str = attrs.field(converter=_upper)
+    path: str
+    headers: Headers = attrs.field(converter=_to_headers)
+    body: bytes = attrs.field(converter=_to_bytes, repr=_body_repr)
+    query_string: bytes = attrs.field(default=b"", converter=_to_bytes)
+    client: tuple[str, int] | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string decoded as a form: the first value of each name."""
+        pairs = parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)
+        query: dict[str, str] = {}
+        for name, value in pairs:
+            query.setdefault(name, value)
+        return query
+
+
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
+@attrs.frozen
+class CallbackResponse:
+    """The answer to a callback: status, headers and body bytes.
+
+    Build one with the helpers :meth:`empty`, :meth:`error` and :meth:`bxml`, or
+    directly; a handler may return one to answer exactly that.
+    """
+
+    status: int
+    headers: Headers = attrs.field(factory=Headers, converter=_to_headers)
+    body: bytes = attrs.field(default=b"", converter=_to_bytes, repr=_body_repr)
+
+    @property
+    def status_line(self) -> str:
+        """``"200 OK"``: the status as WSGI's ``start_response`` wants it."""
+        return f"{self.status} {_PHRASES.get(self.status, 'Unknown')}"
+
+    @classmethod
+    def empty(cls, status: int = 200) -> CallbackResponse:
+        """A response without a body (a callback acknowledged)."""
+        return cls(status, _EMPTY_HEADERS, b"")
+
+    @classmethod
+    def error(
+        cls, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()
+    ) -> CallbackResponse:
+        """A JSON error, ``{"error": reason}``: the body of every 4xx and 5xx answer."""
+        body = json.dumps({"error": reason}).encode()
+        return cls(status, Headers([("Content-Type", "application/json"), *headers]), body)
+
+    @classmethod
+    def bxml(cls, document: str | bytes) -> CallbackResponse:
+        """A ``200`` carrying a BXML document (``application/xml``)."""
+        return cls(200, _XML_HEADERS, _to_bytes(document))
+
+
+_EMPTY_HEADERS = Headers()
+_XML_HEADERS = Headers([("Content-Type", "application/xml; charset=utf-8")])

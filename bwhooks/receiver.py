@@ -1,0 +1,293 @@
+"""The Receiver: verify, parse, dispatch, respond; no web framework involved."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+
+from bwhooks.auth import Authenticator, AuthResult
+from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
+from bwhooks.events import Event, UnknownEvent
+from bwhooks.http import CallbackRequest, CallbackResponse, Headers
+from bwhooks.parsing import decode_json_body, decode_query, parse_event
+from bwhooks.registry import Handler, HandlerRegistry, Registration
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "current_request"]
+
+DEFAULT_MAX_BODY_SIZE = 1_000_000
+_ALLOWED = (("Allow", "GET, HEAD, POST"),)
+_current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
+H = TypeVar("H", bound=Handler)
+
+
+def current_request() -> CallbackRequest:
+    """The :class:`~bwhooks.CallbackRequest` being handled.
+
+    Raises ``LookupError`` outside a handler.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise LookupError("current_request() is only available inside a handler") from None
+
+
+class Receiver:
+    """Receives Bandwidth callbacks: verifies, parses, dispatches to handlers, responds.
+
+    ``auth`` verifies each request (a :class:`~bwhooks.BasicAuth`); ``auth=None`` accepts
+    anyone and warns with :class:`~bwhooks.InsecureReceiverWarning`. Bodies over
+    ``max_body_size`` bytes are refused with ``413``.
+    """
+
+    def __init__(
+        self,
+        auth: Authenticator | None = None,
+        *,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if auth is None:
+            warnings.warn(
+                "Receiver(auth=None) accepts callbacks from anyone; "
+                "pass auth=BasicAuth(...) with the credentials of your callback URL",
+                InsecureReceiverWarning,
+                stacklevel=2,
+            )
+        if not isinstance(max_body_size, int) or max_body_size <= 0:
+            raise ValueError("max_body_size must be a positive number of bytes")
+        self.auth = auth
+        self.max_body_size = max_body_size
+        self.logger = logger or logging.getLogger("bwhooks")
+        self.registry = HandlerRegistry()
+
+    def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
+        """Decorator: run the function (``def`` or ``async def``) for these event classes.
+
+        A class matches its subclasses too; handlers run in registration order.
+        """
+        return self.registry.on(*event_classes)
+
+    # -- checks that need no body ---------------------------------------------------------
+
+    def early_response(self, method: str, headers: Headers) -> CallbackResponse | None:
+        """The answer to a request that can be given before reading its body, else ``None``.
+
+        Adapters call this first, so that a wrong method (405), missing or bad credentials
+        (401) and a ``Content-Length`` over the limit (413) never cost a body read.
+        """
+        method = method.upper()
+        if method == "HEAD":
+            return CallbackResponse.empty()
+        if method not in ("POST", "GET"):
+            return CallbackResponse.error(405, "method not allowed", _ALLOWED)
+        if self.auth is not None:
+            result = self.auth.check(headers)
+            if result is not AuthResult.OK:
+                if result is AuthResult.INVALID:
+                    self.logger.warning("callback refused: invalid credentials")
+                return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
+        length = headers.get("Content-Length")
+        if length is not None:
+            if not length.strip().isdigit():
+                return CallbackResponse.error(400, "invalid Content-Length")
+            if int(length) > self.max_body_size:
+                return self._too_large()
+        if method == "POST" and not _is_json(headers.get("Content-Type")):
+            return CallbackResponse.error(415, "content type must be application/json")
+        return None
+
+    def _too_large(self) -> CallbackResponse:
+        return CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
+
+    def _event_or_response(self, request: CallbackRequest) -> Event | CallbackResponse:
+        early = self.early_response(request.method, request.headers)
+        if early is not None:
+            return early
+        if len(request.body) > self.max_body_size:
+            return self._too_large()
+        payload: Mapping[str, Any]
+        try:
+            if request.method == "GET":
+                payload = decode_query(request.query_string)
+            else:
+                payload = decode_json_body(request.body)
+            return parse_event(MappingProxyType(payload))
+        except InvalidCallback as exc:
+            self.logger.warning("callback refused: %s", exc.reason)
+            return CallbackResponse.error(400, exc.reason)
+
+    # -- handling -------------------------------------------------------------------------
+
+    def handle(self, request: CallbackRequest) -> CallbackResponse:
+        """Answer one callback request (for sync servers).
+
+        ``async def`` handlers run to completion on an event loop of their own, so this
+        must not be called from inside a running loop: use :meth:`handle_async` there.
+        """
+        event = self._event_or_response(request)
+        if isinstance(event, CallbackResponse):
+            return event
+        registrations = self._registrations(event)
+        if any(r.is_async for r in registrations):
+            _require_no_running_loop()
+        token = _current.set(request)
+        try:
+            answers: list[tuple[Registration, Any]] = []
+            for registration in registrations:
+                try:
+                    result = _run_sync(registration, event)
+                except Exception:
+                    return self._failure(registration, event)
+                if result is not None:
+                    answers.append((registration, result))
+                    if len(answers) > 1:
+                        return self._conflict(event, answers)
+            return self._answer(event, answers)
+        finally:
+            _current.reset(token)
+
+    async def handle_async(self, request: CallbackRequest) -> CallbackResponse:
+        """Answer one callback request (for async servers).
+
+        Plain ``def`` handlers run in a worker thread, so the event loop never blocks.
+        """
+        event = self._event_or_response(request)
+        if isinstance(event, CallbackResponse):
+            return event
+        token = _current.set(request)
+        try:
+            answers: list[tuple[Registration, Any]] = []
+            for registration in self._registrations(event):
+                try:
+                    result = await _run_async(registration, event)
+                except Exception:
+                    return self._failure(registration, event)
+                if result is not None:
+                    answers.append((registration, result))
+                    if len(answers) > 1:
+                        return self._conflict(event, answers)
+            return self._answer(event, answers)
+        finally:
+            _current.reset(token)
+
+    def _registrations(self, event: Event) -> tuple[Registration, ...]:
+        registrations = self.registry.handlers_for(type(event))
+        if isinstance(event, UnknownEvent):
+            self.logger.info("unknown callback event type %r (%s)", event.event_type, _ids(event))
+        elif not registrations:
+            self.logger.info("no handler for %s event (%s)", event.event_type, _ids(event))
+        return registrations
+
+    def _answer(
+        self, event: Event, answers: Sequence[tuple[Registration, Any]]
+    ) -> CallbackResponse:
+        if not answers:
+            return CallbackResponse.empty()
+        registration, result = answers[0]
+        response = _to_response(result)
+        if response is None:
+            self.logger.error(
+                "handler %s returned a %s for %s event (%s); return None, BXML (str, bytes or "
+                "an object with to_bxml()) or a CallbackResponse",
+                registration.name,
+                type(result).__name__,
+                event.event_type,
+                _ids(event),
+            )
+            return CallbackResponse.error(500, "handler returned an unusable answer")
+        return response
+
+    def _conflict(
+        self, event: Event, answers: Sequence[tuple[Registration, Any]]
+    ) -> CallbackResponse:
+        self.logger.error(
+            "handlers %s all answered the %s event (%s): an answer must have one author",
+            ", ".join(r.name for r, _ in answers),
+            event.event_type,
+            _ids(event),
+        )
+        return CallbackResponse.error(500, "several handlers answered")
+
+    def _failure(self, registration: Registration, event: Event) -> CallbackResponse:
+        self.logger.exception(
+            "handler %s failed on %s event (%s)", registration.name, event.event_type, _ids(event)
+        )
+        return CallbackResponse.error(500, "handler failed")
+
+
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:
+        return False
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _require_no_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "Receiver.handle() cannot run async handlers inside a running event loop; "
+        "await Receiver.handle_async() instead"
+    )
+
+
+def _run_sync(registration: Registration, event: Event) -> Any:
+    result = registration.handler(event)
+    if inspect.isawaitable(result):
+        return asyncio.run(_await(result))
+    return result
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+async def _run_async(registration: Registration, event: Event) -> Any:
+    if registration.is_async:
+        result = registration.handler(event)
+    else:
+        result = await asyncio.to_thread(registration.handler, event)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _to_response(result: Any) -> CallbackResponse | None:
+    if isinstance(result, CallbackResponse):
+        return result
+    if isinstance(result, (str, bytes)):
+        return CallbackResponse.bxml(result)
+    to_bxml = getattr(result, "to_bxml", None)
+    if callable(to_bxml):
+        document = to_bxml()
+        if isinstance(document, (str, bytes)):
+            return CallbackResponse.bxml(document)
+    return None
+
+
+_ID_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _ids(event: Event) -> str:
+    """The event's ids (``call_id=c-1 gather_id=g-2``) for logs: never credentials or text."""
+    if isinstance(event, UnknownEvent):
+        found = [(k, v) for k, v in event.raw.items() if k.endswith("Id") and isinstance(v, str)]
+    else:
+        names = _ID_NAMES.get(type(event))
+        if names is None:
+            names = tuple(a.name for a in attrs.fields(type(event)) if a.name.endswith("_id"))
+            _ID_NAMES[type(event)] = names
+        found = [(n, getattr(event, n)) for n in names if getattr(event, n) is not None]
+    return " ".join(f"{k}={v}" for k, v in found) or "no ids"

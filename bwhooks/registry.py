@@ -1,0 +1,79 @@
+"""Which handlers run for which event: a registry keyed by event class."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+
+from bwhooks.events import Event
+
+__all__ = ["Handler", "HandlerRegistry", "Registration"]
+
+Handler = Callable[[Any], Any | Awaitable[Any]]
+H = TypeVar("H", bound=Handler)
+
+
+@attrs.frozen
+class Registration:
+    """One handler and the event classes it was registered for."""
+
+    handler: Handler
+    event_classes: tuple[type[Event], ...]
+    is_async: bool
+
+    @property
+    def name(self) -> str:
+        """The handler's qualified name, for logs."""
+        return str(getattr(self.handler, "__qualname__", repr(self.handler)))
+
+
+class HandlerRegistry:
+    """Handlers by event class, run in the order they were registered.
+
+    A handler registered for a class receives that class and its subclasses; register for
+    :class:`~bwhooks.events.Event` to receive everything, unknown events included.
+    """
+
+    def __init__(self) -> None:
+        self._registrations: list[Registration] = []
+        self._by_class: dict[type[Event], tuple[Registration, ...]] = {}
+
+    def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
+        """Decorator: run the decorated function (``def`` or ``async def``) for these events."""
+        if not event_classes:
+            raise TypeError("on() needs at least one event class, e.g. on(AnswerEvent)")
+        for cls in event_classes:
+            if not (isinstance(cls, type) and issubclass(cls, Event)):
+                raise TypeError(f"on() takes event classes, not {cls!r}")
+
+        def register(handler: H) -> H:
+            self.add(handler, *event_classes)
+            return handler
+
+        return register
+
+    def add(self, handler: Handler, *event_classes: type[Event]) -> None:
+        """Register ``handler`` for ``event_classes`` (the call form of :meth:`on`)."""
+        if not callable(handler):
+            raise TypeError(f"a handler must be callable, not {handler!r}")
+        is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+            getattr(handler, "__call__", None)  # noqa: B004  (objects with async __call__)
+        )
+        self._registrations.append(Registration(handler, event_classes, is_async))
+        self._by_class.clear()
+
+    def handlers_for(self, event_class: type[Event]) -> tuple[Registration, ...]:
+        """The registrations that match ``event_class``, in registration order (cached)."""
+        found = self._by_class.get(event_class)
+        if found is None:
+            found = tuple(
+                r for r in self._registrations if issubclass(event_class, r.event_classes)
+            )
+            self._by_class[event_class] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self._registrations)

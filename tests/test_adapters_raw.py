@@ -1,0 +1,245 @@
+"""The raw WSGI and ASGI adapters: pass-through, reading limits, scopes, standalone apps."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from support import (
+    AUTH,
+    JSON,
+    AsgiCall,
+    asgi_scope,
+    http_request,
+    load_json_example,
+    passthrough_asgi,
+    passthrough_wsgi,
+)
+
+from bwhooks import Receiver
+from bwhooks.adapters import asgi, wsgi
+from bwhooks.demo import serving
+from bwhooks.events import Event
+
+ANSWER = json.dumps(load_json_example("answer-3.json")).encode()
+
+
+class CountingInput(io.BytesIO):
+    """A wsgi.input that records how many bytes the app asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.requested = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.requested += len(self.getvalue()) if size is None or size < 0 else size
+        return super().read(size)
+
+
+def environ(
+    method: str = "POST", path: str = "/callbacks", body: bytes = ANSWER, **extra: Any
+) -> dict[str, Any]:
+    env = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": JSON,
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": AUTH,
+        "REMOTE_ADDR": "198.51.100.7",
+        "REMOTE_PORT": "5555",
+        "wsgi.input": CountingInput(body),
+    }
+    env.update(extra)
+    return env
+
+
+def call_wsgi(app: Any, env: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    started: list[Any] = []
+    body = b"".join(app(env, lambda status, headers: started.append((status, headers))))
+    return started[0][0], dict(started[0][1]), body
+
+
+class TestWsgi:
+    def test_other_paths_pass_through_byte_for_byte_on_a_real_server(
+        self, receiver: Receiver
+    ) -> None:
+        payload = bytes(range(256)) * 4
+        app = wsgi.CallbackMiddleware(passthrough_wsgi, receiver)
+        with serving(app) as base_url:
+            response = http_request(
+                base_url, "POST", "/other/path", payload, {"Content-Type": "application/x-raw"}
+            )
+            also = http_request(base_url, "POST", "/callbacksX", b"abc", {})
+        assert response.status == 299
+        assert response.headers["X-App"] == "user"
+        assert response.body == b"/other/path|" + payload
+        assert also.body == b"/callbacksX|abc"
+
+    def test_rejections_before_the_body_read_nothing(self, receiver: Receiver) -> None:
+        app = wsgi.CallbackMiddleware(passthrough_wsgi, receiver)
+        for env in (
+            environ(HTTP_AUTHORIZATION="Basic Zm9vOmJhcg=="),
+            environ(method="PUT"),
+            environ(CONTENT_LENGTH=str(2_000_000)),
+            environ(CONTENT_TYPE="text/plain"),
+        ):
+            status, _, _ = call_wsgi(app, env)
+            assert status.split()[0] in {"401", "405", "413", "415"}
+            assert env["wsgi.input"].requested == 0
+
+    def test_reads_exactly_content_length(self, receiver: Receiver) -> None:
+        env = environ(body=ANSWER + b"garbage-after-the-body")
+        env["CONTENT_LENGTH"] = str(len(ANSWER))
+        status, headers, _ = call_wsgi(wsgi.make_app(receiver), env)
+        assert status == "200 OK"
+        assert headers["Content-Length"] == "0"
+        assert env["wsgi.input"].requested == len(ANSWER)
+
+    def test_client_address_and_query_reach_the_request(self, receiver: Receiver) -> None:
+        from bwhooks import current_request
+
+        seen: list[Any] = []
+        receiver.on(Event)(lambda e: seen.append(current_request()))
+        call_wsgi(wsgi.make_app(receiver), environ(QUERY_STRING="tenant=acme"))
+        assert seen[0].client == ("198.51.100.7", 5555)
+        assert seen[0].query == {"tenant": "acme"}
+
+    def test_head_has_no_body(self, receiver: Receiver) -> None:
+        status, headers, body = call_wsgi(wsgi.make_app(receiver), environ(method="HEAD"))
+        assert (status, body, headers["Content-Length"]) == ("200 OK", b"", "0")
+
+    def test_make_app_answers_404_elsewhere(self, receiver: Receiver) -> None:
+        status, _headers, body = call_wsgi(wsgi.make_app(receiver), environ(path="/"))
+        assert status == "404 Not Found"
+        assert json.loads(body) == {"error": "not found"}
+
+    def test_custom_path(self, receiver: Receiver) -> None:
+        app = wsgi.make_app(receiver, path="/bw/voice")
+        assert call_wsgi(app, environ(path="/bw/voice"))[0] == "200 OK"
+        assert call_wsgi(app, environ())[0] == "404 Not Found"
+
+    def test_oversized_content_length_is_answered_without_waiting_for_the_body(
+        self, receiver: Receiver
+    ) -> None:
+        """A real server: headers promise 50 MB, no body is sent, the 413 comes at once."""
+        with serving(wsgi.make_app(receiver)) as base_url:
+            parts = urlsplit(base_url)
+            with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+                sock.sendall(
+                    b"POST /callbacks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Authorization: " + AUTH.encode() + b"\r\nContent-Length: 50000000\r\n\r\n"
+                )
+                answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413")
+
+
+def run_asgi(app: asgi.ASGIApp, scope: dict[str, Any], chunks: list[bytes]) -> AsgiCall:
+    call = AsgiCall(app)
+    asyncio.run(call.run(scope, chunks))
+    return call
+
+
+class TestAsgi:
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Content-Type": JSON, "Authorization": AUTH, **extra}
+
+    def test_other_paths_pass_through_byte_for_byte(self, receiver: Receiver) -> None:
+        payload = bytes(range(256)) * 4
+        app = asgi.CallbackMiddleware(passthrough_asgi, receiver)
+        call = run_asgi(app, asgi_scope("POST", "/elsewhere", {}), [payload[:100], payload[100:]])
+        response = call.response()
+        assert response.status == 299
+        assert response.body == b"/elsewhere|" + payload
+
+    def test_stops_receiving_once_over_the_limit(self) -> None:
+        from support import PASSWORD, USER
+
+        from bwhooks import BasicAuth
+
+        receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=1000)
+        chunks = [b"x" * 600] * 10
+        call = run_asgi(
+            asgi.make_app(receiver), asgi_scope("POST", "/callbacks", self.headers()), chunks
+        )
+        assert call.response().status == 413
+        assert call.receive_calls == 2
+
+    def test_rejections_before_the_body_receive_nothing(self, receiver: Receiver) -> None:
+        for headers in (
+            {"Content-Type": JSON},
+            self.headers(**{"Content-Length": "5000000"}),
+            self.headers(**{"Content-Type": "text/xml"}),
+        ):
+            call = run_asgi(
+                asgi.make_app(receiver), asgi_scope("POST", "/callbacks", headers), [ANSWER]
+            )
+            assert call.response().status in {401, 413, 415}
+            assert call.receive_calls == 0
+
+    def test_root_path_is_honoured(self, receiver: Receiver) -> None:
+        app = asgi.CallbackMiddleware(passthrough_asgi, receiver)
+        mounted = asgi_scope("POST", "/callbacks", self.headers(), root_path="/bandwidth")
+        assert run_asgi(app, mounted, [ANSWER]).response().status == 200
+        elsewhere = asgi_scope("POST", "/bandwidth", self.headers(), root_path="")
+        assert run_asgi(app, elsewhere, [ANSWER]).response().status == 299
+
+    @pytest.mark.parametrize("kind", ["lifespan", "websocket"])
+    def test_non_http_scopes_pass_through(self, receiver: Receiver, kind: str) -> None:
+        received: list[str] = []
+
+        async def inner(scope: Any, receive: Any, send: Any) -> None:
+            received.append(scope["type"])
+
+        app = asgi.CallbackMiddleware(inner, receiver)
+        scope = {"type": kind, "path": "/callbacks", "asgi": {"version": "3.0"}}
+        run_asgi(app, scope, [])
+        assert received == [kind]
+
+    def test_standalone_app_completes_lifespan(self, receiver: Receiver) -> None:
+        messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return messages.pop(0)
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+
+        asyncio.run(asgi.make_app(receiver)({"type": "lifespan"}, receive, send))
+        assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+    def test_standalone_app_404_elsewhere_and_head_without_body(self, receiver: Receiver) -> None:
+        app = asgi.make_app(receiver)
+        assert run_asgi(app, asgi_scope("GET", "/", {}), []).response().status == 404
+        head = run_asgi(app, asgi_scope("HEAD", "/callbacks", {}), []).response()
+        assert (head.status, head.body) == (200, b"")
+
+    def test_client_disconnect_mid_body_is_a_400_not_a_crash(self, receiver: Receiver) -> None:
+        seen: list[Event] = []
+        receiver.on(Event)(seen.append)
+        app = asgi.make_app(receiver)
+        call = AsgiCall(app)
+
+        async def main() -> None:
+            parts = [
+                {"type": "http.request", "body": ANSWER[:10], "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+
+            async def receive() -> Any:
+                return parts.pop(0)
+
+            async def send(message: Any) -> None:
+                call.sent.append(dict(message))
+
+            await app(asgi_scope("POST", "/callbacks", self.headers()), receive, send)
+
+        asyncio.run(main())
+        assert call.response().status == 400
+        assert seen == []

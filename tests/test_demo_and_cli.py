@@ -1,0 +1,104 @@
+"""`bwhooks demo` over real HTTP, the console script, `python -m bwhooks`, import hygiene."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bwhooks.demo import demo_sequence, run_demo
+
+KINDS = [
+    "incomingcall",
+    "answer",
+    "speak",
+    "gather",
+    "dtmf",
+    "recording",
+    "transcription",
+    "hangup",
+    "sms",
+    "sms",
+    "mms",
+]
+
+
+def test_demo_prints_every_event_and_exits_0() -> None:
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    text = out.getvalue()
+    for name in [
+        "IncomingCallEvent",
+        "AnswerEvent",
+        "SpeakEvent",
+        "GatherEvent",
+        "DtmfEvent",
+        "RecordingEvent",
+        "TranscriptionEvent",
+        "HangupEvent",
+        "SmsEvent",
+        "MmsEvent",
+    ]:
+        assert f"<- {name}" in text
+    assert text.count("401 -> 200") == len(KINDS)  # the challenge first, every time
+    assert "GET  answer" in text
+    assert "BXML answer" in text
+    assert "delivery_state='delivered'" in text
+    assert f"all {len(KINDS)} callbacks received" in text
+
+
+def test_demo_sequence_is_one_consistent_call() -> None:
+    sequence = demo_sequence()
+    assert [kind for _, kind, _ in sequence] == KINDS
+    call_ids = {payload["callId"] for _, kind, payload in sequence if "callId" in payload}
+    assert len(call_ids) == 1
+    assert {method for method, _, _ in sequence} == {"GET", "POST"}
+
+
+def test_demo_fails_when_an_event_goes_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhooks import demo
+
+    original = demo.demo_sequence
+    monkeypatch.setattr(
+        demo, "demo_sequence", lambda: [*original(), ("PUT", "sms", original()[8][2])]
+    )
+    assert run_demo(io.StringIO()) == 1
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_python_dash_m_bwhooks_demo() -> None:
+    result = _run(sys.executable, "-m", "bwhooks", "demo")
+    assert result.returncode == 0, result.stderr
+    assert "all 11 callbacks received" in result.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("bwhooks", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = _run(script, "--help")
+    assert result.returncode == 0
+    assert "demo" in result.stdout
+
+
+def test_unknown_command_exits_2() -> None:
+    assert _run(sys.executable, "-m", "bwhooks", "fly").returncode == 2
+
+
+def test_import_bwhooks_imports_no_web_framework() -> None:
+    code = (
+        "import sys, bwhooks, bwhooks.events, bwhooks.testing, bwhooks.adapters.wsgi, "
+        "bwhooks.adapters.asgi\n"
+        "bad = {'flask', 'fastapi', 'starlette', 'django', 'werkzeug'} & set(sys.modules)\n"
+        "assert not bad, bad"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,245 @@
+"""Parsing rules beyond the examples: leniency, errors, GET decoding, the event contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import pytest
+
+from bwhooks import InvalidCallback, events, make_converter, parse_event, to_payload
+from bwhooks.events import EVENT_CLASSES, Event
+from bwhooks.parsing import decode_json_body, decode_query, encode_query
+from bwhooks.testing import fake_payload
+
+
+def test_unknown_fields_are_kept_in_raw_and_in_to_payload() -> None:
+    payload = {"eventType": "answer", "callId": "c-1", "accountId": "9900", "nested": {"a": [1]}}
+    event = parse_event(payload)
+    assert isinstance(event, events.AnswerEvent)
+    assert event.raw["accountId"] == "9900"
+    assert to_payload(event)["nested"] == {"a": [1]}
+
+
+def test_unknown_enum_values_are_accepted_as_strings() -> None:
+    event = parse_event({"eventType": "hangup", "cause": "SOMETHING_NEW", "callState": "frozen"})
+    assert isinstance(event, events.HangupEvent)
+    assert (event.cause, event.call_state) == ("SOMETHING_NEW", "frozen")
+
+
+def test_unknown_event_type_gives_unknown_event_with_everything_in_raw() -> None:
+    payload = {"eventType": "bridgeComplete", "callId": "c-1", "cause": "hangup"}
+    event = parse_event(payload)
+    assert type(event) is events.UnknownEvent
+    assert event.event_type == "bridgeComplete"
+    assert dict(event.raw) == payload
+    assert to_payload(event) == payload
+
+
+def test_only_event_type_is_required() -> None:
+    for cls in EVENT_CLASSES:
+        event = parse_event({"eventType": cls.EVENT_TYPES[-1]})
+        assert isinstance(event, cls)
+        fields = [a for a in attrs.fields(type(event)) if a.name not in ("event_type", "raw")]
+        assert all(getattr(event, a.name) is None for a in fields if a.name != "cause")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"eventType": ""}, {"eventType": 5}, {"eventType": None}, {"callId": "c-1"}],
+)
+def test_missing_or_bad_event_type_is_invalid(payload: dict[str, Any]) -> None:
+    with pytest.raises(InvalidCallback) as caught:
+        parse_event(payload)
+    assert caught.value.field == "eventType"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"eventType": "answer", "time": "not a date"}, "time"),
+        ({"eventType": "answer", "time": 1357}, "time"),
+        ({"eventType": "conference", "createdTime": "2013-99-12"}, "createdTime"),
+        ({"eventType": "conference-member", "activeMembers": "two"}, "activeMembers"),
+        ({"eventType": "conference-member", "hold": "maybe"}, "hold"),
+        ({"eventType": "conference-member", "mute": 1}, "mute"),
+        ({"eventType": "sms", "segmentCount": 1.5}, "segmentCount"),
+        ({"eventType": "sms", "segmentCount": True}, "segmentCount"),
+        ({"eventType": "sms", "text": {"a": 1}}, "text"),
+        ({"eventType": "sms", "from": ["+1"]}, "from"),
+        ({"eventType": "mms", "media": 7}, "media"),
+        ({"eventType": "mms", "media": [1.5]}, "media"),
+        ({"eventType": "answer", "diversion": "{not json"}, "diversion"),
+        ({"eventType": "answer", "diversion": [1]}, "diversion"),
+        ({"eventType": "answer", "diversion": {"counter": "x"}}, "diversion.counter"),
+        ({"eventType": "recording", "endTime": True}, "endTime"),
+    ],
+)
+def test_unconvertible_field_is_invalid_and_named_by_its_wire_name(
+    payload: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidCallback) as caught:
+        parse_event(payload)
+    assert caught.value.field == field
+    assert field in caught.value.reason
+
+
+def test_invalid_callback_reason_never_echoes_the_value() -> None:
+    with pytest.raises(InvalidCallback) as caught:
+        parse_event({"eventType": "answer", "time": "secret-looking-value"})
+    assert "secret-looking-value" not in str(caught.value)
+
+
+def test_lenient_scalars_from_json() -> None:
+    event = parse_event(
+        {"eventType": "sms", "deliveryCode": "720", "segmentCount": 2.0, "text": 42}
+    )
+    assert isinstance(event, events.SmsEvent)
+    assert (event.delivery_code, event.segment_count, event.text) == (720, 2, "42")
+
+
+def test_reject_is_a_hangup_with_call_rejected_or_a_literal_reject() -> None:
+    rejected = parse_event({"eventType": "hangup", "cause": "CALL_REJECTED"})
+    literal = parse_event({"eventType": "reject", "cause": "NORMAL_CLEARING"})
+    hangup = parse_event({"eventType": "hangup", "cause": "USER_BUSY"})
+    assert type(rejected) is events.RejectEvent
+    assert type(literal) is events.RejectEvent
+    assert type(hangup) is events.HangupEvent
+    assert isinstance(rejected, events.HangupEvent)
+    assert to_payload(rejected)["eventType"] == "hangup"
+    assert to_payload(literal)["eventType"] == "reject"
+
+
+def test_event_type_matches_case_insensitively_and_is_kept_as_sent() -> None:
+    event = parse_event({"eventType": "incomingCall", "callId": "c-1"})
+    assert type(event) is events.IncomingCallEvent
+    assert event.event_type == "incomingCall"
+
+
+def test_events_are_frozen_slotted_and_raw_is_read_only() -> None:
+    event = parse_event({"eventType": "answer", "callId": "c-1", "extra": 1})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.event_type = "c-2"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        event.raw["extra"] = 2  # type: ignore[index]
+    assert not hasattr(event, "__dict__")
+
+
+def test_raw_is_out_of_equality_hashing_and_repr() -> None:
+    one = parse_event({"eventType": "answer", "callId": "c-1", "extra": "a"})
+    two = parse_event({"eventType": "answer", "callId": "c-1", "extra": "b"})
+    assert one == two
+    assert hash(one) == hash(two)
+    assert "extra" not in repr(one)
+    assert one != parse_event({"eventType": "answer", "callId": "c-2"})
+
+
+def test_raw_does_not_follow_later_changes_to_the_callers_dict() -> None:
+    payload: dict[str, Any] = {"eventType": "answer", "callId": "c-1"}
+    event = parse_event(payload)
+    payload["callId"] = "c-changed"
+    assert event.raw["callId"] == "c-1"
+
+
+def test_events_can_be_built_directly_with_their_wire_event_type() -> None:
+    event = events.AnswerEvent(call_id="c-1")
+    assert event.event_type == "answer"
+    assert events.RejectEvent().event_type == "hangup"
+    assert events.RejectEvent().cause == "CALL_REJECTED"
+    with pytest.raises(TypeError):
+        events.UnknownEvent()  # type: ignore[call-arg]
+
+
+def test_concrete_events_do_not_inherit_from_each_other_except_reject() -> None:
+    for cls in EVENT_CLASSES:
+        concrete_bases = [base for base in cls.__mro__[1:] if base in EVENT_CLASSES]
+        assert concrete_bases == ([events.HangupEvent] if cls is events.RejectEvent else [])
+        assert issubclass(cls, Event)
+        assert attrs.has(cls)
+        assert attrs.fields(cls)
+
+
+@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda c: c.__name__)
+def test_round_trip_for_every_event_class(cls: type[Event]) -> None:
+    event = parse_event(fake_payload(cls))
+    assert type(event) is cls
+    assert parse_event(to_payload(event)) == event
+    assert parse_event(json.loads(json.dumps(to_payload(event)))) == event
+    via_get = parse_event(decode_query(encode_query(to_payload(event)).encode()))
+    assert via_get == event
+
+
+def test_to_payload_writes_wire_types() -> None:
+    event = events.MmsEvent(
+        message_id="m-1",
+        from_="+1",
+        time=datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        media=("a", "b"),
+        segment_count=1,
+    )
+    assert to_payload(event) == {
+        "eventType": "mms",
+        "messageId": "m-1",
+        "from": "+1",
+        "time": "2020-01-02T03:04:05Z",
+        "media": ["a", "b"],
+        "segmentCount": 1,
+    }
+
+
+def test_strict_converter_rejects_unknown_fields_lenient_keeps_them() -> None:
+    payload = {"eventType": "dtmf", "dtmfDigit": "1", "brandNew": True}
+    with pytest.raises(InvalidCallback, match="brandNew"):
+        parse_event(payload, converter=make_converter(strict=True))
+    assert parse_event(payload).raw["brandNew"] is True
+
+
+class TestGetDecoding:
+    def test_plus_is_a_space_and_percent_2b_a_plus(self) -> None:
+        decoded = decode_query(b"text=hi+there&from=%2B1919&eventType=sms")
+        assert decoded == {"text": "hi there", "from": "+1919", "eventType": "sms"}
+
+    def test_repeated_keys_give_a_tuple(self) -> None:
+        decoded = decode_query(b"eventType=mms&media=a&media=b&media=c")
+        event = parse_event(decoded)
+        assert isinstance(event, events.MmsEvent)
+        assert event.media == ("a", "b", "c")
+        assert event.raw["media"] == ("a", "b", "c")
+
+    def test_single_media_value_is_a_one_tuple(self) -> None:
+        event = parse_event(decode_query(b"eventType=mms&media=http%3A%2F%2Fx%2Fa.gif"))
+        assert isinstance(event, events.MmsEvent)
+        assert event.media == ("http://x/a.gif",)
+
+    def test_values_convert_to_declared_types(self) -> None:
+        event = parse_event(
+            decode_query(b"eventType=conference-member&activeMembers=3&hold=true&mute=FALSE")
+        )
+        assert isinstance(event, events.ConferenceMemberEvent)
+        assert (event.active_members, event.hold, event.mute) == (3, True, False)
+
+    def test_invalid_utf8_is_invalid(self) -> None:
+        with pytest.raises(InvalidCallback):
+            decode_query(b"eventType=sms&text=%ff%fe")
+        with pytest.raises(InvalidCallback):
+            decode_query(b"eventType=sms&text=\xff")
+
+    def test_too_many_parameters_is_invalid(self) -> None:
+        with pytest.raises(InvalidCallback):
+            decode_query(b"&".join(b"k%d=v" % i for i in range(2000)))
+
+
+class TestJsonBody:
+    @pytest.mark.parametrize(
+        "body",
+        [b"", b"   ", b"{", b"[1, 2]", b'"answer"', b"null", b"\xff\xfe\x00", b"[" * 100_000],
+    )
+    def test_bad_bodies_are_invalid(self, body: bytes) -> None:
+        with pytest.raises(InvalidCallback):
+            decode_json_body(body)
+
+    def test_utf8_body(self) -> None:
+        decoded = decode_json_body('{"eventType": "sms", "text": "héllo ✓"}'.encode())
+        assert decoded["text"] == "héllo ✓"

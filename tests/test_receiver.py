@@ -1,0 +1,232 @@
+"""The Receiver's registry and dispatch: matching, order, sync and async, current_request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import warnings
+from typing import Any
+
+import pytest
+from support import AUTH, JSON, load_json_example
+
+from bwhooks import (
+    CallbackRequest,
+    InsecureReceiverWarning,
+    Receiver,
+    current_request,
+    events,
+)
+from bwhooks.events import CallEvent, Event, HangupEvent, RejectEvent
+
+REJECT = json.dumps(load_json_example("reject-3.json")).encode()
+
+
+def request(body: bytes = REJECT, query: bytes = b"") -> CallbackRequest:
+    return CallbackRequest(
+        "POST",
+        "/callbacks",
+        {"Content-Type": JSON, "Authorization": AUTH},
+        body,
+        query,
+        ("203.0.113.9", 4242),
+    )
+
+
+def test_handlers_match_class_and_subclasses_in_registration_order(receiver: Receiver) -> None:
+    calls: list[str] = []
+    receiver.on(events.AnswerEvent)(lambda e: calls.append("answer"))
+    receiver.on(Event)(lambda e: calls.append("event"))
+    receiver.on(HangupEvent)(lambda e: calls.append("hangup"))
+    receiver.on(CallEvent)(lambda e: calls.append("call"))
+    receiver.on(RejectEvent)(lambda e: calls.append("reject"))
+    receiver.on(events.SmsEvent, HangupEvent)(lambda e: calls.append("sms-or-hangup"))
+    assert receiver.handle(request()).status == 200
+    assert calls == ["event", "hangup", "call", "reject", "sms-or-hangup"]
+
+
+def test_registrations_after_a_dispatch_are_seen(receiver: Receiver) -> None:
+    calls: list[str] = []
+    receiver.handle(request())
+    receiver.on(RejectEvent)(lambda e: calls.append("late"))
+    receiver.handle(request())
+    assert calls == ["late"]
+
+
+def test_the_same_function_registered_twice_runs_twice(receiver: Receiver) -> None:
+    calls: list[Event] = []
+    receiver.on(Event)(calls.append)
+    receiver.on(RejectEvent)(calls.append)
+    receiver.handle(request())
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("bad", [dict, "answer", 5, events.Diversion])
+def test_on_refuses_what_is_not_an_event_class(receiver: Receiver, bad: Any) -> None:
+    with pytest.raises(TypeError, match="event class"):
+        receiver.on(bad)
+
+
+def test_on_needs_a_class(receiver: Receiver) -> None:
+    with pytest.raises(TypeError):
+        receiver.on()
+
+
+def test_decorator_returns_the_function_unchanged(receiver: Receiver) -> None:
+    def handler(event: Event) -> None: ...
+
+    assert receiver.on(Event)(handler) is handler
+
+
+def test_async_handlers_run_under_handle(receiver: Receiver) -> None:
+    seen: list[tuple[str, CallbackRequest]] = []
+
+    @receiver.on(RejectEvent)
+    async def first(event: RejectEvent) -> None:
+        await asyncio.sleep(0)
+        seen.append(("async", current_request()))
+
+    @receiver.on(RejectEvent)
+    def second(event: RejectEvent) -> str:
+        seen.append(("sync", current_request()))
+        return "<Response/>"
+
+    sent = request()
+    response = receiver.handle(sent)
+    assert response.body == b"<Response/>"
+    assert seen == [("async", sent), ("sync", sent)]
+
+
+def test_async_answer_counts_as_an_answer(receiver: Receiver) -> None:
+    @receiver.on(Event)
+    async def answer(event: Event) -> str:
+        return "<Response><Hangup/></Response>"
+
+    assert receiver.handle(request()).body == b"<Response><Hangup/></Response>"
+    assert asyncio.run(receiver.handle_async(request())).body == b"<Response><Hangup/></Response>"
+
+
+def test_handle_async_runs_sync_handlers_in_a_worker_thread(receiver: Receiver) -> None:
+    threads: dict[str, int] = {}
+
+    @receiver.on(Event)
+    def blocking(event: Event) -> None:
+        threads["sync"] = threading.get_ident()
+        assert current_request().client == ("203.0.113.9", 4242)
+
+    @receiver.on(Event)
+    async def non_blocking(event: Event) -> None:
+        threads["async"] = threading.get_ident()
+
+    async def main() -> int:
+        response = await receiver.handle_async(request())
+        assert response.status == 200
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert threads["async"] == loop_thread
+    assert threads["sync"] != loop_thread
+
+
+def test_handle_inside_a_running_loop_with_async_handlers_is_refused(receiver: Receiver) -> None:
+    @receiver.on(Event)
+    async def handler(event: Event) -> None: ...
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="handle_async"):
+            receiver.handle(request())
+
+    asyncio.run(main())
+
+
+def test_async_handler_failure_is_a_500(receiver: Receiver) -> None:
+    @receiver.on(Event)
+    async def broken(event: Event) -> None:
+        raise ValueError("nope")
+
+    assert receiver.handle(request()).status == 500
+    assert asyncio.run(receiver.handle_async(request())).status == 500
+
+
+def test_callable_objects_with_async_call_are_awaited(receiver: Receiver) -> None:
+    class Handler:
+        def __init__(self) -> None:
+            self.seen: list[Event] = []
+
+        async def __call__(self, event: Event) -> None:
+            self.seen.append(event)
+
+    handler = Handler()
+    receiver.on(Event)(handler)
+    receiver.handle(request())
+    asyncio.run(receiver.handle_async(request()))
+    assert len(handler.seen) == 2
+
+
+def test_current_request_outside_a_handler_raises_lookup_error(receiver: Receiver) -> None:
+    with pytest.raises(LookupError):
+        current_request()
+    receiver.handle(request())
+    with pytest.raises(LookupError):
+        current_request()
+
+
+def test_current_request_gives_query_headers_client(receiver: Receiver) -> None:
+    got: dict[str, Any] = {}
+
+    @receiver.on(Event)
+    def audit(event: Event) -> None:
+        req = current_request()
+        got.update(query=req.query, agent=req.headers.get("content-type"), client=req.client)
+
+    receiver.handle(request(query=b"tenant=acme&x=1&x=2"))
+    assert got == {
+        "query": {"tenant": "acme", "x": "1"},
+        "agent": JSON,
+        "client": ("203.0.113.9", 4242),
+    }
+
+
+def test_no_auth_warns_insecure() -> None:
+    with pytest.warns(InsecureReceiverWarning, match="BasicAuth"):
+        Receiver(auth=None)
+    with pytest.warns(InsecureReceiverWarning):
+        Receiver()
+    assert issubclass(InsecureReceiverWarning, UserWarning)
+
+
+def test_auth_given_does_not_warn(receiver: Receiver) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Receiver(auth=receiver.auth)
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5])
+def test_max_body_size_must_be_positive(receiver: Receiver, size: Any) -> None:
+    with pytest.raises(ValueError, match="max_body_size"):
+        Receiver(auth=receiver.auth, max_body_size=size)
+
+
+def test_receivers_are_independent(receiver: Receiver) -> None:
+    other = Receiver(auth=receiver.auth)
+    seen: list[Event] = []
+    other.on(Event)(seen.append)
+    receiver.handle(request())
+    assert seen == []
+
+
+def test_request_repr_hides_credentials_and_body() -> None:
+    text = repr(request())
+    assert AUTH.split()[1] not in text
+    assert "CALL_REJECTED" not in text
+    assert "<redacted>" in text
+
+
+def test_headers_are_case_insensitive_and_keep_duplicates() -> None:
+    req = CallbackRequest("post", "/", [("X-A", "1"), ("x-a", "2"), ("Content-Type", JSON)], b"")
+    assert req.method == "POST"
+    assert req.headers["x-A"] == "1"
+    assert req.headers.getlist("X-a") == ["1", "2"]
+    assert dict(req.headers) == {"X-A": "1", "Content-Type": JSON}
+    assert "content-type" in req.headers
