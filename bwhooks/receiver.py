@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 H = TypeVar("H", bound=Handler)
+_Answer = tuple[Registration, Any]  # a handler's non-None result, and who returned it
 
 
 def current_request() -> CallbackRequest:
@@ -140,17 +141,17 @@ class Receiver:
             _require_no_running_loop()
         token = _current.set(request)
         try:
-            answers: list[tuple[Registration, Any]] = []
-            for registration in registrations:
+            answer: _Answer | None = None
+            for registration in registrations:  # the same steps as handle_async, without await
                 try:
                     result = _run_sync(registration, event)
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
-                    answers.append((registration, result))
-                    if len(answers) > 1:
-                        return self._conflict(event, answers)
-            return self._answer(event, answers)
+                    if answer is not None:
+                        return self._conflict(event, answer[0], registration)
+                    answer = (registration, result)
+            return self._answer(event, answer)
         finally:
             _current.reset(token)
 
@@ -164,17 +165,17 @@ class Receiver:
             return event
         token = _current.set(request)
         try:
-            answers: list[tuple[Registration, Any]] = []
+            answer: _Answer | None = None
             for registration in self._registrations(event):
                 try:
                     result = await _run_async(registration, event)
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
-                    answers.append((registration, result))
-                    if len(answers) > 1:
-                        return self._conflict(event, answers)
-            return self._answer(event, answers)
+                    if answer is not None:
+                        return self._conflict(event, answer[0], registration)
+                    answer = (registration, result)
+            return self._answer(event, answer)
         finally:
             _current.reset(token)
 
@@ -186,12 +187,10 @@ class Receiver:
             self.logger.info("no handler for %s event (%s)", event.event_type, _ids(event))
         return registrations
 
-    def _answer(
-        self, event: Event, answers: Sequence[tuple[Registration, Any]]
-    ) -> CallbackResponse:
-        if not answers:
+    def _answer(self, event: Event, answer: _Answer | None) -> CallbackResponse:
+        if answer is None:
             return CallbackResponse.empty()
-        registration, result = answers[0]
+        registration, result = answer
         response = _to_response(result)
         if response is None:
             self.logger.error(
@@ -205,12 +204,10 @@ class Receiver:
             return CallbackResponse.error(500, "handler returned an unusable answer")
         return response
 
-    def _conflict(
-        self, event: Event, answers: Sequence[tuple[Registration, Any]]
-    ) -> CallbackResponse:
+    def _conflict(self, event: Event, *authors: Registration) -> CallbackResponse:
         self.logger.error(
-            "handlers %s all answered the %s event (%s): an answer must have one author",
-            ", ".join(r.name for r, _ in answers),
+            "handlers %s both answered the %s event (%s): an answer must have one author",
+            " and ".join(r.name for r in authors),
             event.event_type,
             _ids(event),
         )

@@ -42,32 +42,21 @@ API_BASE = "https://api.catapult.inetwork.com/v1/users"
 
 # Per class: the wire fields a real callback of that kind carries; values in _STATIC are
 # fixed, the others are generated consistently (ids, URIs built from them, numbers, times).
+_MESSAGE_FIELDS = (
+    "direction",
+    "messageId",
+    "messageUri",
+    "from",
+    "to",
+    "text",
+    "applicationId",
+    "time",
+    "state",
+    "segmentCount",
+)
 _FIELDS: dict[type[Event], tuple[str, ...]] = {
-    SmsEvent: (
-        "direction",
-        "messageId",
-        "messageUri",
-        "from",
-        "to",
-        "text",
-        "applicationId",
-        "time",
-        "state",
-        "segmentCount",
-    ),
-    MmsEvent: (
-        "direction",
-        "messageId",
-        "messageUri",
-        "from",
-        "to",
-        "text",
-        "applicationId",
-        "time",
-        "state",
-        "segmentCount",
-        "media",
-    ),
+    SmsEvent: _MESSAGE_FIELDS,
+    MmsEvent: (*_MESSAGE_FIELDS, "media"),
     AnswerEvent: ("from", "to", "callId", "callUri", "callState", "time"),
     IncomingCallEvent: ("from", "to", "callId", "callUri", "callState", "applicationId", "time"),
     PlaybackEvent: ("callId", "callUri", "status", "time"),
