@@ -40,6 +40,7 @@ def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
                 "sms",
                 **message,
                 direction="out",
+                text="Yes, ready for pickup.",
                 state="sent",
                 delivery_state="delivered",
                 delivery_code=0,
@@ -71,6 +72,8 @@ def describe(event: Event) -> str:
             "media",
         )
     }
+    if fields["media"] is not None:
+        fields["media"] = f"{len(fields['media'])} files"
     parts = [f"{name.rstrip('_')}={value!r}" for name, value in fields.items() if value is not None]
     return f"{type(event).__name__:<21} " + " ".join(parts)
 
