@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from bwhooks.http import CallbackRequest, CallbackResponse, Headers
+from bwhooks.body import AsyncRead
+from bwhooks.http import CallbackResponse
 from bwhooks.receiver import Receiver
 
 __all__ = ["ASGIApp", "CallbackMiddleware", "make_app", "serve"]
@@ -44,24 +45,16 @@ def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware
 
 async def serve(receiver: Receiver, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer one ASGI HTTP request with ``receiver`` (whatever its path)."""
-    headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
     method = scope["method"]
-    response = receiver.early_response(method, headers)
-    if response is None:
-        body = await _receive_body(receive, receiver.max_body_size)
-        if body is None:
-            response = CallbackResponse.error(413, f"body over {receiver.max_body_size} bytes")
-        else:
-            client = scope.get("client")
-            request = CallbackRequest(
-                method,
-                _route_path(scope),
-                headers,
-                body,
-                scope.get("query_string", b""),
-                tuple(client) if client else None,
-            )
-            response = await receiver.handle_async(request)
+    client = scope.get("client")
+    response = await receiver.handle_stream_async(
+        method,
+        _route_path(scope),
+        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+        _reader(receive),
+        query_string=scope.get("query_string", b""),
+        client=(client[0], client[1]) if client else None,
+    )
     await _send(response, send, head=method == "HEAD")
 
 
@@ -73,22 +66,24 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-async def _receive_body(receive: Receive, limit: int) -> bytes | None:
-    """The body, or ``None`` once more than ``limit`` bytes arrive (receiving stops there)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _reader(receive: Receive) -> AsyncRead:
+    """``read(n)`` over ASGI ``http.request`` messages; ``b""`` at the end or on disconnect."""
+    more = True
+
+    async def read(size: int) -> bytes:
+        nonlocal more
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                more = False
+                break
+            more = bool(message.get("more_body", False))
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                return chunk
+        return b""
+
+    return read
 
 
 async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from bwhooks.http import CallbackRequest, CallbackResponse, Headers
+from bwhooks.body import Read
+from bwhooks.http import CallbackResponse
 from bwhooks.receiver import Receiver
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["CallbackMiddleware", "make_app", "serve"]
-
-_CHUNK = 65536
 
 
 class CallbackMiddleware:
@@ -45,29 +44,20 @@ def serve(
     receiver: Receiver, environ: WSGIEnvironment, start_response: StartResponse
 ) -> list[bytes]:
     """Answer one WSGI request with ``receiver`` (whatever its path)."""
-    headers = _headers(environ)
     method = environ.get("REQUEST_METHOD", "GET")
-    response = receiver.early_response(method, headers)
-    if response is None:
-        body = _read_body(environ, receiver.max_body_size)
-        if body is None:
-            response = CallbackResponse.error(413, f"body over {receiver.max_body_size} bytes")
-        else:
-            remote = environ.get("REMOTE_ADDR")
-            client = (remote, int(environ.get("REMOTE_PORT") or 0)) if remote else None
-            request = CallbackRequest(
-                method,
-                environ.get("PATH_INFO", ""),
-                headers,
-                body,
-                environ.get("QUERY_STRING", "").encode("latin-1"),
-                client,
-            )
-            response = receiver.handle(request)
+    remote = environ.get("REMOTE_ADDR")
+    response = receiver.handle_stream(
+        method,
+        environ.get("PATH_INFO", ""),
+        _headers(environ),
+        _reader(environ),
+        query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
+        client=(remote, int(environ.get("REMOTE_PORT") or 0)) if remote else None,
+    )
     return _respond(response, start_response, head=method == "HEAD")
 
 
-def _headers(environ: WSGIEnvironment) -> Headers:
+def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     pairs = [
         (key[5:].replace("_", "-").title(), value)
         for key, value in environ.items()
@@ -77,26 +67,29 @@ def _headers(environ: WSGIEnvironment) -> Headers:
         pairs.append(("Content-Type", environ["CONTENT_TYPE"]))
     if environ.get("CONTENT_LENGTH"):
         pairs.append(("Content-Length", environ["CONTENT_LENGTH"]))
-    return Headers(pairs)
+    return pairs
 
 
-def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
-    """The body, or ``None`` when it is longer than ``limit`` (reading stops there)."""
+def _reader(environ: WSGIEnvironment) -> Read:
+    """``read(n)`` over ``wsgi.input`` that never reads past ``Content-Length`` (PEP 3333)."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
-    if length:  # already checked against the limit by early_response
-        return bytes(stream.read(int(length)))
-    if not environ.get("wsgi.input_terminated"):
-        return b""  # PEP 3333: without Content-Length, there is no body to read
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = stream.read(min(_CHUNK, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return None if size > limit else b"".join(chunks)
+    if not length:
+        # Without Content-Length there is a body only if the server says it ends (chunked).
+        return stream.read if environ.get("wsgi.input_terminated") else _nothing
+    remaining = int(length)  # a valid number: checked before any read
+
+    def read(size: int) -> bytes:
+        nonlocal remaining
+        chunk = bytes(stream.read(min(size, remaining))) if remaining > 0 else b""
+        remaining -= len(chunk)
+        return chunk
+
+    return read
+
+
+def _nothing(size: int) -> bytes:
+    return b""
 
 
 def _respond(

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -14,19 +14,22 @@ from typing import Any, TypeVar
 import attrs
 
 from bwhooks.auth import Authenticator, AuthResult
+from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
-from bwhooks.http import CallbackRequest, CallbackResponse, Headers
+from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
 from bwhooks.parsing import decode_json_body, decode_query, parse_event
 from bwhooks.registry import Handler, HandlerRegistry, Registration
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "current_request"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 H = TypeVar("H", bound=Handler)
 _Answer = tuple[Registration, Any]  # a handler's non-None result, and who returned it
+SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
+"""How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
 
 
 def current_request() -> CallbackRequest:
@@ -108,10 +111,16 @@ class Receiver:
     def _too_large(self) -> CallbackResponse:
         return CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
 
-    def _event_or_response(self, request: CallbackRequest) -> Event | CallbackResponse:
+    def accept(self, request: CallbackRequest) -> Event | CallbackResponse:
+        """Verify and parse ``request`` without dispatching it.
+
+        Returns the event, or the response that refuses the request (401, 413, 400, ...).
+        This is what a framework dependency needs (``fastapi.verified_event``).
+        """
         early = self.early_response(request.method, request.headers)
-        if early is not None:
-            return early
+        return early if early is not None else self._parse(request)
+
+    def _parse(self, request: CallbackRequest) -> Event | CallbackResponse:
         if len(request.body) > self.max_body_size:
             return self._too_large()
         payload: Mapping[str, Any]
@@ -125,6 +134,55 @@ class Receiver:
             self.logger.warning("callback refused: %s", exc.reason)
             return CallbackResponse.error(400, exc.reason)
 
+    # -- for adapters: checks first, then a body read up to the limit ---------------------
+
+    def handle_stream(
+        self,
+        method: str,
+        path: str,
+        headers: HeadersInput,
+        read: Read,
+        *,
+        query_string: bytes = b"",
+        client: tuple[str, int] | None = None,
+    ) -> CallbackResponse:
+        """Answer a request whose body is still unread (what a sync adapter calls).
+
+        Method and headers are checked first; only then is the body read, with
+        ``read(n)``, and never more than ``max_body_size + 1`` bytes of it.
+        """
+        headers = Headers(headers)
+        early = self.early_response(method, headers)
+        if early is not None:
+            return early
+        body = read_limited(read, self.max_body_size)
+        if body is None:
+            return self._too_large()
+        request = CallbackRequest(method, path, headers, body, query_string, client)
+        return self._dispatch_sync(request, self._parse(request))
+
+    async def handle_stream_async(
+        self,
+        method: str,
+        path: str,
+        headers: HeadersInput,
+        read: AsyncRead,
+        *,
+        query_string: bytes = b"",
+        client: tuple[str, int] | None = None,
+        run_sync: SyncRunner | None = None,
+    ) -> CallbackResponse:
+        """The ``async`` twin of :meth:`handle_stream` (what an async adapter calls)."""
+        headers = Headers(headers)
+        early = self.early_response(method, headers)
+        if early is not None:
+            return early
+        body = await read_limited_async(read, self.max_body_size)
+        if body is None:
+            return self._too_large()
+        request = CallbackRequest(method, path, headers, body, query_string, client)
+        return await self._dispatch_async(request, self._parse(request), run_sync)
+
     # -- handling -------------------------------------------------------------------------
 
     def handle(self, request: CallbackRequest) -> CallbackResponse:
@@ -133,7 +191,11 @@ class Receiver:
         ``async def`` handlers run to completion on an event loop of their own, so this
         must not be called from inside a running loop: use :meth:`handle_async` there.
         """
-        event = self._event_or_response(request)
+        return self._dispatch_sync(request, self.accept(request))
+
+    def _dispatch_sync(
+        self, request: CallbackRequest, event: Event | CallbackResponse
+    ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
             return event
         registrations = self._registrations(event)
@@ -155,12 +217,22 @@ class Receiver:
         finally:
             _current.reset(token)
 
-    async def handle_async(self, request: CallbackRequest) -> CallbackResponse:
+    async def handle_async(
+        self, request: CallbackRequest, *, run_sync: SyncRunner | None = None
+    ) -> CallbackResponse:
         """Answer one callback request (for async servers).
 
-        Plain ``def`` handlers run in a worker thread, so the event loop never blocks.
+        Plain ``def`` handlers run in a worker thread (``asyncio.to_thread``), so the event
+        loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
         """
-        event = self._event_or_response(request)
+        return await self._dispatch_async(request, self.accept(request), run_sync)
+
+    async def _dispatch_async(
+        self,
+        request: CallbackRequest,
+        event: Event | CallbackResponse,
+        run_sync: SyncRunner | None,
+    ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
             return event
         token = _current.set(request)
@@ -168,7 +240,7 @@ class Receiver:
             answer: _Answer | None = None
             for registration in self._registrations(event):
                 try:
-                    result = await _run_async(registration, event)
+                    result = await _run_async(registration, event, run_sync or _to_thread)
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
@@ -251,11 +323,15 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-async def _run_async(registration: Registration, event: Event) -> Any:
+async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
+    return await asyncio.to_thread(handler, event)
+
+
+async def _run_async(registration: Registration, event: Event, run_sync: SyncRunner) -> Any:
     if registration.is_async:
         result = registration.handler(event)
     else:
-        result = await asyncio.to_thread(registration.handler, event)
+        result = await run_sync(registration.handler, event)
     if inspect.isawaitable(result):
         result = await result
     return result
