@@ -136,6 +136,51 @@ class Receiver:
 
     # -- for adapters: checks first, then a body read up to the limit ---------------------
 
+    def read_request(
+        self,
+        method: str,
+        path: str,
+        headers: HeadersInput,
+        read: Read,
+        *,
+        query_string: bytes = b"",
+        client: tuple[str, int] | None = None,
+    ) -> CallbackRequest | CallbackResponse:
+        """Build the request from a server's parts, or refuse it before reading its body.
+
+        Method and headers are checked first (405, 401, 413 by ``Content-Length``, 415);
+        only then is the body read with ``read(n)``, never past ``max_body_size + 1``
+        bytes (413).
+        """
+        headers = Headers(headers)
+        early = self.early_response(method, headers)
+        if early is not None:
+            return early
+        body = read_limited(read, self.max_body_size)
+        if body is None:
+            return self._too_large()
+        return CallbackRequest(method, path, headers, body, query_string, client)
+
+    async def read_request_async(
+        self,
+        method: str,
+        path: str,
+        headers: HeadersInput,
+        read: AsyncRead,
+        *,
+        query_string: bytes = b"",
+        client: tuple[str, int] | None = None,
+    ) -> CallbackRequest | CallbackResponse:
+        """The ``async`` twin of :meth:`read_request`."""
+        headers = Headers(headers)
+        early = self.early_response(method, headers)
+        if early is not None:
+            return early
+        body = await read_limited_async(read, self.max_body_size)
+        if body is None:
+            return self._too_large()
+        return CallbackRequest(method, path, headers, body, query_string, client)
+
     def handle_stream(
         self,
         method: str,
@@ -146,19 +191,15 @@ class Receiver:
         query_string: bytes = b"",
         client: tuple[str, int] | None = None,
     ) -> CallbackResponse:
-        """Answer a request whose body is still unread (what a sync adapter calls).
+        """Answer a request whose body is still unread: what a sync adapter calls.
 
-        Method and headers are checked first; only then is the body read, with
-        ``read(n)``, and never more than ``max_body_size + 1`` bytes of it.
+        :meth:`read_request`, then parsing and dispatch as in :meth:`handle`.
         """
-        headers = Headers(headers)
-        early = self.early_response(method, headers)
-        if early is not None:
-            return early
-        body = read_limited(read, self.max_body_size)
-        if body is None:
-            return self._too_large()
-        request = CallbackRequest(method, path, headers, body, query_string, client)
+        request = self.read_request(
+            method, path, headers, read, query_string=query_string, client=client
+        )
+        if isinstance(request, CallbackResponse):
+            return request
         return self._dispatch_sync(request, self._parse(request))
 
     async def handle_stream_async(
@@ -172,15 +213,12 @@ class Receiver:
         client: tuple[str, int] | None = None,
         run_sync: SyncRunner | None = None,
     ) -> CallbackResponse:
-        """The ``async`` twin of :meth:`handle_stream` (what an async adapter calls)."""
-        headers = Headers(headers)
-        early = self.early_response(method, headers)
-        if early is not None:
-            return early
-        body = await read_limited_async(read, self.max_body_size)
-        if body is None:
-            return self._too_large()
-        request = CallbackRequest(method, path, headers, body, query_string, client)
+        """The ``async`` twin of :meth:`handle_stream`: what an async adapter calls."""
+        request = await self.read_request_async(
+            method, path, headers, read, query_string=query_string, client=client
+        )
+        if isinstance(request, CallbackResponse):
+            return request
         return await self._dispatch_async(request, self._parse(request), run_sync)
 
     # -- handling -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
-from support import PASSWORD, TRANSPORTS, USER, Send
+from frameworks import TRANSPORTS
+from support import PASSWORD, USER, Send
 
 from bwhooks import BasicAuth, InsecureReceiverWarning, Receiver
 
@@ -26,8 +27,24 @@ def open_receiver() -> Receiver:
         return Receiver(auth=None)
 
 
+def _connect(name: str) -> Iterator[Callable[[Receiver], Send]]:
+    with ExitStack() as stack:
+        yield lambda receiver: stack.enter_context(TRANSPORTS[name].open(receiver))
+
+
 @pytest.fixture(params=sorted(TRANSPORTS))
 def connect(request: pytest.FixtureRequest) -> Iterator[Callable[[Receiver], Send]]:
-    """connect(receiver) -> send: one request through handle, handle_async, WSGI or ASGI."""
-    with ExitStack() as stack:
-        yield lambda receiver: stack.enter_context(TRANSPORTS[request.param](receiver))
+    """connect(receiver) -> send: one request through the core or any adapter."""
+    yield from _connect(request.param)
+
+
+@pytest.fixture(params=sorted(name for name, t in TRANSPORTS.items() if t.adapter))
+def connect_adapter(request: pytest.FixtureRequest) -> Iterator[Callable[[Receiver], Send]]:
+    """The same, through the adapters only (a user's app in front)."""
+    yield from _connect(request.param)
+
+
+@pytest.fixture(params=sorted(name for name, t in TRANSPORTS.items() if t.chunked))
+def connect_chunked(request: pytest.FixtureRequest) -> Iterator[Callable[[Receiver], Send]]:
+    """The same, through the ways that deliver bodies without Content-Length."""
+    yield from _connect(request.param)

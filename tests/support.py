@@ -245,11 +245,3 @@ def asgi_app(receiver: Receiver) -> Iterator[Send]:
         return call.response()
 
     yield sender(deliver)
-
-
-TRANSPORTS: dict[str, Callable[[Receiver], Any]] = {
-    "handle": direct,
-    "handle_async": direct_async,
-    "wsgi": wsgi_server,
-    "asgi": asgi_app,
-}

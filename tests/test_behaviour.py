@@ -108,19 +108,19 @@ def test_body_over_the_limit_is_413(connect: Connect) -> None:
     assert seen == []
 
 
-def test_chunked_body_over_the_limit_is_413(connect: Connect) -> None:
+def test_chunked_body_over_the_limit_is_413(connect_chunked: Connect) -> None:
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=10_000)
     seen = record(receiver)
     body = json.dumps(fake_payload("sms", text="x" * 20_000)).encode()
-    response = connect(receiver)(body=body, chunked=True)
+    response = connect_chunked(receiver)(body=body, chunked=True)
     assert response.status == 413
     assert seen == []
 
 
-def test_chunked_body_under_the_limit_is_read(connect: Connect, receiver: Receiver) -> None:
+def test_chunked_body_under_the_limit_is_read(connect_chunked: Connect, receiver: Receiver) -> None:
     seen = record(receiver)
     body = json.dumps(fake_payload("sms", text="y" * 9000)).encode()
-    response = connect(receiver)(body=body, chunked=True)
+    response = connect_chunked(receiver)(body=body, chunked=True)
     assert response.status == 200
     assert isinstance(seen[0], events.SmsEvent)
     assert seen[0].text == "y" * 9000
@@ -320,3 +320,25 @@ def test_open_receiver_accepts_without_credentials(
     response = connect(open_receiver)(body=ANSWER, headers={"Content-Type": JSON})
     assert response.status == 200
     assert len(seen) == 1
+
+
+def test_other_paths_reach_the_users_app_byte_for_byte(
+    connect_adapter: Connect, receiver: Receiver
+) -> None:
+    seen = record(receiver)
+    payload = bytes(range(256)) * 8
+    send = connect_adapter(receiver)
+    for path in ("/orders/42", "/callbacks/extra", "/"):
+        response = send("POST", path=path, body=payload, headers={"Content-Type": "x/raw"})
+        assert response.status == 299
+        assert response.headers["X-App"] == "user"
+        assert response.body == path.encode() + b"|" + payload
+    assert seen == []
+
+
+def test_large_body_under_our_limit_is_accepted(connect: Connect, receiver: Receiver) -> None:
+    """10 kB: over Django's DATA_UPLOAD_MAX_MEMORY_SIZE in the test project, under ours."""
+    seen = record(receiver)
+    body = json.dumps(fake_payload("sms", text="z" * 10_000)).encode()
+    assert connect(receiver)(body=body).status == 200
+    assert isinstance(seen[0], events.SmsEvent)

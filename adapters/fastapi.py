@@ -1,0 +1,169 @@
+"""FastAPI (and Starlette): a router serving a :class:`~bwhooks.Receiver`, and a dependency.
+
+```python
+app.include_router(router(receiver))                    # POST/GET /callbacks
+
+@app.post("/bandwidth/sms")                             # or your own route
+async def sms(event: Annotated[Event, Depends(verified_event(receiver))]) -> None: ...
+```
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bwhooks.body import AsyncRead
+from bwhooks.events import Event
+from bwhooks.extras import missing_extra
+from bwhooks.http import CallbackResponse
+from bwhooks.receiver import Receiver
+
+try:
+    import fastapi
+    from starlette.requests import Request
+    from starlette.responses import Response
+except ImportError as exc:  # pragma: no cover  (tested in a subprocess without FastAPI)
+    raise missing_extra("fastapi", "FastAPI", "fastapi") from exc
+
+__all__ = ["router", "verified_event"]
+
+_ERRORS = {
+    400: "Not a callback: malformed JSON, no eventType, or a field of the wrong type",
+    401: "Missing or wrong credentials (comes with the Basic challenge)",
+    413: "Body over the receiver's max_body_size",
+    415: "POST body that is not JSON",
+    500: "A handler failed",
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Acknowledged; BXML when a handler answers",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    },
+    **{
+        status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+        for status, text in _ERRORS.items()
+    },
+}
+_CALLBACK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["eventType"],
+                "properties": {"eventType": {"type": "string", "examples": ["answer", "sms"]}},
+                "additionalProperties": True,
+            }
+        }
+    },
+}
+_CALLBACK_QUERY = [
+    {"name": "eventType", "in": "query", "required": True, "schema": {"type": "string"}},
+]
+
+
+def _reader(request: Request) -> AsyncRead:
+    chunks = request.stream().__aiter__()
+
+    async def read(size: int) -> bytes:
+        try:
+            return await chunks.__anext__()
+        except StopAsyncIteration:
+            return b""
+
+    return read
+
+
+def _parts(request: Request) -> dict[str, Any]:
+    client = request.client
+    return {
+        "query_string": request.scope.get("query_string", b""),
+        "client": (client.host, client.port) if client else None,
+    }
+
+
+def router(
+    receiver: Receiver, path: str = "/callbacks", **router_options: Any
+) -> fastapi.APIRouter:
+    """An ``APIRouter`` serving ``receiver`` at ``path`` (POST and GET callbacks).
+
+    The body is streamed up to the receiver's limit and handed over untouched; every
+    method reaches the receiver, which answers as its behaviour table says.
+    ``router_options`` go to ``APIRouter`` (``tags=``, ``prefix=``, ...).
+    """
+    api = fastapi.APIRouter(**{"tags": ["Bandwidth callbacks"], **router_options})
+
+    async def callback(request: Request) -> Response:
+        answer = await receiver.handle_stream_async(
+            request.method,
+            request.scope["path"],
+            request.headers.items(),
+            _reader(request),
+            **_parts(request),
+        )
+        return Response(answer.body, answer.status, dict(answer.headers))
+
+    common: dict[str, Any] = {"response_class": Response, "responses": _RESPONSES}
+    api.add_api_route(
+        path,
+        callback,
+        methods=["POST"],
+        summary="Receive a Bandwidth callback (JSON)",
+        operation_id="bandwidth_callback_post",
+        openapi_extra={"requestBody": _CALLBACK_BODY},
+        **common,
+    )
+    api.add_api_route(
+        path,
+        callback,
+        methods=["GET"],
+        summary="Receive a Bandwidth callback (query string)",
+        operation_id="bandwidth_callback_get",
+        openapi_extra={"parameters": _CALLBACK_QUERY},
+        **common,
+    )
+    api.add_api_route(
+        path,
+        callback,
+        methods=["HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+        response_class=Response,
+    )
+    return api
+
+
+def verified_event(receiver: Receiver) -> Callable[[Request], Awaitable[Event]]:
+    """A dependency giving one of your own routes the verified, parsed event.
+
+    Refusals are raised as ``HTTPException`` with the receiver's status (401 with the
+    Basic challenge header, 413, 415, 400); your route decides what to answer. Handlers
+    registered on ``receiver`` are not run.
+    """
+
+    async def bandwidth_event(request: Request) -> Event:
+        read = await receiver.read_request_async(
+            request.method,
+            request.scope["path"],
+            request.headers.items(),
+            _reader(request),
+            **_parts(request),
+        )
+        accepted = read if isinstance(read, CallbackResponse) else receiver.accept(read)
+        if isinstance(accepted, CallbackResponse):
+            raise _http_error(accepted)
+        return accepted
+
+    return bandwidth_event
+
+
+def _http_error(response: CallbackResponse) -> fastapi.HTTPException:
+    reason = json.loads(response.body).get("error", "") if response.body else ""
+    headers = {k: v for k, v in response.headers.pairs() if k.lower() != "content-type"}
+    return fastapi.HTTPException(response.status, reason, headers=headers or None)
