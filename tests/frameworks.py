@@ -17,7 +17,7 @@ import attrs
 from fastapi import FastAPI, Request, Response
 from support import Req, Send, asgi_app, direct, direct_async, sender, wsgi_server
 
-from bwhooks import CallbackResponse, Receiver
+from bwhooks import BasicAuth, CallbackResponse, Receiver
 
 ALL_METHODS = ["GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -182,6 +182,7 @@ def configure_django() -> None:
         ),
         DATA_UPLOAD_MAX_MEMORY_SIZE=2_500,  # ours (1 MB) must win: Django never sees the body
         DATABASES={},
+        BWHOOKS={"RECEIVER": "frameworks.SETTINGS_RECEIVER"},
         USE_TZ=True,
     )
     django.setup()
@@ -216,3 +217,7 @@ def transports() -> dict[str, Transport]:
 
 
 TRANSPORTS = transports()
+
+
+SETTINGS_RECEIVER = Receiver(auth=BasicAuth(("bw-user", "s3cret-pässword")))
+"""The receiver the test project names in ``settings.BWHOOKS["RECEIVER"]``."""

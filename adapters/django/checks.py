@@ -41,8 +41,8 @@ def check_bwhooks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 def _insecure(receiver: Receiver) -> CheckMessage:
     text = "a bwhooks Receiver has no credentials: anyone can post callbacks to it"
     if settings.DEBUG:
-        return Warning(text, hint=_HINT, id="bwhooks.W001")
-    return Error(text, hint=_HINT, id="bwhooks.E002")
+        return Warning(text, hint=_HINT, obj=receiver, id="bwhooks.W001")
+    return Error(text, hint=_HINT, obj=receiver, id="bwhooks.E002")
 
 
 def _unique(receivers: list[Receiver]) -> list[Receiver]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ login_not_required: Callable[[Any], Any] = getattr(
 
 __all__ = ["callback_view", "known_receivers", "receiver_from_settings"]
 
-_known: list[Receiver] = []
+_served: weakref.WeakKeyDictionary[Callable[..., Any], Receiver] = weakref.WeakKeyDictionary()
 
 
 def callback_view(receiver: Receiver, *, asynchronous: bool = False) -> Callable[..., Any]:
@@ -35,7 +36,6 @@ def callback_view(receiver: Receiver, *, asynchronous: bool = False) -> Callable
     the async view, plain ``def`` handlers run through ``sync_to_async`` (thread-sensitive),
     where Django's database connections are safe to use.
     """
-    _known.append(receiver)
 
     def view(request: HttpRequest) -> HttpResponse:
         answer = receiver.handle_stream(
@@ -64,6 +64,7 @@ def callback_view(receiver: Receiver, *, asynchronous: bool = False) -> Callable
     exempt: Callable[..., Any] = login_not_required(
         csrf_exempt(async_view if asynchronous else view)
     )
+    _served[exempt] = receiver
     return exempt
 
 
@@ -80,8 +81,8 @@ def receiver_from_settings() -> Receiver:
 
 
 def known_receivers() -> list[Receiver]:
-    """Every receiver a view was made for (what the system checks look at)."""
-    return list(_known)
+    """The receivers that views serve (what the system checks look at)."""
+    return list(_served.values())
 
 
 def _parts(request: HttpRequest) -> dict[str, Any]:

@@ -1,0 +1,34 @@
+"""Bandwidth callbacks around any ASGI app (Starlette here), on any ASGI server.
+
+Run: BWHOOKS_CREDENTIALS="bw-user:s3cret" uvicorn examples.asgi_app:app
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from bwhooks import BasicAuth, Receiver, RecordingEvent, TranscriptionEvent
+from bwhooks.adapters.asgi import CallbackMiddleware
+
+receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
+transcripts: dict[str, str] = {}
+
+
+@receiver.on(RecordingEvent)
+def recorded(event: RecordingEvent) -> None:  # a def handler runs in a worker thread
+    print(f"recording {event.recording_id}: {event.status}")
+
+
+@receiver.on(TranscriptionEvent)
+async def transcribed(event: TranscriptionEvent) -> None:
+    transcripts[event.recording_id or ""] = event.text or ""
+
+
+async def index(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("my app")
+
+
+app = CallbackMiddleware(Starlette(routes=[Route("/", index)]), receiver, path="/callbacks")

@@ -1,0 +1,17 @@
+from bwhooks import AnswerEvent, BasicAuth, ConferenceMemberEvent, Receiver
+
+receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
+muted: set[str] = set()
+
+
+@receiver.on(AnswerEvent)
+def answered(event: AnswerEvent) -> str:
+    return '<Response><Conference name="standup"/></Response>'
+
+
+@receiver.on(ConferenceMemberEvent)
+def member(event: ConferenceMemberEvent) -> None:  # Django's ORM is safe to use here
+    if event.mute:
+        muted.add(event.member_id or "")
+    else:
+        muted.discard(event.member_id or "")

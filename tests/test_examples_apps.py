@@ -1,0 +1,157 @@
+"""The example apps in examples/ run on real servers and answer real callbacks.
+
+They are the snippets of the framework guides, so the guides cannot rot.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
+
+from bwhooks.demo import serving
+from bwhooks.testing import HttpSender, fake_payload
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+CREDENTIALS = f"{USER}:{PASSWORD}"
+
+
+@pytest.fixture
+def load(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """load(name): import examples/<name>.py afresh, with BWHOOKS_CREDENTIALS set."""
+    monkeypatch.setenv("BWHOOKS_CREDENTIALS", CREDENTIALS)
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+def deliver(
+    base_url: str, kind: str, method: str = "POST", **overrides: object
+) -> tuple[int, bytes]:
+    sender = HttpSender(f"{base_url}/callbacks", (USER, PASSWORD))
+    answer = sender.send(fake_payload(kind, **overrides), method)
+    assert sender.exchange[0] == 401  # the challenge first, as Bandwidth expects
+    return answer.status, answer.body
+
+
+def own_route(base_url: str) -> bytes:
+    response = http_request(base_url, "GET", "/", b"", {})
+    assert response.status == 200
+    return response.body
+
+
+def test_flask_example(load: Callable[[str], ModuleType]) -> None:
+    example = load("flask_app")
+    with serving(example.create_app()) as base_url:
+        status, body = deliver(base_url, "answer")
+        assert status == 200
+        assert b"Thanks for calling" in body
+        assert deliver(base_url, "sms", text="hello")[0] == 200
+        assert deliver(base_url, "reject")[0] == 200
+        assert own_route(base_url) == b"my app"
+    assert [event.text for event in example.inbox] == ["hello"]
+
+
+def test_fastapi_example(load: Callable[[str], ModuleType]) -> None:
+    example = load("fastapi_app")
+    with uvicorn_serving(example.app) as base_url:
+        assert b"Thanks for calling" in deliver(base_url, "answer")[1]
+        assert deliver(base_url, "mms", text="photo")[0] == 200
+        sender = HttpSender(f"{base_url}/audit", (USER, PASSWORD))
+        audit = sender.send(fake_payload("dtmf"))
+        assert (sender.exchange, audit.body) == ((401, 200), b'{"received":"dtmf"}')
+        schema = http_request(base_url, "GET", "/openapi.json", b"", {}).body
+        assert b"bandwidth_callback_post" in schema
+    assert [event.text for event in example.inbox] == ["photo"]
+
+
+def test_wsgi_example(load: Callable[[str], ModuleType]) -> None:
+    example = load("wsgi_app")
+    with serving(example.app) as base_url:
+        assert (
+            deliver(base_url, "incomingcall", "GET", call_id="c-9", from_="+15551234567")[0] == 200
+        )
+        status, body = deliver(base_url, "gather", digits="1234")
+        assert (status, body) == (
+            200,
+            b"<Response><SpeakSentence>You entered 1234.</SpeakSentence></Response>",
+        )
+        assert own_route(base_url) == b"my app"
+    assert example.calls == {"c-9": "+15551234567"}
+
+
+def test_asgi_example(load: Callable[[str], ModuleType]) -> None:
+    example = load("asgi_app")
+    with uvicorn_serving(example.app) as base_url:
+        assert deliver(base_url, "recording", recording_id="rec-1")[0] == 200
+        assert deliver(base_url, "transcription", recording_id="rec-1", text="hi there")[0] == 200
+        assert own_route(base_url) == b"my app"
+    assert example.transcripts == {"rec-1": "hi there"}
+
+
+def test_django_example_on_runserver() -> None:
+    project = EXAMPLES / "django_project"
+    port = free_port()
+    env = {**os.environ, "BWHOOKS_CREDENTIALS": CREDENTIALS, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(project / "manage.py"),
+            "runserver",
+            f"127.0.0.1:{port}",
+            "--noreload",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                own_route(base_url)
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        status, body = deliver(base_url, "answer")
+        assert (status, body) == (200, b'<Response><Conference name="standup"/></Response>')
+        assert deliver(base_url, "conference-member", mute=True)[0] == 200
+        assert own_route(base_url) == b"my app"
+    finally:
+        server.terminate()
+        server.wait(10)
+        if server.stdout:
+            server.stdout.close()
+
+
+def test_django_example_passes_its_deploy_checks() -> None:
+    project = EXAMPLES / "django_project"
+    env = {**os.environ, "BWHOOKS_CREDENTIALS": CREDENTIALS}
+    result = subprocess.run(
+        [sys.executable, str(project / "manage.py"), "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
