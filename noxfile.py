@@ -31,8 +31,10 @@ assert {"bwhooks.adapters." + name for name in expected} <= set(names), names
 print("imported", len(names), "adapter modules:", ", ".join(names))
 """
 _IMPORT_WITHOUT_FRAMEWORKS = """
-import sys, bwhooks, bwhooks.adapters.wsgi, bwhooks.adapters.asgi, bwhooks.testing
+import sys, bwhooks, bwhooks.adapters.wsgi, bwhooks.adapters.asgi
 assert not {"flask", "fastapi", "starlette", "django", "werkzeug"} & set(sys.modules)
+import bwhooks.testing
+assert not {"flask", "fastapi", "starlette", "django", "pytest_httpserver"} & set(sys.modules)
 print("the core and the raw adapters import no framework")
 """
 

@@ -1,10 +1,13 @@
-"""The ``bwhooks`` command line."""
+"""The ``bwhooks`` command line: ``demo``, ``send`` and ``listen``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -20,17 +23,143 @@ def _parser() -> argparse.ArgumentParser:
         description="Start a receiver with Basic Auth on the embedded server, send it an inbound "
         "call, SMS and MMS over real HTTP (challenge first), print each typed event.",
     )
+    send = commands.add_parser(
+        "send",
+        help="send one fake callback to a URL, the way Bandwidth does",
+        description="Send a realistic fake callback of KIND to URL: first without credentials, "
+        "then with them after a 401 Basic challenge. Exits 0 only if the final answer is 2xx.",
+    )
+    send.add_argument("kind", metavar="KIND", help="an eventType: answer, sms, hangup, reject, ...")
+    send.add_argument("url", metavar="URL", help="where to send it (may carry user:pass@)")
+    _credentials(send)
+    send.add_argument(
+        "--set",
+        dest="fields",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field, by wire name (callId=c-1) or attribute name (call_id=c-1); "
+        "JSON values (2, true, {...}) are decoded",
+    )
+    send.add_argument("--method", choices=["POST", "GET"], default="POST", type=str.upper)
+    listen = commands.add_parser(
+        "listen",
+        help="serve a receiver for local development, until interrupted",
+        description="Serve callbacks on the embedded server: your receiver or app (--app), or "
+        "one that prints every event with its ids.",
+    )
+    listen.add_argument("--host", default="127.0.0.1")
+    listen.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    listen.add_argument("--path", default="/callbacks")
+    _credentials(listen)
+    listen.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. myapp.callbacks:receiver",
+    )
     return parser
+
+
+def _credentials(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", help="Basic Auth user (with --password)")
+    parser.add_argument("--password", help="Basic Auth password (with --user)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.command in ("send", "listen")) and (args.user is None) != (args.password is None):
+        parser.error("--user and --password go together")
     if args.command == "demo":
         from bwhooks.demo import run_demo
 
         return run_demo()
-    raise AssertionError(args.command)  # pragma: no cover  (argparse rejects the rest)
+    if args.command == "send":
+        return _send(args)
+    return _listen(args)
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _send(args: argparse.Namespace) -> int:
+    from bwhooks.testing import HttpSender, fake_payload
+
+    overrides: dict[str, Any] = {}
+    for field in args.fields:
+        name, sep, value = field.partition("=")
+        if not sep:
+            print(f"bwhooks send: --set takes FIELD=VALUE, not {field!r}", file=sys.stderr)
+            return 2
+        overrides[name] = _value(value)
+    try:
+        payload = fake_payload(args.kind, **overrides)
+        sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
+    except (TypeError, ValueError) as exc:
+        print(f"bwhooks send: {exc}", file=sys.stderr)
+        return 2
+    try:
+        answer = sender.send(payload, args.method)
+    except OSError as exc:
+        print(f"bwhooks send: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    exchange = " -> ".join(str(status) for status in sender.exchange)
+    print(f"{args.method} {payload['eventType']} {exchange}")
+    if answer.body:
+        print(answer.body.decode("utf-8", "replace"))
+    return 0 if 200 <= answer.status < 300 else 1
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    app = _listening_app(args)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"bwhooks listening on http://{args.host}:{server.server_port}{args.path}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _listening_app(args: argparse.Namespace) -> Any:
+    from bwhooks.adapters.wsgi import make_app
+    from bwhooks.auth import BasicAuth
+    from bwhooks.demo import describe
+    from bwhooks.events import Event
+    from bwhooks.receiver import Receiver
+
+    if args.app:
+        from werkzeug.utils import import_string
+
+        target = import_string(args.app.replace(":", "."))
+        return make_app(target, args.path) if isinstance(target, Receiver) else target
+    if args.user:
+        auth: BasicAuth | None = BasicAuth((args.user, args.password))
+    elif os.environ.get("BWHOOKS_CREDENTIALS"):
+        auth = BasicAuth.from_env()
+    else:
+        auth = None
+        print("no --user/--password: accepting callbacks without credentials", file=sys.stderr)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said above, in words
+        receiver = Receiver(auth=auth)
+
+    @receiver.on(Event)
+    def show(event: Event) -> None:
+        print(describe(event), flush=True)
+
+    return make_app(receiver, args.path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,17 +1,17 @@
-"""Bandwidth callbacks in a Flask app, next to its own routes.
+"""Bandwidth callbacks in a Flask app beside its own routes; SMS answered via the REST API.
+Run: BWHOOKS_CREDENTIALS=bw-user:s3cret BANDWIDTH_...=... flask --app examples/flask_app run"""
 
-Run: BWHOOKS_CREDENTIALS="bw-user:s3cret" flask --app examples/flask_app run
-"""
-
-from __future__ import annotations
+import json
+import os
+from urllib.request import Request, urlopen
 
 from flask import Flask
 
-from bwhooks import AnswerEvent, BasicAuth, HangupEvent, Receiver, SmsEvent
+from bwhooks import AnswerEvent, BasicAuth, Receiver, SmsEvent
 from bwhooks.adapters.flask import BandwidthCallbacks
+from bwhooks.auth import basic_authorization
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
-inbox: list[SmsEvent] = []
 
 
 @receiver.on(AnswerEvent)
@@ -21,12 +21,14 @@ def answered(event: AnswerEvent) -> str:
 
 @receiver.on(SmsEvent)
 def texted(event: SmsEvent) -> None:
-    inbox.append(event)
-
-
-@receiver.on(HangupEvent)  # RejectEvent too: it is a HangupEvent
-def ended(event: HangupEvent) -> None:
-    print(f"call {event.call_id} ended: {event.cause}")
+    if event.direction == "in":  # reply through Bandwidth's API: POST /users/{id}/messages
+        env = os.environ
+        api = env.get("BANDWIDTH_API_URL", "https://api.catapult.inetwork.com/v1")
+        message = {"from": event.to, "to": event.from_, "text": f"Got it: {event.text}"}
+        auth = basic_authorization(env["BANDWIDTH_API_TOKEN"], env["BANDWIDTH_API_SECRET"])
+        headers = {"Content-Type": "application/json", "Authorization": auth}
+        url = f"{api}/users/{env['BANDWIDTH_USER_ID']}/messages"
+        urlopen(Request(url, json.dumps(message).encode(), headers), timeout=10).close()  # noqa: S310
 
 
 def create_app() -> Flask:

@@ -12,6 +12,8 @@ from support import PASSWORD, USER, Send
 
 from bwhooks import BasicAuth, InsecureReceiverWarning, Receiver
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def receiver() -> Receiver:

@@ -18,7 +18,7 @@ import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
 
 from bwhooks.demo import serving
-from bwhooks.testing import HttpSender, fake_payload
+from bwhooks.testing import FakeBandwidthApi, HttpSender, fake_payload
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CREDENTIALS = f"{USER}:{PASSWORD}"
@@ -55,16 +55,24 @@ def own_route(base_url: str) -> bytes:
     return response.body
 
 
-def test_flask_example(load: Callable[[str], ModuleType]) -> None:
+def test_flask_example(
+    load: Callable[[str], ModuleType],
+    bandwidth_api: FakeBandwidthApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BANDWIDTH_API_URL", bandwidth_api.url)
+    monkeypatch.setenv("BANDWIDTH_USER_ID", bandwidth_api.user_id)
+    monkeypatch.setenv("BANDWIDTH_API_TOKEN", bandwidth_api.token)
+    monkeypatch.setenv("BANDWIDTH_API_SECRET", bandwidth_api.secret)
     example = load("flask_app")
     with serving(example.create_app()) as base_url:
         status, body = deliver(base_url, "answer")
         assert status == 200
         assert b"Thanks for calling" in body
-        assert deliver(base_url, "sms", text="hello")[0] == 200
-        assert deliver(base_url, "reject")[0] == 200
+        assert deliver(base_url, "sms", from_="+15550001", to="+15550002", text="hello")[0] == 200
         assert own_route(base_url) == b"my app"
-    assert [event.text for event in example.inbox] == ["hello"]
+    [reply] = bandwidth_api.requests_to("POST", "/messages")
+    assert reply.json == {"from": "+15550002", "to": "+15550001", "text": "Got it: hello"}
 
 
 def test_fastapi_example(load: Callable[[str], ModuleType]) -> None:

@@ -1,8 +1,19 @@
-"""Testing helpers: realistic fake callbacks, and a sender that speaks HTTP like Bandwidth."""
+"""Testing helpers: realistic fake callbacks, clients that deliver them like Bandwidth,
+and a fake Bandwidth REST API. The pytest plugin (``bw_fake``, ``bw_client``,
+``bandwidth_api``) is in :mod:`bwhooks.testing.plugin`."""
 
 from __future__ import annotations
 
+from bwhooks.testing.bandwidth_api import FakeBandwidthApi, RecordedRequest
+from bwhooks.testing.client import CallbackClient
 from bwhooks.testing.fakes import fake_event, fake_payload
 from bwhooks.testing.sender import HttpSender
 
-__all__ = ["HttpSender", "fake_event", "fake_payload"]
+__all__ = [
+    "CallbackClient",
+    "FakeBandwidthApi",
+    "HttpSender",
+    "RecordedRequest",
+    "fake_event",
+    "fake_payload",
+]

@@ -234,7 +234,8 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> dict[str, Any]:
     """A realistic wire payload (camelCase, JSON-ready) for ``kind``.
 
     ``kind`` is an event class or a wire ``eventType`` (``"reject"`` gives a ``hangup`` with
-    ``cause`` ``CALL_REJECTED``). Override any field by attribute name (``call_id=``) or
+    ``cause`` ``CALL_REJECTED``; with another ``cause``, the literal ``reject`` eventType).
+    Override any field by attribute name (``call_id=``) or
     wire name (``callId=``); ``None`` leaves the field out. URIs follow the ids (an
     overridden ``call_id`` shows in ``callUri``), numbers are E.164, times are now (UTC).
     """
@@ -249,6 +250,8 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> dict[str, Any]:
         payload = {"eventType": cls.EVENT_TYPES[0]}
         payload.update((key, static[key] if key in static else values[key]) for key in _FIELDS[cls])
         payload.update(wire)
+        if cls is RejectEvent and payload.get("cause") != "CALL_REJECTED":
+            payload["eventType"] = "reject"  # a hangup is a reject only by that cause
     return {k: _LENIENT.unstructure(v) for k, v in payload.items() if v is not None}
 
 

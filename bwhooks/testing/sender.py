@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import http.client
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bwhooks.auth import basic_authorization
 from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
-from bwhooks.parsing import encode_query, to_payload
+from bwhooks.testing.delivery import OutgoingRequest, build_request, deliver
 
-__all__ = ["USER_AGENT", "HttpSender"]
-
-USER_AGENT = "BandwidthAPI/v1 (bwhooks)"
+__all__ = ["HttpSender"]
 
 
 class HttpSender:
@@ -45,39 +41,21 @@ class HttpSender:
 
     def send(self, callback: Mapping[str, Any] | Event, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload or an event) and return the final answer."""
-        payload = to_payload(callback) if isinstance(callback, Event) else dict(callback)
-        method = method.upper()
-        headers = {"User-Agent": USER_AGENT}
-        target = self._path
-        body: bytes | None = None
-        if method == "GET":
-            query = encode_query(payload)
-            target += "?" + (f"{self._query}&{query}" if self._query else query)
-        else:
-            body = json.dumps(payload).encode()
-            headers["Content-Type"] = "application/json; charset=utf-8"
-            if self._query:
-                target += "?" + self._query
-        first = self._request(method, target, body, headers)
-        statuses = [first.status]
-        answer = first
-        challenge = first.headers.get("WWW-Authenticate", "")
-        if first.status == 401 and challenge.lower().startswith("basic") and self.credentials:
-            headers["Authorization"] = basic_authorization(*self.credentials)
-            answer = self._request(method, target, body, headers)
-            statuses.append(answer.status)
-        self.exchange = tuple(statuses)
-        return answer
+        request = build_request(callback, method, self._path, self._query)
+        delivery = deliver(self._request, request, self.credentials)
+        self.exchange = delivery.exchange
+        return delivery.response
 
-    def _request(
-        self, method: str, target: str, body: bytes | None, headers: dict[str, str]
-    ) -> CallbackResponse:
+    def _request(self, request: OutgoingRequest) -> CallbackResponse:
         connection_class = (
             http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         )
         connection = connection_class(self._host, self._port, timeout=self.timeout)
         try:
-            connection.request(method, target, body=body, headers=headers)
+            body = request.body if request.method != "GET" else None
+            connection.request(
+                request.method, request.target, body=body, headers=dict(request.headers)
+            )
             response = connection.getresponse()
             return CallbackResponse(response.status, response.getheaders(), response.read())
         finally:

@@ -1,0 +1,98 @@
+"""Bandwidth's way of delivering a callback, independent of how the bytes travel.
+
+A request goes out without credentials; only a ``401`` carrying a ``WWW-Authenticate:
+Basic`` challenge makes the sender repeat it with them, as Bandwidth's platform does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from bwhooks.auth import basic_authorization
+from bwhooks.events import Event
+from bwhooks.http import CallbackResponse
+from bwhooks.parsing import encode_query, to_payload
+
+__all__ = [
+    "USER_AGENT",
+    "Deliver",
+    "Delivery",
+    "OutgoingRequest",
+    "build_request",
+    "deliver",
+    "retry_after",
+]
+
+USER_AGENT = "BandwidthAPI/v1 (bwhooks)"
+
+
+@attrs.frozen
+class OutgoingRequest:
+    """One callback request as a sender puts it on the wire."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+    headers: Mapping[str, str]
+
+    @property
+    def target(self) -> str:
+        """``path?query``."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
+Deliver = Callable[[OutgoingRequest], CallbackResponse]
+"""Sends one request somewhere (HTTP, a WSGI app, an ASGI app) and returns the answer."""
+
+
+@attrs.frozen
+class Delivery:
+    """The final answer to a callback, and the statuses of every attempt (``(401, 200)``)."""
+
+    response: CallbackResponse
+    exchange: tuple[int, ...]
+
+
+def build_request(
+    callback: Mapping[str, Any] | Event, method: str, path: str, query: str = ""
+) -> OutgoingRequest:
+    """The request carrying ``callback`` (a wire payload or an event) as POST JSON or GET query."""
+    payload = to_payload(callback) if isinstance(callback, Event) else dict(callback)
+    method = method.upper()
+    headers = {"User-Agent": USER_AGENT}
+    if method == "GET":
+        encoded = encode_query(payload)
+        return OutgoingRequest(
+            method, path, f"{query}&{encoded}" if query else encoded, b"", headers
+        )
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    return OutgoingRequest(method, path, query, json.dumps(payload).encode(), headers)
+
+
+def retry_after(
+    request: OutgoingRequest, response: CallbackResponse, credentials: tuple[str, str] | None
+) -> OutgoingRequest | None:
+    """The request to send after ``response``: ``request`` with credentials when it was a
+    ``401`` with a Basic challenge (and there are credentials); otherwise ``None``."""
+    challenge = response.headers.get("WWW-Authenticate", "")
+    if response.status != 401 or not challenge.lower().startswith("basic") or not credentials:
+        return None
+    authorization = basic_authorization(*credentials)
+    return attrs.evolve(request, headers={**request.headers, "Authorization": authorization})
+
+
+def deliver(
+    send: Deliver, request: OutgoingRequest, credentials: tuple[str, str] | None
+) -> Delivery:
+    """Send ``request``; after a Basic challenge, send it again with ``credentials``."""
+    first = send(request)
+    retry = retry_after(request, first, credentials)
+    if retry is None:
+        return Delivery(first, (first.status,))
+    second = send(retry)
+    return Delivery(second, (first.status, second.status))

@@ -1,0 +1,86 @@
+"""The bwhooks pytest plugin (registered through the ``pytest11`` entry point).
+
+Inert until a test asks for one of its fixtures:
+
+- ``bw_fake``: :func:`~bwhooks.testing.fake_payload`, realistic wire payloads;
+- ``bw_client``: a :class:`~bwhooks.testing.CallbackClient` for the app your
+  ``bwhooks_app`` fixture returns, authenticating with your ``bwhooks_credentials``;
+- ``bandwidth_api``: a :class:`~bwhooks.testing.FakeBandwidthApi` served by
+  pytest-httpserver (imported only when this fixture is used), recording what your
+  handlers call.
+
+The ``bwhooks`` marker sets the ``bw_client`` path: ``@pytest.mark.bwhooks(path="/hooks")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bwhooks.testing.bandwidth_api import FakeBandwidthApi
+from bwhooks.testing.client import CallbackClient
+from bwhooks.testing.fakes import fake_payload
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", 'bwhooks(path="/callbacks"): where bw_client sends callbacks in this test'
+    )
+
+
+@pytest.fixture
+def bw_fake() -> Callable[..., dict[str, Any]]:
+    """``bw_fake(kind, **overrides)``: a realistic wire payload (see ``fake_payload``)."""
+    return fake_payload
+
+
+@pytest.fixture
+def bwhooks_app() -> Any:
+    """Override this fixture: return the WSGI or ASGI app that serves your callbacks."""
+    pytest.fail(
+        "bw_client needs a `bwhooks_app` fixture returning your WSGI or ASGI app", pytrace=False
+    )
+
+
+@pytest.fixture
+def bwhooks_credentials() -> tuple[str, str] | None:
+    """Override this fixture: return the ``(user, password)`` your receiver accepts."""
+    pytest.fail(
+        "bw_client needs a `bwhooks_credentials` fixture returning (user, password)", pytrace=False
+    )
+
+
+@pytest.fixture
+def bw_client(
+    request: pytest.FixtureRequest, bwhooks_app: Any, bwhooks_credentials: tuple[str, str] | None
+) -> CallbackClient:
+    """Sends callbacks to ``bwhooks_app`` in-process, challenge first, like Bandwidth."""
+    marker = request.node.get_closest_marker("bwhooks")
+    path = marker.kwargs.get("path", "/callbacks") if marker else "/callbacks"
+    return CallbackClient(bwhooks_app, bwhooks_credentials, path)
+
+
+@pytest.fixture(scope="session")
+def bwhooks_api_server() -> Iterator[Any]:
+    """The local HTTP server (pytest-httpserver's) behind ``bandwidth_api``, one per session."""
+    from pytest_httpserver import HTTPServer  # only when a test uses bandwidth_api
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def bandwidth_api(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApi]:
+    """A fake Bandwidth REST API, fresh for each test; point your code at ``.url``."""
+    import re
+
+    bwhooks_api_server.clear()
+    api = FakeBandwidthApi(bwhooks_api_server.url_for("/").rstrip("/"))
+    bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
+    yield api
+    bwhooks_api_server.clear()

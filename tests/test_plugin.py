@@ -1,0 +1,82 @@
+"""The pytest plugin, used as a user would: a fresh project, run by pytester."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+USER_PROJECT = [
+    EXAMPLES / "flask_app.py",
+    EXAMPLES / "fastapi_app.py",
+    EXAMPLES / "testing" / "conftest.py",
+    EXAMPLES / "testing" / "test_flask_app.py",
+    EXAMPLES / "testing" / "test_fastapi_app.py",
+]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A fresh project holding the documented example app and its tests."""
+    for source in USER_PROJECT:
+        shutil.copy(source, pytester.path / source.name)
+    return pytester
+
+
+def test_documented_user_tests_pass(project: pytest.Pytester) -> None:
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+
+
+def test_a_failing_user_test_fails(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_wrong="""
+        import pytest
+        import flask_app
+
+        @pytest.fixture
+        def bwhooks_app():
+            return flask_app.create_app()
+
+        def test_expects_the_wrong_greeting(bw_client, bw_fake):
+            assert b"Goodbye" in bw_client.send(bw_fake("answer")).body
+    """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8, failed=1)
+    result.stdout.fnmatch_lines(["*test_expects_the_wrong_greeting*"])
+
+
+def test_bw_client_without_the_app_fixture_says_what_is_missing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_it(bw_client):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs a `bwhooks_app` fixture*"])
+
+
+def test_marker_is_registered_and_the_plugin_is_inert(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_plain():
+            assert 1 + 1 == 2
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=1)
+    markers = pytester.runpytest("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.bwhooks(path=*"])
+    fixtures = pytester.runpytest("--fixtures")
+    fixtures.stdout.fnmatch_lines(["bw_fake*", "bw_client*", "bandwidth_api*"])
+
+
+def test_plugin_imports_pytest_httpserver_only_when_used() -> None:
+    code = "import sys, bwhooks.testing.plugin; assert 'pytest_httpserver' not in sys.modules"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
