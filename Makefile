@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci clean FORCE
+.PHONY: demo test lint typecheck docs pytest ci bench clean FORCE
 
 demo: $(STAMP)
 	$(BIN)/bwhooks demo
@@ -29,6 +29,16 @@ pytest: $(STAMP)
 # What is too slow for every edit: the suite on the other Pythons, the wheel check.
 ci: test
 	$(BIN)/nox --non-interactive
+
+# The benchmark suite (bench/): ratios against baselines measured in the same run.
+bench: $(VENV)/.bench
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } \
+		|| echo "wrk unavailable: the HTTP benchmarks will be skipped"
+	cd bench && ../$(BIN)/pytest -q
+
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
 
 $(VENV)/.adapters: FORCE
 	@mkdir -p $(VENV)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from bwhooks.body import AsyncRead
-from bwhooks.http import CallbackResponse
+from bwhooks.body import asgi_reader
+from bwhooks.http import CallbackResponse, Headers
 from bwhooks.receiver import Receiver
 
 __all__ = ["ASGIApp", "CallbackMiddleware", "make_app", "serve"]
@@ -50,8 +50,10 @@ async def serve(receiver: Receiver, scope: Scope, receive: Receive, send: Send) 
     response = await receiver.handle_stream_async(
         method,
         _route_path(scope),
-        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-        _reader(receive),
+        Headers.from_server(
+            [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        ),
+        asgi_reader(receive),
         query_string=scope.get("query_string", b""),
         client=(client[0], client[1]) if client else None,
     )
@@ -64,26 +66,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root):  # servers put root_path in path (ASGI spec, 2022)
         return path[len(root) :]
     return path
-
-
-def _reader(receive: Receive) -> AsyncRead:
-    """``read(n)`` over ASGI ``http.request`` messages; ``b""`` at the end or on disconnect."""
-    more = True
-
-    async def read(size: int) -> bytes:
-        nonlocal more
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # http.disconnect
-                more = False
-                break
-            more = bool(message.get("more_body", False))
-            chunk: bytes = message.get("body", b"")
-            if chunk:
-                return chunk
-        return b""
-
-    return read
 
 
 async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bwhooks.body import AsyncRead
+from bwhooks.body import asgi_reader
 from bwhooks.events import Event
 from bwhooks.extras import missing_extra
 from bwhooks.http import CallbackResponse
@@ -69,18 +69,6 @@ _CALLBACK_QUERY = [
 ]
 
 
-def _reader(request: Request) -> AsyncRead:
-    chunks = request.stream().__aiter__()
-
-    async def read(size: int) -> bytes:
-        try:
-            return await chunks.__anext__()
-        except StopAsyncIteration:
-            return b""
-
-    return read
-
-
 def _parts(request: Request) -> dict[str, Any]:
     client = request.client
     return {
@@ -105,7 +93,7 @@ def router(
             request.method,
             request.scope["path"],
             request.headers.items(),
-            _reader(request),
+            asgi_reader(request.receive),
             **_parts(request),
         )
         return Response(answer.body, answer.status, dict(answer.headers))
@@ -152,7 +140,7 @@ def verified_event(receiver: Receiver) -> Callable[[Request], Awaitable[Event]]:
             request.method,
             request.scope["path"],
             request.headers.items(),
-            _reader(request),
+            asgi_reader(request.receive),
             **_parts(request),
         )
         accepted = read if isinstance(read, CallbackResponse) else receiver.accept(read)

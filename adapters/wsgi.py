@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bwhooks.body import Read
-from bwhooks.http import CallbackResponse
+from bwhooks.http import CallbackResponse, Headers
 from bwhooks.receiver import Receiver
 
 if TYPE_CHECKING:
@@ -57,17 +57,17 @@ def serve(
     return _respond(response, start_response, head=method == "HEAD")
 
 
-def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+def _headers(environ: WSGIEnvironment) -> Headers:
     pairs = [
-        (key[5:].replace("_", "-").title(), value)
+        (key[5:].replace("_", "-").lower(), value)
         for key, value in environ.items()
-        if key.startswith("HTTP_")
+        if key[:5] == "HTTP_"
     ]
     if "CONTENT_TYPE" in environ:
-        pairs.append(("Content-Type", environ["CONTENT_TYPE"]))
+        pairs.append(("content-type", environ["CONTENT_TYPE"]))
     if environ.get("CONTENT_LENGTH"):
-        pairs.append(("Content-Length", environ["CONTENT_LENGTH"]))
-    return pairs
+        pairs.append(("content-length", environ["CONTENT_LENGTH"]))
+    return Headers.from_server(pairs)
 
 
 def _reader(environ: WSGIEnvironment) -> Read:

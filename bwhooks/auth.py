@@ -51,7 +51,7 @@ class BasicAuth:
     sends them.
     """
 
-    __slots__ = ("_credentials", "realm")
+    __slots__ = ("_credentials", "_headers", "realm")
 
     def __init__(self, *credentials: tuple[str, str], realm: str = "bwhooks") -> None:
         if not credentials:
@@ -71,6 +71,11 @@ class BasicAuth:
         if '"' in realm or "\\" in realm or any(ord(c) < 32 for c in realm):
             raise ValueError("realm must not contain quotes, backslashes or control characters")
         self._credentials: tuple[tuple[bytes, bytes], ...] = tuple(pairs)
+        # The exact headers a client sends for each pair: the common case is one
+        # constant-time comparison per pair, with no base64 decoding.
+        self._headers = tuple(
+            basic_authorization(u.decode(), p.decode()).encode("ascii") for u, p in pairs
+        )
         self.realm = realm
 
     @classmethod
@@ -113,6 +118,19 @@ class BasicAuth:
         header = headers.get("Authorization")
         if header is None:
             return AuthResult.MISSING
+        try:
+            raw = header.encode("ascii")
+        except UnicodeEncodeError:
+            return AuthResult.INVALID
+        matched = False
+        for expected in self._headers:  # every pair, no early exit
+            matched |= hmac.compare_digest(raw, expected)
+        if matched:
+            return AuthResult.OK
+        return self._check_decoded(header)
+
+    def _check_decoded(self, header: str) -> AuthResult:
+        """The general case: any scheme case, extra spaces, then user and password."""
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "basic":
             return AuthResult.INVALID
@@ -129,6 +147,11 @@ class BasicAuth:
             password_ok = hmac.compare_digest(password, expected_password)
             matched |= user_ok & password_ok
         return AuthResult.OK if matched else AuthResult.INVALID
+
+    def exact_headers(self) -> tuple[bytes, ...]:
+        """The ``Authorization`` values a client sends for each pair, to compare in constant
+        time (what :class:`~bwhooks.Receiver`'s fast path uses)."""
+        return self._headers
 
     def challenge(self) -> tuple[tuple[str, str], ...]:
         """``WWW-Authenticate: Basic realm="<realm>"``."""

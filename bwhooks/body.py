@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-__all__ = ["AsyncRead", "Read", "read_limited", "read_limited_async"]
+__all__ = ["AsyncRead", "Read", "asgi_reader", "read_limited", "read_limited_async"]
 
 Read = Callable[[int], bytes]
 """``read(n)``: at most ``n`` more bytes of the body (maybe fewer); ``b""`` at its end."""
@@ -40,3 +41,24 @@ async def read_limited_async(read: AsyncRead, limit: int) -> bytes | None:
         if size > limit:
             return None
         chunks.append(chunk)
+
+
+def asgi_reader(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> AsyncRead:
+    """``read(n)`` over an ASGI ``receive``: the ``http.request`` bodies one by one, then
+    ``b""`` at the end of the body or on ``http.disconnect`` (no receive after that)."""
+    more = True
+
+    async def read(size: int) -> bytes:
+        nonlocal more
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                more = False
+                break
+            more = bool(message.get("more_body", False))
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                return chunk
+        return b""
+
+    return read

@@ -40,6 +40,19 @@ class Headers(Mapping[str, str]):
         self._pairs = pairs
         self._first = first
 
+    @classmethod
+    def from_server(cls, pairs: list[tuple[str, str]]) -> Headers:
+        """Headers from a server's ``(lower-case name, value)`` str pairs, taken as they are
+        (what the WSGI and ASGI adapters build: no conversion, no second pass)."""
+        headers = cls.__new__(cls)
+        headers._pairs = tuple(pairs)
+        first: dict[str, tuple[str, str]] = {}
+        for pair in pairs:
+            if pair[0] not in first:
+                first[pair[0]] = pair
+        headers._first = first
+        return headers
+
     def __getitem__(self, name: str) -> str:
         return self._first[name.lower()][1]
 
@@ -57,6 +70,10 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._first)
 
+    def first_values(self) -> Mapping[str, tuple[str, str]]:
+        """``{lower-case name: (name, first value)}``: the index behind lookups, read-only."""
+        return self._first
+
     def getlist(self, name: str) -> list[str]:
         """Every value of ``name`` (any case), in order."""
         key = name.lower()
@@ -72,17 +89,19 @@ class Headers(Mapping[str, str]):
 
 
 def _to_headers(value: HeadersInput) -> Headers:
-    return value if isinstance(value, Headers) else Headers(value)
+    return value if value.__class__ is Headers else Headers(value)
 
 
 def _to_bytes(value: bytes | bytearray | memoryview | str) -> bytes:
+    if value.__class__ is bytes:
+        return value  # no copy: bytes are immutable
     if isinstance(value, str):
         return value.encode("utf-8")
     return bytes(value)
 
 
 def _upper(method: str) -> str:
-    return method.upper()
+    return method if method in ("POST", "GET") else method.upper()
 
 
 def _body_repr(body: bytes) -> str:

@@ -18,6 +18,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import EVENT_CLASSES, Event, HangupEvent, RejectEvent, UnknownEvent
 from bwhooks.events._base import freeze_raw
+from bwhooks.fastpath import make_fast_structure
 from bwhooks.timestamps import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "event_class_for",
     "make_converter",
     "parse_event",
+    "quick_parse",
     "to_payload",
     "wire_name",
 ]
@@ -135,7 +137,9 @@ def _structure_factory(converter: cattrs.Converter, strict: bool) -> Callable[[A
                 object.__setattr__(instance, "raw", freeze_raw(payload))
             return instance
 
-        return structure
+        if strict or not issubclass(cls, Event):
+            return structure
+        return make_fast_structure(cls, wire_name, structure)
 
     return factory
 
@@ -184,6 +188,8 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
 
 
 _LENIENT = make_converter()
+_MAPPINGPROXY = type(freeze_raw({}))
+_HOOKS: dict[type[Event], Callable[[Any, type], Any]] = {}  # the converter's, looked up once
 
 _BY_EVENT_TYPE: dict[str, type[Event]] = {}
 for _cls in EVENT_CLASSES:
@@ -210,9 +216,10 @@ def parse_event(payload: Mapping[str, Any], *, converter: cattrs.Converter | Non
     missing or a field cannot be converted to its type. Unknown event types give an
     :class:`~bwhooks.events.UnknownEvent`; unknown fields are kept in ``raw``.
     """
-    if not isinstance(payload, Mapping):
-        raise InvalidCallback("a callback must be a JSON object")
-    payload = freeze_raw(payload)
+    if payload.__class__ is not _MAPPINGPROXY:
+        if not isinstance(payload, Mapping):
+            raise InvalidCallback("a callback must be a JSON object")
+        payload = freeze_raw(payload)
     event_type = payload.get("eventType")
     if not isinstance(event_type, str) or not event_type:
         raise InvalidCallback("missing eventType", field="eventType")
@@ -220,11 +227,47 @@ def parse_event(payload: Mapping[str, Any], *, converter: cattrs.Converter | Non
     if cls is UnknownEvent:
         return UnknownEvent(event_type=event_type, raw=payload)
     try:
-        return (converter or _LENIENT).structure(payload, cls)
+        if converter is None:
+            hook = _HOOKS.get(cls)
+            if hook is None:
+                hook = _HOOKS[cls] = _LENIENT.get_structure_hook(cls)
+            event: Event = hook(payload, cls)
+            return event
+        return converter.structure(payload, cls)
     except ClassValidationError as exc:
         raise _invalid(exc) from None
     except (TypeError, ValueError) as exc:  # raised by a hook outside a class
         raise InvalidCallback(str(exc)) from None
+
+
+def _none(payload: Any, cls: type) -> None:
+    return None
+
+
+_QUICK: dict[type[Event], Callable[[Any, type], Any]] = {}
+
+
+def quick_parse(body: bytes) -> Event | None:
+    """The common case in one step: a JSON object of a known event type whose fields all
+    have their declared JSON types. ``None`` for anything else, which
+    :func:`decode_json_body` and :func:`parse_event` then handle (and explain)."""
+    try:
+        payload = _loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if payload.__class__ is not dict:
+        return None
+    event_type = payload.get("eventType")
+    cls = _BY_EVENT_TYPE.get(event_type) if event_type.__class__ is str else None
+    if cls is None:
+        return None
+    if cls is HangupEvent and payload.get("cause") == "CALL_REJECTED":
+        cls = RejectEvent
+    quick = _QUICK.get(cls)
+    if quick is None:
+        quick = _QUICK[cls] = make_fast_structure(cls, wire_name, _none, from_dict=True)
+    event: Event | None = quick(payload, cls)
+    return event
 
 
 def _invalid(exc: ClassValidationError, prefix: str = "") -> InvalidCallback:
@@ -253,12 +296,32 @@ def to_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
+def _fast_loads() -> Callable[[bytes], Any]:
+    """orjson when installed (``bwhooks[fast]``), falling back to the standard library for
+    anything orjson refuses (NaN, huge integers, ...): the same answers, sooner."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+
+    def loads(body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return json.loads(body)
+
+    return loads
+
+
+_loads = _fast_loads()
+
+
 def decode_json_body(body: bytes) -> Mapping[str, Any]:
     """Decode a POST body: a JSON object, as UTF-8 (or UTF-16/32 with a BOM)."""
-    if not body.strip():
+    if not body or body.isspace():
         raise InvalidCallback("empty body")
     try:
-        value = json.loads(body)
+        value = _loads(body)
     except (ValueError, RecursionError):
         raise InvalidCallback("malformed JSON") from None
     if not isinstance(value, dict):

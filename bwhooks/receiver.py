@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import inspect
 import logging
 import warnings
@@ -13,18 +14,19 @@ from typing import Any, TypeVar
 
 import attrs
 
-from bwhooks.auth import Authenticator, AuthResult
+from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
-from bwhooks.parsing import decode_json_body, decode_query, parse_event
+from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse
 from bwhooks.registry import Handler, HandlerRegistry, Registration
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
+_OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 H = TypeVar("H", bound=Handler)
 _Answer = tuple[Registration, Any]  # a handler's non-None result, and who returned it
@@ -69,6 +71,11 @@ class Receiver:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.auth = auth
         self.max_body_size = max_body_size
+        # The one-step path for the common request needs to know the credentials exactly:
+        # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
+        self._exact_auth: tuple[bytes, ...] | None = (
+            () if auth is None else auth.exact_headers() if type(auth) is BasicAuth else None
+        )
         self.logger = logger or logging.getLogger("bwhooks")
         self.registry = HandlerRegistry()
 
@@ -87,9 +94,10 @@ class Receiver:
         Adapters call this first, so that a wrong method (405), missing or bad credentials
         (401) and a ``Content-Length`` over the limit (413) never cost a body read.
         """
-        method = method.upper()
+        if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
+            method = method.upper()
         if method == "HEAD":
-            return CallbackResponse.empty()
+            return _OK
         if method not in ("POST", "GET"):
             return CallbackResponse.error(405, "method not allowed", _ALLOWED)
         if self.auth is not None:
@@ -100,7 +108,7 @@ class Receiver:
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
         length = headers.get("Content-Length")
         if length is not None:
-            if not length.strip().isdigit():
+            if not length.isdigit() and not length.strip().isdigit():
                 return CallbackResponse.error(400, "invalid Content-Length")
             if int(length) > self.max_body_size:
                 return self._too_large()
@@ -119,6 +127,14 @@ class Receiver:
         """
         early = self.early_response(request.method, request.headers)
         return early if early is not None else self._parse(request)
+
+    def _parse_checked(self, request: CallbackRequest) -> Event | CallbackResponse:
+        """Parse a request whose method and headers passed :meth:`early_response`."""
+        if request.method == "POST":
+            event = quick_parse(request.body)
+            if event is not None:
+                return event
+        return self._parse(request)
 
     def _parse(self, request: CallbackRequest) -> Event | CallbackResponse:
         if len(request.body) > self.max_body_size:
@@ -200,7 +216,7 @@ class Receiver:
         )
         if isinstance(request, CallbackResponse):
             return request
-        return self._dispatch_sync(request, self._parse(request))
+        return self._dispatch_sync(request, self._parse_checked(request))
 
     async def handle_stream_async(
         self,
@@ -219,7 +235,7 @@ class Receiver:
         )
         if isinstance(request, CallbackResponse):
             return request
-        return await self._dispatch_async(request, self._parse(request), run_sync)
+        return await self._dispatch_async(request, self._parse_checked(request), run_sync)
 
     # -- handling -------------------------------------------------------------------------
 
@@ -229,7 +245,37 @@ class Receiver:
         ``async def`` handlers run to completion on an event loop of their own, so this
         must not be called from inside a running loop: use :meth:`handle_async` there.
         """
-        return self._dispatch_sync(request, self.accept(request))
+        event = self._quick_accept(request)
+        return self._dispatch_sync(request, event or self.accept(request))
+
+    def _quick_accept(self, request: CallbackRequest) -> Event | None:
+        """The common request in one step: a POST of JSON, the exact credentials header, a
+        known event with well-typed fields. ``None`` sends anything else down the general
+        path, which checks, answers and explains it in full."""
+        exact = self._exact_auth
+        if exact is None or request.method != "POST":
+            return None
+        first = request.headers.first_values()
+        if exact:
+            found = first.get("authorization")
+            if found is None or not found[1].isascii():
+                return None
+            raw = found[1].encode()
+            matched = False
+            for expected in exact:  # every pair, in constant time
+                matched |= hmac.compare_digest(raw, expected)
+            if not matched:
+                return None
+        found = first.get("content-type")
+        if found is None or found[1] not in _JSON_TYPES:
+            return None
+        body = request.body
+        if len(body) > self.max_body_size:
+            return None
+        found = first.get("content-length")
+        if found is not None and (not found[1].isdigit() or int(found[1]) > self.max_body_size):
+            return None
+        return quick_parse(body)
 
     def _dispatch_sync(
         self, request: CallbackRequest, event: Event | CallbackResponse
@@ -237,14 +283,16 @@ class Receiver:
         if isinstance(event, CallbackResponse):
             return event
         registrations = self._registrations(event)
-        if any(r.is_async for r in registrations):
+        if registrations and self.registry.any_async(event.__class__):
             _require_no_running_loop()
         token = _current.set(request)
         try:
             answer: _Answer | None = None
             for registration in registrations:  # the same steps as handle_async, without await
                 try:
-                    result = _run_sync(registration, event)
+                    result = registration.handler(event)
+                    if result is not None and inspect.isawaitable(result):
+                        result = asyncio.run(_await(result))
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
@@ -290,7 +338,9 @@ class Receiver:
             _current.reset(token)
 
     def _registrations(self, event: Event) -> tuple[Registration, ...]:
-        registrations = self.registry.handlers_for(type(event))
+        registrations = self.registry.handlers_for(event.__class__)
+        if registrations and event.__class__ is not UnknownEvent:
+            return registrations
         if isinstance(event, UnknownEvent):
             self.logger.info("unknown callback event type %r (%s)", event.event_type, _ids(event))
         elif not registrations:
@@ -299,7 +349,7 @@ class Receiver:
 
     def _answer(self, event: Event, answer: _Answer | None) -> CallbackResponse:
         if answer is None:
-            return CallbackResponse.empty()
+            return _OK
         registration, result = answer
         response = _to_response(result)
         if response is None:
@@ -333,10 +383,15 @@ class Receiver:
 def _is_json(content_type: str | None) -> bool:
     if content_type is None:
         return False
+    if content_type in _JSON_TYPES:
+        return True
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 
 
 def _require_no_running_loop() -> None:
@@ -348,13 +403,6 @@ def _require_no_running_loop() -> None:
         "Receiver.handle() cannot run async handlers inside a running event loop; "
         "await Receiver.handle_async() instead"
     )
-
-
-def _run_sync(registration: Registration, event: Event) -> Any:
-    result = registration.handler(event)
-    if inspect.isawaitable(result):
-        return asyncio.run(_await(result))
-    return result
 
 
 async def _await(awaitable: Any) -> Any:

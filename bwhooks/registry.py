@@ -40,6 +40,7 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._registrations: list[Registration] = []
         self._by_class: dict[type[Event], tuple[Registration, ...]] = {}
+        self._async: dict[type[Event], bool] = {}
 
     def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
         """Decorator: run the decorated function (``def`` or ``async def``) for these events."""
@@ -64,6 +65,7 @@ class HandlerRegistry:
         )
         self._registrations.append(Registration(handler, event_classes, is_async))
         self._by_class.clear()
+        self._async.clear()
 
     def handlers_for(self, event_class: type[Event]) -> tuple[Registration, ...]:
         """The registrations that match ``event_class``, in registration order (cached)."""
@@ -73,6 +75,15 @@ class HandlerRegistry:
                 r for r in self._registrations if issubclass(event_class, r.event_classes)
             )
             self._by_class[event_class] = found
+        return found
+
+    def any_async(self, event_class: type[Event]) -> bool:
+        """Whether any handler for ``event_class`` is ``async`` (cached with the lookup)."""
+        found = self._async.get(event_class)
+        if found is None:
+            found = self._async[event_class] = any(
+                r.is_async for r in self.handlers_for(event_class)
+            )
         return found
 
     def __len__(self) -> int:

@@ -79,7 +79,7 @@ def test_password_may_contain_colons() -> None:
     assert check(auth, basic_authorization("u", "a:b:c")) is AuthResult.OK
 
 
-def test_every_pair_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
     compared: list[tuple[bytes, bytes]] = []
     real_compare = hmac.compare_digest
 
@@ -88,11 +88,35 @@ def test_every_pair_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch
         return real_compare(a, b)
 
     monkeypatch.setattr("bwhooks.auth.hmac.compare_digest", spy)
+    return compared
+
+
+def test_every_pair_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared = spy_comparisons(monkeypatch)
     assert check(AUTH, basic_authorization("bw-user", "s3cret")) is AuthResult.OK
-    # user and password of all three pairs, even though the first pair matched
-    assert len(compared) == 6
-    assert ("pässwörd".encode(), "pässwörd".encode()) not in compared
-    assert (b"s3cret", "pässwörd".encode()) in compared
+    # the header against all three pairs, though the first one matched
+    assert [expected for _, expected in compared] == [
+        basic_authorization(u, p).encode()
+        for u, p in [("bw-user", "s3cret"), ("bw-user", "next-s3cret"), ("ünï", "pässwörd")]
+    ]
+
+
+def test_wrong_user_and_wrong_password_take_the_same_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared = spy_comparisons(monkeypatch)
+    assert check(AUTH, basic_authorization("bw-usex", "s3cret")) is AuthResult.INVALID
+    wrong_user = list(compared)
+    compared.clear()
+    assert check(AUTH, basic_authorization("bw-user", "s3crex")) is AuthResult.INVALID
+    wrong_password = list(compared)
+    # the same comparisons, against the same expected values, in the same order
+    assert [b for _, b in wrong_user] == [b for _, b in wrong_password]
+    assert len(wrong_user) == 3 + 2 * 3  # the headers, then user and password of every pair
+    assert [len(a) for a, _ in wrong_user] == [len(a) for a, _ in wrong_password]
+
+
+def test_non_canonical_but_valid_headers_are_still_accepted() -> None:
+    token = b64encode(b"bw-user:s3cret").decode()
+    assert check(AUTH, f"basic   {token}") is AuthResult.OK
 
 
 def test_from_url_percent_decodes() -> None:

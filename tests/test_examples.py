@@ -235,3 +235,24 @@ def test_corrected_timeout_example_keeps_its_plus_signs() -> None:
     event = parse_event(decode_query(load_get_example("timeout-1.txt")))
     assert isinstance(event, events.TimeoutEvent)
     assert (event.to, event.from_) == ("+19192223333", "+19105553333")
+
+
+@pytest.mark.parametrize("name", json_example_names())
+def test_fast_path_and_cattrs_path_agree(name: str) -> None:
+    """The generated fast structure function and the cattrs hook give the same event."""
+    payload = load_json_example(name)
+    fast = parse_event(payload)
+    slow = parse_event(payload, converter=STRICT)  # strict converters never use the fast path
+    assert fast == slow
+    assert [getattr(fast, a.name) for a in attrs.fields(type(fast))] == [
+        getattr(slow, a.name) for a in attrs.fields(type(slow))
+    ]
+
+
+def test_the_fast_path_is_the_default_hook() -> None:
+    from bwhooks.parsing import _LENIENT
+
+    hook = _LENIENT.get_structure_hook(events.AnswerEvent)
+    assert hook.__code__.co_filename == "<bwhooks fast structure AnswerEvent>"
+    strict_hook = STRICT.get_structure_hook(events.AnswerEvent)
+    assert not strict_hook.__code__.co_filename.startswith("<bwhooks fast")

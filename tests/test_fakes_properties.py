@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import typing
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from bwhooks import parse_event, to_payload
 from bwhooks.events import EVENT_CLASSES, Diversion, Event
+from bwhooks.parsing import wire_name
 from bwhooks.testing import fake_event
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
@@ -59,3 +61,40 @@ def test_fake_events_carry_their_overrides_and_round_trip(
         assert getattr(event, name) == value, name
     assert parse_event(to_payload(event)) == event
     assert parse_event(dict(event.raw)) == event  # raw is the payload fake_payload made
+
+
+def wire_values(cls: type[Event]) -> st.SearchStrategy[dict[str, Any]]:
+    """Well-typed JSON payloads for ``cls``: any subset of its fields, explicit nulls too."""
+    json_types: dict[Any, st.SearchStrategy[Any]] = {
+        str: text,
+        int: st.integers(0, 10**9) | st.integers(0, 10**6).map(str),
+        bool: st.booleans(),
+        datetime: moments.map(lambda m: m.isoformat()),
+        tuple[str, ...]: st.lists(text, max_size=3),
+        Diversion: st.fixed_dictionaries(
+            {}, optional={"origTo": text, "counter": st.integers(0, 9)}
+        ),
+    }
+    hints = typing.get_type_hints(cls)
+    fields = {}
+    for field in attrs.fields(cls):
+        if field.name in ("raw", "event_type"):
+            continue
+        declared = next(t for t in typing.get_args(hints[field.name]) if t is not type(None))
+        fields[wire_name(field.name)] = st.none() | json_types[declared]
+    return st.fixed_dictionaries({"eventType": st.sampled_from(cls.EVENT_TYPES)}, optional=fields)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(EVENT_CLASSES).flatmap(wire_values))
+def test_fast_path_equals_the_cattrs_path(payload: dict[str, Any]) -> None:
+    """Whatever a well-typed payload holds, the generated fast path and cattrs agree."""
+    from bwhooks import make_converter
+    from bwhooks.parsing import quick_parse
+
+    slow = parse_event(payload, converter=make_converter(strict=True))
+    fast = parse_event(payload)
+    assert fast == slow
+    assert type(fast) is type(slow)
+    quick = quick_parse(json.dumps(payload).encode())
+    assert quick is None or quick == slow

@@ -1,0 +1,91 @@
+"""1. The core: Receiver.handle (verify + parse + dispatch to one handler) per v1 event kind,
+against json.loads of the same body, msgspec (the floor), pydantic, bandwidth-sdk."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+import pytest
+from models import msgspec_decoder, pydantic_adapter
+from payloads import CREDENTIALS, HEADERS, SDK_EQUIVALENTS, V1
+
+from bwhooks import BasicAuth, CallbackRequest, Event, Receiver
+
+MSGSPEC = msgspec_decoder()
+PYDANTIC = pydantic_adapter()
+
+
+def receiver() -> Receiver:
+    made = Receiver(auth=BasicAuth(CREDENTIALS))
+    made.on(Event)(lambda event: None)
+    return made
+
+
+def request(body: bytes) -> CallbackRequest:
+    return CallbackRequest("POST", "/callbacks", HEADERS, body)
+
+
+def run(benchmark: Any, group: str, role: str, function: Any, baseline: Any = None) -> None:
+    """Time ``function`` in batches (timer overhead out of the per-call figure).
+
+    With a ``baseline``, also time it alternately with ``function``, batch for batch, and
+    keep the median of the per-batch ratios: a shared machine's drift then cancels out.
+    """
+    benchmark.group = group
+    benchmark.extra_info["role"] = role
+    if baseline is not None:
+        ratios = []
+        for _ in range(ROUNDS):
+            ratios.append(_batch(function) / _batch(baseline))
+        benchmark.extra_info["paired_ratio"] = statistics.median(ratios)
+    benchmark.pedantic(function, iterations=ITERATIONS, rounds=ROUNDS, warmup_rounds=2)
+
+
+def _batch(function: Any) -> float:
+    start = time.perf_counter()
+    for _ in range(ITERATIONS):
+        function()
+    return time.perf_counter() - start
+
+
+ITERATIONS, ROUNDS = 200, 40
+
+
+@pytest.mark.parametrize("kind", sorted(V1))
+@pytest.mark.parametrize("role", ["baseline", "bwhooks", "bwhooks+orjson", "msgspec", "pydantic"])
+def test_core(benchmark: Any, kind: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = V1[kind]
+    if role == "baseline":
+        run(benchmark, f"core:{kind}", role, lambda: json.loads(body))
+    elif role.startswith("bwhooks"):
+        if role == "bwhooks":  # the standard library's JSON, as without the fast extra
+            monkeypatch.setattr("bwhooks.parsing._loads", json.loads)
+        else:
+            orjson = pytest.importorskip("orjson")
+            monkeypatch.setattr("bwhooks.parsing._loads", orjson.loads)
+        handler, sent = receiver(), request(body)
+        assert handler.handle(sent).status == 200
+        run(benchmark, f"core:{kind}", role, lambda: handler.handle(sent), lambda: json.loads(body))
+    elif role == "msgspec":
+        run(benchmark, f"core:{kind}", role, lambda: MSGSPEC.decode(body))
+    else:
+        run(benchmark, f"core:{kind}", role, lambda: PYDANTIC.validate_json(body))
+
+
+@pytest.mark.parametrize("kind", sorted(SDK_EQUIVALENTS))
+@pytest.mark.parametrize("role", ["baseline", "bandwidth-sdk"])
+def test_against_bandwidth_sdk(benchmark: Any, kind: str, role: str) -> None:
+    """bwhooks handling its v1 payload (baseline) against the SDK parsing the v2 equivalent."""
+    if role == "baseline":
+        handler, sent = receiver(), request(V1[kind])
+        run(benchmark, f"sdk:{kind}", role, lambda: handler.handle(sent))
+        return
+    models = pytest.importorskip("bandwidth.models")
+    model = models.AnswerCallback if kind == "answer" else models.InboundCallback
+    text = SDK_EQUIVALENTS[kind].decode()
+    assert model.from_json(text) is not None
+    handler, sent = receiver(), request(V1[kind])
+    run(benchmark, f"sdk:{kind}", role, lambda: model.from_json(text), lambda: handler.handle(sent))
