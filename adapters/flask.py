@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bwhooks.adapters.wsgi import environ_headers, handle_environ
 from bwhooks.extras import missing_extra
 from bwhooks.http import CallbackResponse
 from bwhooks.receiver import Receiver
@@ -60,16 +61,7 @@ class BandwidthCallbacks:
         app.extensions.setdefault("bwhooks", {})[path] = self
 
     def _view(self) -> flask.Response:
-        request = flask.request
-        answer = self.receiver.handle_stream(
-            request.method,
-            request.path,
-            request.headers.items(),
-            request.stream.read,
-            query_string=request.query_string,
-            client=_client(request.environ),
-        )
-        return _to_flask(answer)
+        return _to_flask(handle_environ(self.receiver, flask.request.environ))
 
     async def _async_view(self) -> flask.Response:
         request = flask.request
@@ -80,7 +72,7 @@ class BandwidthCallbacks:
         answer = await self.receiver.handle_stream_async(
             request.method,
             request.path,
-            request.headers.items(),
+            environ_headers(request.environ),
             read,
             query_string=request.query_string,
             client=_client(request.environ),

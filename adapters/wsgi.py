@@ -8,8 +8,8 @@ reading the body), then at most ``receiver.max_body_size`` bytes of body.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bwhooks.body import Read
 from bwhooks.http import CallbackResponse, Headers
@@ -18,7 +18,7 @@ from bwhooks.receiver import Receiver
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["CallbackMiddleware", "make_app", "serve"]
+__all__ = ["CallbackMiddleware", "environ_headers", "handle_environ", "make_app", "serve"]
 
 
 class CallbackMiddleware:
@@ -44,20 +44,25 @@ def serve(
     receiver: Receiver, environ: WSGIEnvironment, start_response: StartResponse
 ) -> list[bytes]:
     """Answer one WSGI request with ``receiver`` (whatever its path)."""
-    method = environ.get("REQUEST_METHOD", "GET")
+    response = handle_environ(receiver, environ)
+    return _respond(response, start_response, head=environ.get("REQUEST_METHOD") == "HEAD")
+
+
+def handle_environ(receiver: Receiver, environ: Mapping[str, Any]) -> CallbackResponse:
+    """The receiver's answer to the request a WSGI environ describes (Flask reuses this)."""
     remote = environ.get("REMOTE_ADDR")
-    response = receiver.handle_stream(
-        method,
+    return receiver.handle_stream(
+        environ.get("REQUEST_METHOD", "GET"),
         environ.get("PATH_INFO", ""),
-        _headers(environ),
+        environ_headers(environ),
         _reader(environ),
         query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
         client=(remote, int(environ.get("REMOTE_PORT") or 0)) if remote else None,
     )
-    return _respond(response, start_response, head=method == "HEAD")
 
 
-def _headers(environ: WSGIEnvironment) -> Headers:
+def environ_headers(environ: Mapping[str, Any]) -> Headers:
+    """The request headers of a WSGI environ (or Django's ``META``), in one pass."""
     pairs = [
         (key[5:].replace("_", "-").lower(), value)
         for key, value in environ.items()
@@ -70,7 +75,7 @@ def _headers(environ: WSGIEnvironment) -> Headers:
     return Headers.from_server(pairs)
 
 
-def _reader(environ: WSGIEnvironment) -> Read:
+def _reader(environ: Mapping[str, Any]) -> Read:
     """``read(n)`` over ``wsgi.input`` that never reads past ``Content-Length`` (PEP 3333)."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")

@@ -296,15 +296,21 @@ def to_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
+_LONG_NUMBER = re.compile(rb"\d{19}")  # orjson reads integers past 64 bits as floats
+
+
 def _fast_loads() -> Callable[[bytes], Any]:
-    """orjson when installed (``bwhooks[fast]``), falling back to the standard library for
-    anything orjson refuses (NaN, huge integers, ...): the same answers, sooner."""
+    """orjson when installed (``bwhooks[fast]``), and the standard library for what orjson
+    refuses (NaN, Infinity) or reads differently (integers past 64 bits): the same
+    answers, sooner."""
     try:
         import orjson
     except ImportError:
         return json.loads
 
     def loads(body: bytes) -> Any:
+        if _LONG_NUMBER.search(body):
+            return json.loads(body)
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

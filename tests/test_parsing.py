@@ -243,3 +243,27 @@ class TestJsonBody:
     def test_utf8_body(self) -> None:
         decoded = decode_json_body('{"eventType": "sms", "text": "héllo ✓"}'.encode())
         assert decoded["text"] == "héllo ✓"
+
+
+class TestJsonBackends:
+    """orjson (bwhooks[fast]) when installed, the standard library otherwise: same answers."""
+
+    def test_the_standard_library_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import json as stdlib_json
+
+        monkeypatch.setattr("bwhooks.parsing._loads", stdlib_json.loads)
+        assert decode_json_body(b'{"eventType": "sms", "text": "hi"}')["text"] == "hi"
+        with pytest.raises(InvalidCallback):
+            decode_json_body(b"{nope")
+
+    def test_orjson_refusals_fall_back_to_the_standard_library(self) -> None:
+        pytest.importorskip("orjson")
+        from bwhooks.parsing import _fast_loads
+
+        loads = _fast_loads()
+        assert loads(b'{"a": NaN}')["a"] != loads(b'{"a": NaN}')["a"]  # NaN, as json.loads
+        assert (
+            loads(b'{"a": 123456789012345678901234567890}')["a"] == 123456789012345678901234567890
+        )
+        with pytest.raises(ValueError):  # noqa: PT011
+            loads(b"{nope")

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
+from bwhooks.adapters.wsgi import environ_headers
 from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
 from bwhooks.receiver import Receiver
@@ -41,7 +42,7 @@ def callback_view(receiver: Receiver, *, asynchronous: bool = False) -> Callable
         answer = receiver.handle_stream(
             request.method or "GET",
             request.path_info,
-            request.headers.items(),
+            environ_headers(request.META),
             request.read,
             **_parts(request),
         )
@@ -54,7 +55,7 @@ def callback_view(receiver: Receiver, *, asynchronous: bool = False) -> Callable
         answer = await receiver.handle_stream_async(
             request.method or "GET",
             request.path_info,
-            request.headers.items(),
+            environ_headers(request.META),
             read,
             run_sync=_thread_sensitive,
             **_parts(request),
