@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci bench clean FORCE
+.PHONY: demo test lint typecheck docs pytest ci bench services clean FORCE
 
 demo: $(STAMP)
 	$(BIN)/bwhooks demo
@@ -23,8 +23,17 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
-pytest: $(STAMP)
+pytest: $(STAMP) services
 	$(BIN)/pytest -q
+
+# Services the tests start and stop themselves, installed once: redis-server (Debian).
+services:
+	@command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] || { \
+		apt-get install -y -q redis-server >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }; \
+		service redis-server stop >/dev/null 2>&1 || true; }
+	@command -v redis-server >/dev/null \
+		|| { echo "the tests need redis-server: apt-get install redis-server"; false; }
 
 # What is too slow for every edit: the suite on the other Pythons, the wheel check.
 ci: test

@@ -19,6 +19,7 @@ from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
+from bwhooks.idempotency import Claim, IdempotencyStore, idempotency_key
 from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse
 from bwhooks.registry import Handler, HandlerRegistry, Registration
 
@@ -26,6 +27,7 @@ __all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
+_RETRY = (("Retry-After", "5"),)
 _OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 H = TypeVar("H", bound=Handler)
@@ -50,7 +52,9 @@ class Receiver:
 
     ``auth`` verifies each request (a :class:`~bwhooks.BasicAuth`); ``auth=None`` accepts
     anyone and warns with :class:`~bwhooks.InsecureReceiverWarning`. Bodies over
-    ``max_body_size`` bytes are refused with ``413``.
+    ``max_body_size`` bytes are refused with ``413``. With an ``idempotency`` store
+    (:class:`~bwhooks.idempotency.MemoryStore`, :class:`~bwhooks.idempotency.RedisStore`),
+    a duplicate delivery is answered without running the handlers again.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class Receiver:
         *,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         logger: logging.Logger | None = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -71,6 +76,7 @@ class Receiver:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.auth = auth
         self.max_body_size = max_body_size
+        self.idempotency = idempotency
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
         self._exact_auth: tuple[bytes, ...] | None = (
@@ -282,6 +288,19 @@ class Receiver:
     ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
             return event
+        if self.idempotency is None:
+            return self._run_sync(request, event)
+        key, early = self._claim(event)
+        if early is not None:
+            return early
+        try:
+            response = self._run_sync(request, event)
+        except BaseException:
+            self.idempotency.release(key)
+            raise
+        return self._settle(key, response)
+
+    def _run_sync(self, request: CallbackRequest, event: Event) -> CallbackResponse:
         registrations = self._registrations(event)
         if registrations and self.registry.any_async(event.__class__):
             _require_no_running_loop()
@@ -321,6 +340,21 @@ class Receiver:
     ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
             return event
+        if self.idempotency is None:
+            return await self._run_async(request, event, run_sync)
+        key, early = self._claim(event)
+        if early is not None:
+            return early
+        try:
+            response = await self._run_async(request, event, run_sync)
+        except BaseException:  # cancelled, say: the retry must be processed
+            self.idempotency.release(key)
+            raise
+        return self._settle(key, response)
+
+    async def _run_async(
+        self, request: CallbackRequest, event: Event, run_sync: SyncRunner | None
+    ) -> CallbackResponse:
         token = _current.set(request)
         try:
             answer: _Answer | None = None
@@ -336,6 +370,33 @@ class Receiver:
             return self._answer(event, answer)
         finally:
             _current.reset(token)
+
+    def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
+        """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
+        assert self.idempotency is not None
+        key = idempotency_key(event)
+        claimed = self.idempotency.claim(key)
+        if claimed.claim is Claim.NEW:
+            return key, None
+        if claimed.claim is Claim.DONE and claimed.response is not None:
+            self.logger.info(
+                "duplicate %s event (%s): answered again", event.event_type, _ids(event)
+            )
+            return key, claimed.response
+        self.logger.info(
+            "duplicate %s event (%s) while the first is handled: retry asked",
+            event.event_type,
+            _ids(event),
+        )
+        return key, CallbackResponse.error(503, "being handled, retry later", _RETRY)
+
+    def _settle(self, key: str, response: CallbackResponse) -> CallbackResponse:
+        assert self.idempotency is not None
+        if response.status >= 500:
+            self.idempotency.release(key)  # failed: the retry must run the handlers
+        else:
+            self.idempotency.complete(key, response)
+        return response
 
     def _registrations(self, event: Event) -> tuple[Registration, ...]:
         registrations = self.registry.handlers_for(event.__class__)

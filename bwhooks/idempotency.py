@@ -1,0 +1,173 @@
+"""Duplicate deliveries: Bandwidth delivers at least once, so a callback may come twice.
+
+With an :class:`IdempotencyStore` on the receiver, each callback's key (derived from its
+payload by :func:`idempotency_key`) is claimed before the handlers run:
+
+- a new key runs the handlers; their answer is stored under the key;
+- a key whose callback was handled is answered with the stored answer, no handler runs;
+- a key still being handled (the retry came while the first delivery runs) gets ``503``
+  with ``Retry-After``, so nothing is lost if the first delivery then fails;
+- a handler failure releases the key, so the retry is processed.
+
+Off by default. :class:`MemoryStore` serves one process; :class:`RedisStore` several
+machines.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from bwhooks.events import Event
+from bwhooks.http import CallbackResponse
+from bwhooks.parsing import to_payload
+
+__all__ = ["Claim", "IdempotencyStore", "MemoryStore", "RedisStore", "idempotency_key"]
+
+DAY = 24 * 60 * 60  # Bandwidth retries messaging callbacks for 24 hours
+
+
+def idempotency_key(event: Event) -> str:
+    """The key of a callback: its ``eventType`` and a digest of its typed content.
+
+    Two deliveries of the same callback (GET or POST, keys in any order) share it; two
+    callbacks differing in any field do not. Two *genuine* events share it only when every
+    field is equal: see the per-kind notes in the reliability guide (two presses of the
+    same DTMF digit within the same ``time`` resolution, for instance).
+    """
+    canonical = json.dumps(to_payload(event), sort_keys=True, default=str, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return f"{event.event_type}:{digest}"
+
+
+class Claim(enum.Enum):
+    """What :meth:`IdempotencyStore.claim` found."""
+
+    NEW = "new"  # claimed: run the handlers
+    IN_FLIGHT = "in-flight"  # another delivery is being handled: ask for a retry
+    DONE = "done"  # handled: replay the stored answer
+
+
+@attrs.frozen
+class Claimed:
+    """The claim, and the stored answer when it is :attr:`Claim.DONE`."""
+
+    claim: Claim
+    response: CallbackResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Where a receiver records which callbacks it has handled."""
+
+    def claim(self, key: str) -> Claimed:
+        """Claim ``key`` atomically for one delivery, or say why not."""
+        ...
+
+    def complete(self, key: str, response: CallbackResponse) -> None:
+        """The delivery holding ``key`` was handled; keep its answer for duplicates."""
+        ...
+
+    def release(self, key: str) -> None:
+        """The delivery holding ``key`` failed; let the next delivery run."""
+        ...
+
+
+class MemoryStore:
+    """An in-process store with expiry; thread-safe. Keys live ``ttl`` seconds once done,
+    and a claim ``in_flight_ttl`` seconds (a crashed delivery cannot block a key)."""
+
+    def __init__(
+        self,
+        ttl: float = DAY,
+        *,
+        in_flight_ttl: float = 60.0,
+        max_keys: int = 1_000_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.in_flight_ttl, self.max_keys = ttl, in_flight_ttl, max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, CallbackResponse | None]] = {}
+
+    def claim(self, key: str) -> Claimed:
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                response = entry[1]
+                return Claimed(Claim.DONE, response) if response else Claimed(Claim.IN_FLIGHT)
+            if len(self._entries) >= self.max_keys:
+                self._evict(now)
+            self._entries[key] = (now + self.in_flight_ttl, None)
+            return Claimed(Claim.NEW)
+
+    def complete(self, key: str, response: CallbackResponse) -> None:
+        with self._lock:
+            self._entries[key] = (self._clock() + self.ttl, response)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _evict(self, now: float) -> None:
+        expired = [key for key, (until, _) in self._entries.items() if until <= now]
+        for key in expired:
+            del self._entries[key]
+        if len(self._entries) >= self.max_keys:  # still full: drop the oldest tenth
+            for key in list(self._entries)[: max(1, self.max_keys // 10)]:
+                del self._entries[key]
+
+
+class RedisStore:
+    """A store in Redis, shared by every receiver process and machine.
+
+    ``client`` is a ``redis.Redis`` (``pip install redis``). A claim is one ``SET NX EX``;
+    the stored answer is JSON. Keys are prefixed with ``prefix``.
+    """
+
+    def __init__(
+        self, client: Any, *, prefix: str = "bwhooks:", ttl: int = DAY, in_flight_ttl: int = 60
+    ) -> None:
+        self.client, self.prefix, self.ttl, self.in_flight_ttl = client, prefix, ttl, in_flight_ttl
+
+    def claim(self, key: str) -> Claimed:
+        name = self.prefix + key
+        if self.client.set(name, b"", nx=True, ex=self.in_flight_ttl):
+            return Claimed(Claim.NEW)
+        stored = self.client.get(name)
+        if not stored:  # being handled (or gone in between: ask for a retry all the same)
+            return Claimed(Claim.IN_FLIGHT)
+        return Claimed(Claim.DONE, _load(stored))
+
+    def complete(self, key: str, response: CallbackResponse) -> None:
+        self.client.set(self.prefix + key, _dump(response), ex=self.ttl)
+
+    def release(self, key: str) -> None:
+        self.client.delete(self.prefix + key)
+
+
+def _dump(response: CallbackResponse) -> bytes:
+    return json.dumps(
+        {
+            "status": response.status,
+            "headers": list(response.headers.pairs()),
+            "body": base64.b64encode(response.body).decode("ascii"),
+        }
+    ).encode()
+
+
+def _load(stored: bytes) -> CallbackResponse:
+    data = json.loads(stored)
+    headers = [(name, value) for name, value in data["headers"]]
+    return CallbackResponse(data["status"], headers, base64.b64decode(data["body"]))
