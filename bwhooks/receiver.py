@@ -6,6 +6,8 @@ import asyncio
 import hmac
 import inspect
 import logging
+import sys
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -20,7 +22,8 @@ from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
 from bwhooks.idempotency import Claim, IdempotencyStore, idempotency_key
-from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse
+from bwhooks.observe import Outcome, mask_payload
+from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
 from bwhooks.registry import Handler, HandlerRegistry, Registration
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
@@ -54,7 +57,10 @@ class Receiver:
     anyone and warns with :class:`~bwhooks.InsecureReceiverWarning`. Bodies over
     ``max_body_size`` bytes are refused with ``413``. With an ``idempotency`` store
     (:class:`~bwhooks.idempotency.MemoryStore`, :class:`~bwhooks.idempotency.RedisStore`),
-    a duplicate delivery is answered without running the handlers again.
+    a duplicate delivery is answered without running the handlers again. An ``async``
+    handler running past ``handler_timeout`` seconds is cancelled (the answer is ``500``).
+    ``metrics`` is called with an :class:`Outcome` for every callback; each is also logged
+    at INFO on the ``bwhooks.receiver`` logger.
     """
 
     def __init__(
@@ -64,6 +70,8 @@ class Receiver:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         logger: logging.Logger | None = None,
         idempotency: IdempotencyStore | None = None,
+        handler_timeout: float | None = None,
+        metrics: Callable[[Outcome], None] | None = None,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -77,12 +85,14 @@ class Receiver:
         self.auth = auth
         self.max_body_size = max_body_size
         self.idempotency = idempotency
+        self.handler_timeout = handler_timeout
+        self.metrics = metrics
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
         self._exact_auth: tuple[bytes, ...] | None = (
             () if auth is None else auth.exact_headers() if type(auth) is BasicAuth else None
         )
-        self.logger = logger or logging.getLogger("bwhooks")
+        self.logger = logger or logging.getLogger("bwhooks.receiver")
         self.registry = HandlerRegistry()
 
     def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
@@ -221,6 +231,7 @@ class Receiver:
             method, path, headers, read, query_string=query_string, client=client
         )
         if isinstance(request, CallbackResponse):
+            self._observe(Headers(headers), None, request, 0.0)
             return request
         return self._dispatch_sync(request, self._parse_checked(request))
 
@@ -240,6 +251,7 @@ class Receiver:
             method, path, headers, read, query_string=query_string, client=client
         )
         if isinstance(request, CallbackResponse):
+            self._observe(Headers(headers), None, request, 0.0)
             return request
         return await self._dispatch_async(request, self._parse_checked(request), run_sync)
 
@@ -287,17 +299,23 @@ class Receiver:
         self, request: CallbackRequest, event: Event | CallbackResponse
     ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
+            self._observe(request.headers, None, event, 0.0)
             return event
+        started = time.perf_counter()
         if self.idempotency is None:
-            return self._run_sync(request, event)
+            response = self._run_sync(request, event)
+            self._observe(request.headers, event, response, time.perf_counter() - started)
+            return response
         key, early = self._claim(event)
         if early is not None:
+            self._observe(request.headers, event, early, 0.0, duplicate=True)
             return early
         try:
             response = self._run_sync(request, event)
         except BaseException:
             self.idempotency.release(key)
             raise
+        self._observe(request.headers, event, response, time.perf_counter() - started)
         return self._settle(key, response)
 
     def _run_sync(self, request: CallbackRequest, event: Event) -> CallbackResponse:
@@ -311,7 +329,7 @@ class Receiver:
                 try:
                     result = registration.handler(event)
                     if result is not None and inspect.isawaitable(result):
-                        result = asyncio.run(_await(result))
+                        result = asyncio.run(_await(result, self.handler_timeout))
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
@@ -339,17 +357,23 @@ class Receiver:
         run_sync: SyncRunner | None,
     ) -> CallbackResponse:
         if isinstance(event, CallbackResponse):
+            self._observe(request.headers, None, event, 0.0)
             return event
+        started = time.perf_counter()
         if self.idempotency is None:
-            return await self._run_async(request, event, run_sync)
+            response = await self._run_async(request, event, run_sync)
+            self._observe(request.headers, event, response, time.perf_counter() - started)
+            return response
         key, early = self._claim(event)
         if early is not None:
+            self._observe(request.headers, event, early, 0.0, duplicate=True)
             return early
         try:
             response = await self._run_async(request, event, run_sync)
         except BaseException:  # cancelled, say: the retry must be processed
             self.idempotency.release(key)
             raise
+        self._observe(request.headers, event, response, time.perf_counter() - started)
         return self._settle(key, response)
 
     async def _run_async(
@@ -360,7 +384,13 @@ class Receiver:
             answer: _Answer | None = None
             for registration in self._registrations(event):
                 try:
-                    result = await _run_async(registration, event, run_sync or _to_thread)
+                    result = await _run_async(
+                        registration, event, run_sync or _to_thread, self.handler_timeout
+                    )
+                except asyncio.CancelledError:
+                    if _being_cancelled():
+                        raise  # the request itself is cancelled (server shutdown, disconnect)
+                    return self._failure(registration, event)  # the handler's own
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
@@ -370,6 +400,48 @@ class Receiver:
             return self._answer(event, answer)
         finally:
             _current.reset(token)
+
+    def _observe(
+        self,
+        headers: Headers,
+        event: Event | None,
+        response: CallbackResponse,
+        duration: float,
+        *,
+        duplicate: bool = False,
+    ) -> None:
+        """One INFO line per callback, the metrics hook, the masked payload at DEBUG."""
+        logger = self.logger
+        if self.metrics is None and not logger.isEnabledFor(logging.INFO):
+            return
+        status = response.status
+        if duplicate:
+            name = "duplicate"
+        elif status == 401:
+            name = "rejected" if "authorization" in headers else "challenged"
+        elif status >= 500:
+            name = "failed"
+        elif status >= 400:
+            name = "refused"
+        else:
+            name = "handled"
+        ids = _ids(event) if event is not None else ""
+        event_type = event.event_type if event is not None else None
+        if self.metrics is not None:
+            try:
+                self.metrics(Outcome(name, status, event_type, ids, duration))
+            except Exception:
+                logger.exception("the metrics hook failed")
+        logger.info(
+            "callback %s (%s): %d %s in %.2f ms",
+            event_type or "-",
+            ids or "no ids",
+            status,
+            name,
+            duration * 1000,
+        )
+        if event is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("payload of %s: %s", event_type, mask_payload(to_payload(event)))
 
     def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
         """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
@@ -435,9 +507,22 @@ class Receiver:
         return CallbackResponse.error(500, "several handlers answered")
 
     def _failure(self, registration: Registration, event: Event) -> CallbackResponse:
-        self.logger.exception(
-            "handler %s failed on %s event (%s)", registration.name, event.event_type, _ids(event)
-        )
+        error = sys.exc_info()[1]
+        if isinstance(error, TimeoutError | asyncio.TimeoutError):
+            self.logger.error(
+                "handler %s ran past %ss on %s event (%s): cancelled",
+                registration.name,
+                self.handler_timeout,
+                event.event_type,
+                _ids(event),
+            )
+        else:
+            self.logger.exception(
+                "handler %s failed on %s event (%s)",
+                registration.name,
+                event.event_type,
+                _ids(event),
+            )
         return CallbackResponse.error(500, "handler failed")
 
 
@@ -466,21 +551,31 @@ def _require_no_running_loop() -> None:
     )
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
+async def _await(awaitable: Any, timeout: float | None = None) -> Any:
+    if timeout is None:
+        return await awaitable
+    return await asyncio.wait_for(awaitable, timeout)
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling()) if cancelling is not None else False
 
 
 async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
     return await asyncio.to_thread(handler, event)
 
 
-async def _run_async(registration: Registration, event: Event, run_sync: SyncRunner) -> Any:
+async def _run_async(
+    registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
+) -> Any:
     if registration.is_async:
         result = registration.handler(event)
-    else:
+    else:  # a thread cannot be stopped: no timeout for def handlers
         result = await run_sync(registration.handler, event)
     if inspect.isawaitable(result):
-        result = await result
+        result = await _await(result, timeout if registration.is_async else None)
     return result
 
 
