@@ -24,7 +24,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 pytest: $(STAMP) services
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not soak"
 
 # Services the tests start and stop themselves, installed once: redis-server (Debian).
 services:

@@ -43,7 +43,7 @@ print("the core and the raw adapters import no framework")
 def tests(session: nox.Session) -> None:
     """The test suite against a regular (non-editable) install."""
     session.install(".[test,fast]")
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not soak", *session.posargs)
 
 
 @nox.session(python="3.11")

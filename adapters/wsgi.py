@@ -18,7 +18,14 @@ from bwhooks.receiver import Receiver
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["CallbackMiddleware", "environ_headers", "handle_environ", "make_app", "serve"]
+__all__ = [
+    "CallbackMiddleware",
+    "environ_headers",
+    "handle_environ",
+    "make_app",
+    "query_bytes",
+    "serve",
+]
 
 
 class CallbackMiddleware:
@@ -56,9 +63,18 @@ def handle_environ(receiver: Receiver, environ: Mapping[str, Any]) -> CallbackRe
         environ.get("PATH_INFO", ""),
         environ_headers(environ),
         _reader(environ),
-        query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
+        query_string=query_bytes(environ.get("QUERY_STRING", "")),
         client=(remote, int(environ.get("REMOTE_PORT") or 0)) if remote else None,
     )
+
+
+def query_bytes(query: str) -> bytes:
+    """The raw query string: PEP 3333 carries it as latin-1; some servers (and Django's
+    test client, and ASGI-to-WSGI bridges) hand over text decoded as UTF-8 instead."""
+    try:
+        return query.encode("latin-1")
+    except UnicodeEncodeError:
+        return query.encode("utf-8", "surrogateescape")
 
 
 def environ_headers(environ: Mapping[str, Any]) -> Headers:

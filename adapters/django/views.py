@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
-from bwhooks.adapters.wsgi import environ_headers
+from bwhooks.adapters.wsgi import environ_headers, query_bytes
 from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
 from bwhooks.receiver import Receiver
@@ -89,7 +89,7 @@ def known_receivers() -> list[Receiver]:
 def _parts(request: HttpRequest) -> dict[str, Any]:
     remote = request.META.get("REMOTE_ADDR")
     return {
-        "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
+        "query_string": query_bytes(request.META.get("QUERY_STRING", "")),
         "client": (remote, int(request.META.get("REMOTE_PORT") or 0)) if remote else None,
     }
 
