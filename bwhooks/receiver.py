@@ -22,6 +22,7 @@ from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
 from bwhooks.idempotency import Claim, IdempotencyStore, idempotency_key
+from bwhooks.network import AllowList
 from bwhooks.observe import Outcome, mask_payload
 from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -60,7 +61,8 @@ class Receiver:
     a duplicate delivery is answered without running the handlers again. An ``async``
     handler running past ``handler_timeout`` seconds is cancelled (the answer is ``500``).
     ``metrics`` is called with an :class:`Outcome` for every callback; each is also logged
-    at INFO on the ``bwhooks.receiver`` logger.
+    at INFO on the ``bwhooks.receiver`` logger. ``allow`` (an
+    :class:`~bwhooks.network.AllowList`) refuses clients outside its networks with ``403``.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Receiver:
         idempotency: IdempotencyStore | None = None,
         handler_timeout: float | None = None,
         metrics: Callable[[Outcome], None] | None = None,
+        allow: AllowList | None = None,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -87,11 +90,14 @@ class Receiver:
         self.idempotency = idempotency
         self.handler_timeout = handler_timeout
         self.metrics = metrics
+        self.allow = allow
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
         self._exact_auth: tuple[bytes, ...] | None = (
             () if auth is None else auth.exact_headers() if type(auth) is BasicAuth else None
         )
+        if allow is not None:
+            self._exact_auth = None  # every request takes the general path and its checks
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         self.registry = HandlerRegistry()
 
@@ -104,11 +110,14 @@ class Receiver:
 
     # -- checks that need no body ---------------------------------------------------------
 
-    def early_response(self, method: str, headers: Headers) -> CallbackResponse | None:
+    def early_response(
+        self, method: str, headers: Headers, client: tuple[str, int] | None = None
+    ) -> CallbackResponse | None:
         """The answer to a request that can be given before reading its body, else ``None``.
 
-        Adapters call this first, so that a wrong method (405), missing or bad credentials
-        (401) and a ``Content-Length`` over the limit (413) never cost a body read.
+        Adapters call this first, so that a wrong method (405), a client outside the
+        allow-list (403), missing or bad credentials (401) and a ``Content-Length`` over
+        the limit (413) never cost a body read.
         """
         if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
             method = method.upper()
@@ -116,6 +125,9 @@ class Receiver:
             return _OK
         if method not in ("POST", "GET"):
             return CallbackResponse.error(405, "method not allowed", _ALLOWED)
+        if self.allow is not None and not self.allow.allows(client, headers):
+            self.logger.warning("callback refused: client address not allowed")
+            return CallbackResponse.error(403, "forbidden")
         if self.auth is not None:
             result = self.auth.check(headers)
             if result is not AuthResult.OK:
@@ -141,7 +153,7 @@ class Receiver:
         Returns the event, or the response that refuses the request (401, 413, 400, ...).
         This is what a framework dependency needs (``fastapi.verified_event``).
         """
-        early = self.early_response(request.method, request.headers)
+        early = self.early_response(request.method, request.headers, request.client)
         return early if early is not None else self._parse(request)
 
     def _parse_checked(self, request: CallbackRequest) -> Event | CallbackResponse:
@@ -185,7 +197,7 @@ class Receiver:
         bytes (413).
         """
         headers = Headers(headers)
-        early = self.early_response(method, headers)
+        early = self.early_response(method, headers, client)
         if early is not None:
             return early
         body = read_limited(read, self.max_body_size)
@@ -205,7 +217,7 @@ class Receiver:
     ) -> CallbackRequest | CallbackResponse:
         """The ``async`` twin of :meth:`read_request`."""
         headers = Headers(headers)
-        early = self.early_response(method, headers)
+        early = self.early_response(method, headers, client)
         if early is not None:
             return early
         body = await read_limited_async(read, self.max_body_size)
