@@ -570,9 +570,14 @@ async def _await(awaitable: Any, timeout: float | None = None) -> Any:
 
 
 def _being_cancelled() -> bool:
+    """Whether the request's own task is being cancelled (not just a handler's error).
+
+    Python 3.10 cannot tell the two apart: there a ``CancelledError`` always counts as the
+    request's cancellation and goes on to the server, as cancellations must.
+    """
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+
-    return bool(cancelling()) if cancelling is not None else False
+    return bool(cancelling()) if cancelling is not None else True
 
 
 async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
