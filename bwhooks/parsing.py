@@ -296,7 +296,13 @@ def to_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")  # orjson reads integers past 64 bits as floats
+def _has_float(container: Any) -> bool:
+    """Whether a decoded object or array holds a float anywhere (callbacks carry none)."""
+    for item in container.values() if container.__class__ is dict else container:
+        kind = item.__class__
+        if kind is float or ((kind is dict or kind is list) and _has_float(item)):
+            return True
+    return False
 
 
 def _fast_loads() -> Callable[[bytes], Any]:
@@ -309,12 +315,15 @@ def _fast_loads() -> Callable[[bytes], Any]:
         return json.loads
 
     def loads(body: bytes) -> Any:
-        if _LONG_NUMBER.search(body):
-            return json.loads(body)
         try:
-            return orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError:
             return json.loads(body)
+        # orjson reads integers past 64 bits as floats: a document with any float is
+        # decoded again by the standard library, so numbers keep their exact values.
+        if (value.__class__ is dict or value.__class__ is list) and _has_float(value):
+            return json.loads(body)
+        return json.loads(body) if value.__class__ is float else value
 
     return loads
 

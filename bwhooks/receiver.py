@@ -12,17 +12,19 @@ import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
+    from bwhooks.idempotency import IdempotencyStore
+    from bwhooks.network import AllowList
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
-from bwhooks.idempotency import Claim, IdempotencyStore, idempotency_key
-from bwhooks.network import AllowList
 from bwhooks.observe import Outcome, mask_payload
 from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -457,6 +459,8 @@ class Receiver:
 
     def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
         """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
+        from bwhooks.idempotency import Claim, idempotency_key
+
         assert self.idempotency is not None
         key = idempotency_key(event)
         claimed = self.idempotency.claim(key)
