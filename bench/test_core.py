@@ -61,13 +61,15 @@ def test_core(benchmark: Any, kind: str, role: str, monkeypatch: pytest.MonkeyPa
     if role == "baseline":
         run(benchmark, f"core:{kind}", role, lambda: json.loads(body))
     elif role.startswith("bwhooks"):
-        if role == "bwhooks":  # the standard library's JSON, as without the fast extra
-            monkeypatch.setattr("bwhooks.parsing._loads", json.loads)
-        else:  # what bwhooks[fast] ships: orjson, with the standard library's safety net
+        # The standard library's JSON, as without the fast extra; or what bwhooks[fast]
+        # ships: orjson, with the standard library's safety net.
+        if role != "bwhooks":
             pytest.importorskip("orjson")
-            from bwhooks.parsing import _fast_loads
+        from bwhooks.parsing import _json_backend
 
-            monkeypatch.setattr("bwhooks.parsing._loads", _fast_loads())
+        loads, quick_loads = _json_backend(use_orjson=role != "bwhooks")
+        monkeypatch.setattr("bwhooks.parsing._loads", loads)
+        monkeypatch.setattr("bwhooks.parsing._quick_loads", quick_loads)
         handler, sent = receiver(), request(body)
         assert handler.handle(sent).status == 200
         run(benchmark, f"core:{kind}", role, lambda: handler.handle(sent), lambda: json.loads(body))

@@ -22,14 +22,15 @@ from bwhooks.timestamps import parse_timestamp
 
 __all__ = ["make_fast_structure"]
 
+_SLOW = "return slow(payload, cls)"
 _CHECKS = {
-    str: "if {v} is not None and {v}.__class__ is not str: return slow(payload, cls)",
+    str: f"if {{v}} is not None and {{v}}.__class__ is not str: {_SLOW}",
     int: (
         "if {v} is not None and {v}.__class__ is not int:\n"
         "        if {v}.__class__ is str and {v}.isdigit() and {v}.isascii(): {v} = int({v})\n"
-        "        else: return slow(payload, cls)"
+        f"        else: {_SLOW}"
     ),
-    bool: "if {v} is not None and {v}.__class__ is not bool: return slow(payload, cls)",
+    bool: f"if {{v}} is not None and {{v}}.__class__ is not bool: {_SLOW}",
 }
 
 
@@ -49,6 +50,43 @@ def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
 def _declared(hint: Any) -> Any:
     args = [t for t in typing.get_args(hint) if t is not type(None)]
     return args[0] if args else hint
+
+
+def _read_lines(field: Any, value: str, name: str, namespace: dict[str, Any]) -> list[str]:
+    """Read the field into ``value``: its default when absent (the slow path when it has
+    none), as cattrs and ``__init__`` would give."""
+    if field.name == "event_type":  # never absent, never None: the class is chosen by it
+        return [f"    {value} = get({name!r})", f"    if {value}.__class__ is not str: {_SLOW}"]
+    if field.default is None:
+        return [f"    {value} = get({name!r})"]
+    if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+        return [f"    {value} = get({name!r}, MISSING)", f"    if {value} is MISSING: {_SLOW}"]
+    namespace[f"d{value}"] = field.default
+    return [
+        f"    {value} = get({name!r}, MISSING)",
+        f"    if {value} is MISSING: {value} = d{value}",
+    ]
+
+
+def _check_lines(declared: Any, value: str) -> list[str]:
+    """Check ``value`` has the declared JSON type (and convert timestamps and arrays)."""
+    if declared in _CHECKS:
+        return ["    " + _CHECKS[declared].format(v=value)]
+    if declared is datetime:
+        return [
+            f"    if {value} is not None:",
+            f"        if {value}.__class__ is not str: {_SLOW}",
+            f"        try: {value} = timestamp({value})",
+            f"        except ValueError: {_SLOW}",
+        ]
+    if declared == tuple[str, ...]:
+        return [
+            f"    if {value} is not None:",
+            f"        if {value}.__class__ is not list or not all(item.__class__ is str "
+            f"for item in {value}): {_SLOW}",
+            f"        {value} = tuple({value})",
+        ]
+    return [f"    if {value} is not None: {_SLOW}"]  # nested objects: rare, and theirs
 
 
 def make_fast_structure(
@@ -84,33 +122,9 @@ def make_fast_structure(
         if field.name == "raw":
             continue
         value = f"v{index}"
-        declared = _declared(hints[field.name])
-        lines.append(f"    {value} = get({wire_name(field.name)!r}, MISSING)")
-        if field.name == "event_type":
-            lines.append(f"    if {value}.__class__ is not str: return slow(payload, cls)")
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            lines.append(f"    if {value} is MISSING: return slow(payload, cls)")
-        else:  # absent: the field's default, as cattrs and __init__ would give
-            namespace[f"d{index}"] = field.default
-            lines.append(f"    if {value} is MISSING: {value} = d{index}")
-        if declared in _CHECKS:
-            lines.append("    " + _CHECKS[declared].format(v=value))
-        elif declared is datetime:
-            lines += [
-                f"    if {value} is not None:",
-                f"        if {value}.__class__ is not str: return slow(payload, cls)",
-                f"        try: {value} = timestamp({value})",
-                "        except ValueError: return slow(payload, cls)",
-            ]
-        elif declared == tuple[str, ...]:
-            lines += [
-                f"    if {value} is not None:",
-                f"        if {value}.__class__ is not list or not all(item.__class__ is str "
-                f"for item in {value}): return slow(payload, cls)",
-                f"        {value} = tuple({value})",
-            ]
-        else:  # nested objects: rare, and theirs to convert
-            lines.append(f"    if {value} is not None: return slow(payload, cls)")
+        lines += _read_lines(field, value, wire_name(field.name), namespace)
+        if field.name != "event_type":
+            lines += _check_lines(_declared(hints[field.name]), value)
         namespace[f"s{index}"] = _slot_setter(cls, field.name)
         setters.append(f"    s{index}(event, {value})")
     # The instance is new and not yet shared: its slots are filled directly, as attrs'

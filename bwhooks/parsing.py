@@ -244,15 +244,16 @@ def _none(payload: Any, cls: type) -> None:
     return None
 
 
-_QUICK: dict[type[Event], Callable[[Any, type], Any]] = {}
+_QUICK: dict[type[Event], tuple[Callable[[Any, type], Any], frozenset[str]]] = {}
 
 
 def quick_parse(body: bytes) -> Event | None:
     """The common case in one step: a JSON object of a known event type whose fields all
     have their declared JSON types. ``None`` for anything else, which
     :func:`decode_json_body` and :func:`parse_event` then handle (and explain)."""
+    quick_loads = _quick_loads
     try:
-        payload = _loads(body)
+        payload = quick_loads(body) if quick_loads is not None else _loads(body)
     except (ValueError, RecursionError):
         return None
     if payload.__class__ is not dict:
@@ -263,10 +264,22 @@ def quick_parse(body: bytes) -> Event | None:
         return None
     if cls is HangupEvent and payload.get("cause") == "CALL_REJECTED":
         cls = RejectEvent
-    quick = _QUICK.get(cls)
-    if quick is None:
-        quick = _QUICK[cls] = make_fast_structure(cls, wire_name, _none, from_dict=True)
-    event: Event | None = quick(payload, cls)
+    found = _QUICK.get(cls)
+    if found is None:
+        found = _QUICK[cls] = (
+            make_fast_structure(cls, wire_name, _none, from_dict=True),
+            frozenset(wire_name(a.name) for a in attrs.fields(cls) if a.name != "raw"),
+        )
+    event: Event | None = found[0](payload, cls)
+    # orjson reads integers past 64 bits as floats. A declared field never passes its type
+    # check as a float; only fields bwhooks does not know may hold one, kept in ``raw``.
+    if (
+        quick_loads is not None
+        and event is not None
+        and not payload.keys() <= found[1]
+        and _has_float(payload)
+    ):
+        return None  # the general path decodes it again, exactly
     return event
 
 
@@ -305,30 +318,37 @@ def _has_float(container: Any) -> bool:
     return False
 
 
-def _fast_loads() -> Callable[[bytes], Any]:
-    """orjson when installed (``bwhooks[fast]``), and the standard library for what orjson
-    refuses (NaN, Infinity) or reads differently (integers past 64 bits): the same
-    answers, sooner."""
+Loads = Callable[[bytes], Any]
+
+
+def _json_backend(use_orjson: bool = True) -> tuple[Loads, Loads | None]:
+    """``(loads, quick_loads)``: orjson when installed (``bwhooks[fast]``) and wanted, with
+    the standard library for what orjson refuses (NaN, Infinity) or reads differently
+    (integers past 64 bits): the same answers, sooner. ``quick_loads`` is orjson itself,
+    for :func:`quick_parse`, which checks the numbers itself (``None`` without orjson)."""
+    if not use_orjson:
+        return json.loads, None
     try:
         import orjson
     except ImportError:
-        return json.loads
+        return json.loads, None
+    raw = orjson.loads
 
     def loads(body: bytes) -> Any:
         try:
-            value = orjson.loads(body)
+            value = raw(body)
         except orjson.JSONDecodeError:
             return json.loads(body)
-        # orjson reads integers past 64 bits as floats: a document with any float is
-        # decoded again by the standard library, so numbers keep their exact values.
+        # A document with any float is decoded again by the standard library, so numbers
+        # keep their exact values.
         if (value.__class__ is dict or value.__class__ is list) and _has_float(value):
             return json.loads(body)
         return json.loads(body) if value.__class__ is float else value
 
-    return loads
+    return loads, raw
 
 
-_loads = _fast_loads()
+_loads, _quick_loads = _json_backend()
 
 
 def decode_json_body(body: bytes) -> Mapping[str, Any]:

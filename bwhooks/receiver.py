@@ -315,6 +315,8 @@ class Receiver:
         if isinstance(event, CallbackResponse):
             self._observe(request.headers, None, event, 0.0)
             return event
+        if self.idempotency is None and not self._observing():
+            return self._run_sync(request, event)  # nothing to time, store or report
         started = time.perf_counter()
         if self.idempotency is None:
             response = self._run_sync(request, event)
@@ -373,6 +375,8 @@ class Receiver:
         if isinstance(event, CallbackResponse):
             self._observe(request.headers, None, event, 0.0)
             return event
+        if self.idempotency is None and not self._observing():
+            return await self._run_async(request, event, run_sync)
         started = time.perf_counter()
         if self.idempotency is None:
             response = await self._run_async(request, event, run_sync)
@@ -415,6 +419,10 @@ class Receiver:
         finally:
             _current.reset(token)
 
+    def _observing(self) -> bool:
+        """Whether outcomes are reported: a metrics hook, or INFO logging enabled."""
+        return self.metrics is not None or self.logger.isEnabledFor(logging.INFO)
+
     def _observe(
         self,
         headers: Headers,
@@ -425,9 +433,9 @@ class Receiver:
         duplicate: bool = False,
     ) -> None:
         """One INFO line per callback, the metrics hook, the masked payload at DEBUG."""
-        logger = self.logger
-        if self.metrics is None and not logger.isEnabledFor(logging.INFO):
+        if not self._observing():
             return
+        logger = self.logger
         status = response.status
         if duplicate:
             name = "duplicate"

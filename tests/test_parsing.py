@@ -9,7 +9,17 @@ from typing import Any
 import attrs
 import pytest
 
-from bwhooks import InvalidCallback, events, make_converter, parse_event, to_payload
+from bwhooks import (
+    BasicAuth,
+    CallbackRequest,
+    InvalidCallback,
+    Receiver,
+    events,
+    make_converter,
+    parse_event,
+    to_payload,
+)
+from bwhooks.auth import basic_authorization
 from bwhooks.events import EVENT_CLASSES, Event
 from bwhooks.parsing import decode_json_body, decode_query, encode_query
 from bwhooks.testing import fake_payload
@@ -252,18 +262,49 @@ class TestJsonBackends:
         import json as stdlib_json
 
         monkeypatch.setattr("bwhooks.parsing._loads", stdlib_json.loads)
+        monkeypatch.setattr("bwhooks.parsing._quick_loads", None)
         assert decode_json_body(b'{"eventType": "sms", "text": "hi"}')["text"] == "hi"
         with pytest.raises(InvalidCallback):
             decode_json_body(b"{nope")
 
     def test_orjson_refusals_fall_back_to_the_standard_library(self) -> None:
         pytest.importorskip("orjson")
-        from bwhooks.parsing import _fast_loads
+        from bwhooks.parsing import _json_backend
 
-        loads = _fast_loads()
+        loads, _ = _json_backend()
         assert loads(b'{"a": NaN}')["a"] != loads(b'{"a": NaN}')["a"]  # NaN, as json.loads
         assert (
             loads(b'{"a": 123456789012345678901234567890}')["a"] == 123456789012345678901234567890
         )
         with pytest.raises(ValueError):  # noqa: PT011
             loads(b"{nope")
+
+    @pytest.mark.parametrize("use_orjson", [False, True], ids=["stdlib", "orjson"])
+    def test_numbers_past_64_bits_stay_exact_on_the_common_path(
+        self, use_orjson: bool, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A big integer in a field bwhooks knows or in one it does not, read exactly."""
+        if use_orjson:
+            pytest.importorskip("orjson")
+        from bwhooks.parsing import _json_backend, quick_parse
+
+        loads, quick_loads = _json_backend(use_orjson=use_orjson)
+        monkeypatch.setattr("bwhooks.parsing._loads", loads)
+        monkeypatch.setattr("bwhooks.parsing._quick_loads", quick_loads)
+        big = 123456789012345678901234567890
+        receiver = Receiver(auth=BasicAuth(("u", "p")))
+        seen: list[Event] = []
+        receiver.on(Event)(seen.append)
+        headers = {
+            "Authorization": basic_authorization("u", "p"),
+            "Content-Type": "application/json",
+        }
+        for extra in ({"segmentCount": big}, {"futureField": big}, {"future": {"n": [big]}}):
+            body = json.dumps({**fake_payload("sms"), **extra}).encode()
+            assert receiver.handle(CallbackRequest("POST", "/cb", headers, body)).status == 200
+            assert json.loads(json.dumps(to_payload(seen[-1]))) == json.loads(body)
+            quick = quick_parse(body)
+            assert quick is None or quick == seen[-1]
+        assert seen[0].segment_count == big  # type: ignore[attr-defined]
+        assert seen[1].raw["futureField"] == big
+        assert seen[2].raw["future"]["n"] == [big]
