@@ -14,7 +14,7 @@ from bwhooks.body import asgi_reader
 from bwhooks.http import CallbackResponse, Headers
 from bwhooks.receiver import Receiver
 
-__all__ = ["ASGIApp", "CallbackMiddleware", "make_app", "serve"]
+__all__ = ["ASGIApp", "CallbackMiddleware", "make_app", "scope_client", "scope_headers", "serve"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,18 +46,39 @@ def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware
 async def serve(receiver: Receiver, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer one ASGI HTTP request with ``receiver`` (whatever its path)."""
     method = scope["method"]
-    client = scope.get("client")
     response = await receiver.handle_stream_async(
         method,
         _route_path(scope),
-        Headers.from_server(
-            [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
-        ),
+        scope_headers(scope),
         asgi_reader(receive),
         query_string=scope.get("query_string", b""),
-        client=(client[0], client[1]) if client else None,
+        client=scope_client(scope),
     )
     await _send(response, send, head=method == "HEAD")
+
+
+def scope_headers(scope: Scope) -> Headers:
+    """The request headers of an HTTP scope (latin-1, as the ASGI spec has them)."""
+    names = _HEADER_NAMES
+    pairs = []
+    for raw_name, value in scope["headers"]:
+        name = names.get(raw_name)
+        if name is None:
+            name = raw_name.decode("latin-1").lower()
+            if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
+                names[raw_name] = name
+        pairs.append((name, value.decode("latin-1")))
+    return Headers.from_server(pairs)
+
+
+_HEADER_NAMES: dict[bytes, str] = {}  # b"User-Agent": "user-agent", the names seen
+_MAX_HEADER_NAMES = 512
+
+
+def scope_client(scope: Scope) -> tuple[str, int] | None:
+    """The peer address of an HTTP scope, when the server gives it."""
+    client = scope.get("client")
+    return (client[0], client[1]) if client else None
 
 
 def _route_path(scope: Scope) -> str:
@@ -74,7 +95,7 @@ async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:
         for name, value in response.headers.pairs()
         if name.lower() != "content-length"
     ]
-    headers.append((b"content-length", str(len(response.body)).encode()))
+    headers.append((b"content-length", b"%d" % len(response.body)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else response.body})
 

@@ -14,10 +14,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bwhooks.body import asgi_reader
+from bwhooks.adapters.asgi import scope_client, scope_headers
+from bwhooks.body import AsyncRead, asgi_reader
 from bwhooks.events import Event
 from bwhooks.extras import missing_extra
-from bwhooks.http import CallbackResponse
+from bwhooks.http import CallbackResponse, Headers
 from bwhooks.receiver import Receiver
 
 try:
@@ -69,12 +70,14 @@ _CALLBACK_QUERY = [
 ]
 
 
-def _parts(request: Request) -> dict[str, Any]:
-    client = request.client
-    return {
-        "query_string": request.scope.get("query_string", b""),
-        "client": (client.host, client.port) if client else None,
-    }
+def _parts(request: Request) -> tuple[str, str, Headers, AsyncRead]:
+    """Method, path, headers and body reader, from the scope as the ASGI adapter reads it."""
+    scope = request.scope
+    return scope["method"], scope["path"], scope_headers(scope), asgi_reader(request.receive)
+
+
+def _extras(scope: Any) -> dict[str, Any]:
+    return {"query_string": scope.get("query_string", b""), "client": scope_client(scope)}
 
 
 def router(
@@ -89,13 +92,7 @@ def router(
     api = fastapi.APIRouter(**{"tags": ["Bandwidth callbacks"], **router_options})
 
     async def callback(request: Request) -> Response:
-        answer = await receiver.handle_stream_async(
-            request.method,
-            request.scope["path"],
-            request.headers.items(),
-            asgi_reader(request.receive),
-            **_parts(request),
-        )
+        answer = await receiver.handle_stream_async(*_parts(request), **_extras(request.scope))
         return Response(answer.body, answer.status, dict(answer.headers))
 
     common: dict[str, Any] = {"response_class": Response, "responses": _RESPONSES}
@@ -136,13 +133,7 @@ def verified_event(receiver: Receiver) -> Callable[[Request], Awaitable[Event]]:
     """
 
     async def bandwidth_event(request: Request) -> Event:
-        read = await receiver.read_request_async(
-            request.method,
-            request.scope["path"],
-            request.headers.items(),
-            asgi_reader(request.receive),
-            **_parts(request),
-        )
+        read = await receiver.read_request_async(*_parts(request), **_extras(request.scope))
         accepted = read if isinstance(read, CallbackResponse) else receiver.accept(read)
         if isinstance(accepted, CallbackResponse):
             raise _http_error(accepted)

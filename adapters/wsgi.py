@@ -79,16 +79,25 @@ def query_bytes(query: str) -> bytes:
 
 def environ_headers(environ: Mapping[str, Any]) -> Headers:
     """The request headers of a WSGI environ (or Django's ``META``), in one pass."""
-    pairs = [
-        (key[5:].replace("_", "-").lower(), value)
-        for key, value in environ.items()
-        if key[:5] == "HTTP_"
-    ]
+    names = _HEADER_NAMES
+    pairs = []
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":
+            name = names.get(key)
+            if name is None:
+                name = key[5:].replace("_", "-").lower()
+                if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
+                    names[key] = name
+            pairs.append((name, value))
     if "CONTENT_TYPE" in environ:
         pairs.append(("content-type", environ["CONTENT_TYPE"]))
     if environ.get("CONTENT_LENGTH"):
         pairs.append(("content-length", environ["CONTENT_LENGTH"]))
     return Headers.from_server(pairs)
+
+
+_HEADER_NAMES: dict[str, str] = {}  # "HTTP_USER_AGENT": "user-agent", the names seen
+_MAX_HEADER_NAMES = 512
 
 
 def _reader(environ: Mapping[str, Any]) -> Read:

@@ -24,7 +24,7 @@ from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
-from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput
+from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput, _to_headers
 from bwhooks.observe import Outcome, mask_payload
 from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -198,7 +198,7 @@ class Receiver:
         only then is the body read with ``read(n)``, never past ``max_body_size + 1``
         bytes (413).
         """
-        headers = Headers(headers)
+        headers = _to_headers(headers)
         early = self.early_response(method, headers, client)
         if early is not None:
             return early
@@ -218,7 +218,7 @@ class Receiver:
         client: tuple[str, int] | None = None,
     ) -> CallbackRequest | CallbackResponse:
         """The ``async`` twin of :meth:`read_request`."""
-        headers = Headers(headers)
+        headers = _to_headers(headers)
         early = self.early_response(method, headers, client)
         if early is not None:
             return early
@@ -241,11 +241,21 @@ class Receiver:
 
         :meth:`read_request`, then parsing and dispatch as in :meth:`handle`.
         """
-        request = self.read_request(
-            method, path, headers, read, query_string=query_string, client=client
-        )
+        headers = _to_headers(headers)
+        request: CallbackRequest | CallbackResponse
+        if self._quick_checks(method, headers):  # the common request: no more checks
+            body = read_limited(read, self.max_body_size)
+            request = (
+                self._too_large()
+                if body is None
+                else CallbackRequest(method, path, headers, body, query_string, client)
+            )
+        else:
+            request = self.read_request(
+                method, path, headers, read, query_string=query_string, client=client
+            )
         if isinstance(request, CallbackResponse):
-            self._observe(Headers(headers), None, request, 0.0)
+            self._observe(headers, None, request, 0.0)
             return request
         return self._dispatch_sync(request, self._parse_checked(request))
 
@@ -261,11 +271,21 @@ class Receiver:
         run_sync: SyncRunner | None = None,
     ) -> CallbackResponse:
         """The ``async`` twin of :meth:`handle_stream`: what an async adapter calls."""
-        request = await self.read_request_async(
-            method, path, headers, read, query_string=query_string, client=client
-        )
+        headers = _to_headers(headers)
+        request: CallbackRequest | CallbackResponse
+        if self._quick_checks(method, headers):  # the common request: no more checks
+            body = await read_limited_async(read, self.max_body_size)
+            request = (
+                self._too_large()
+                if body is None
+                else CallbackRequest(method, path, headers, body, query_string, client)
+            )
+        else:
+            request = await self.read_request_async(
+                method, path, headers, read, query_string=query_string, client=client
+            )
         if isinstance(request, CallbackResponse):
-            self._observe(Headers(headers), None, request, 0.0)
+            self._observe(headers, None, request, 0.0)
             return request
         return await self._dispatch_async(request, self._parse_checked(request), run_sync)
 
@@ -284,30 +304,37 @@ class Receiver:
         """The common request in one step: a POST of JSON, the exact credentials header, a
         known event with well-typed fields. ``None`` sends anything else down the general
         path, which checks, answers and explains it in full."""
-        exact = self._exact_auth
-        if exact is None or request.method != "POST":
+        body = request.body
+        if len(body) > self.max_body_size or not self._quick_checks(
+            request.method, request.headers
+        ):
             return None
-        first = request.headers.first_values()
+        return quick_parse(body)
+
+    def _quick_checks(self, method: str, headers: Headers) -> bool:
+        """Whether the method and headers are those of the common request, which
+        :meth:`early_response` would let through: a POST, the exact credentials header
+        (compared in constant time), a JSON content type, a ``Content-Length`` within the
+        limit. ``False`` only means: take the general path."""
+        exact = self._exact_auth
+        if exact is None or method != "POST":
+            return False
+        first = headers.first_values()
         if exact:
             found = first.get("authorization")
             if found is None or not found[1].isascii():
-                return None
+                return False
             raw = found[1].encode()
             matched = False
             for expected in exact:  # every pair, in constant time
                 matched |= hmac.compare_digest(raw, expected)
             if not matched:
-                return None
+                return False
         found = first.get("content-type")
         if found is None or found[1] not in _JSON_TYPES:
-            return None
-        body = request.body
-        if len(body) > self.max_body_size:
-            return None
+            return False
         found = first.get("content-length")
-        if found is not None and (not found[1].isdigit() or int(found[1]) > self.max_body_size):
-            return None
-        return quick_parse(body)
+        return found is None or (found[1].isdigit() and int(found[1]) <= self.max_body_size)
 
     def _dispatch_sync(
         self, request: CallbackRequest, event: Event | CallbackResponse
@@ -364,7 +391,8 @@ class Receiver:
         Plain ``def`` handlers run in a worker thread (``asyncio.to_thread``), so the event
         loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
         """
-        return await self._dispatch_async(request, self.accept(request), run_sync)
+        event = self._quick_accept(request)
+        return await self._dispatch_async(request, event or self.accept(request), run_sync)
 
     async def _dispatch_async(
         self,
@@ -600,11 +628,12 @@ async def _run_async(
     registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
 ) -> Any:
     if registration.is_async:
-        result = registration.handler(event)
-    else:  # a thread cannot be stopped: no timeout for def handlers
-        result = await run_sync(registration.handler, event)
-    if inspect.isawaitable(result):
-        result = await _await(result, timeout if registration.is_async else None)
+        awaitable = registration.handler(event)
+        return await (awaitable if timeout is None else asyncio.wait_for(awaitable, timeout))
+    # A thread cannot be stopped: no timeout for def handlers.
+    result = await run_sync(registration.handler, event)
+    if result is not None and inspect.isawaitable(result):
+        result = await result
     return result
 
 

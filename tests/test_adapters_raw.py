@@ -138,6 +138,26 @@ class TestWsgi:
                 answer = sock.recv(4096)
         assert answer.startswith(b"HTTP/1.1 413")
 
+    def test_environ_headers_named_once_and_the_name_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(wsgi, "_HEADER_NAMES", {})
+        environ = {
+            "HTTP_X_FORWARDED_FOR": "203.0.113.9",
+            "CONTENT_TYPE": JSON,
+            "CONTENT_LENGTH": "2",
+            "SERVER_NAME": "h",
+            **{f"HTTP_X_FLOOD_{n}": "v" for n in range(2 * wsgi._MAX_HEADER_NAMES)},
+        }
+        for _ in range(2):  # named, then found by name
+            headers = wsgi.environ_headers(environ)
+            assert headers["X-Forwarded-For"] == "203.0.113.9"
+            assert headers.get("x-flood-999") == "v"
+            assert headers["Content-Type"] == JSON
+            assert headers["content-length"] == "2"
+            assert len(headers) == 2 * wsgi._MAX_HEADER_NAMES + 3
+        assert len(wsgi._HEADER_NAMES) == wsgi._MAX_HEADER_NAMES
+
 
 def run_asgi(app: asgi.ASGIApp, scope: dict[str, Any], chunks: list[bytes]) -> AsgiCall:
     call = AsgiCall(app)
@@ -148,6 +168,19 @@ def run_asgi(app: asgi.ASGIApp, scope: dict[str, Any], chunks: list[bytes]) -> A
 class TestAsgi:
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Content-Type": JSON, "Authorization": AUTH, **extra}
+
+    def test_scope_headers_named_once_and_the_name_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(asgi, "_HEADER_NAMES", {})
+        raw = [(b"X-Forwarded-For", b"203.0.113.9"), (b"x-forwarded-for", b"198.51.100.7")]
+        raw += [(b"x-flood-%d" % n, b"\xe9") for n in range(2 * asgi._MAX_HEADER_NAMES)]
+        for _ in range(2):  # named, then found by name
+            headers = asgi.scope_headers({"headers": raw})
+            assert headers.getlist("X-Forwarded-For") == ["203.0.113.9", "198.51.100.7"]
+            assert headers["x-flood-999"] == "\u00e9"  # latin-1, as the ASGI spec has it
+            assert len(headers.pairs()) == len(raw)
+        assert len(asgi._HEADER_NAMES) == asgi._MAX_HEADER_NAMES
 
     def test_other_paths_pass_through_byte_for_byte(self, receiver: Receiver) -> None:
         payload = bytes(range(256)) * 4
