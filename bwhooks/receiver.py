@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import inspect
 import logging
@@ -11,7 +10,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -372,7 +371,7 @@ class Receiver:
                 try:
                     result = registration.handler(event)
                     if result is not None and inspect.isawaitable(result):
-                        result = asyncio.run(_await(result, self.handler_timeout))
+                        result = _asyncio().run(_await(result, self.handler_timeout))
                 except Exception:
                     return self._failure(registration, event)
                 if result is not None:
@@ -433,7 +432,7 @@ class Receiver:
                     result = await _run_async(
                         registration, event, run_sync or _to_thread, self.handler_timeout
                     )
-                except asyncio.CancelledError:
+                except _asyncio().CancelledError:
                     if _being_cancelled():
                         raise  # the request itself is cancelled (server shutdown, disconnect)
                     return self._failure(registration, event)  # the handler's own
@@ -560,7 +559,7 @@ class Receiver:
 
     def _failure(self, registration: Registration, event: Event) -> CallbackResponse:
         error = sys.exc_info()[1]
-        if isinstance(error, TimeoutError | asyncio.TimeoutError):
+        if isinstance(error, TimeoutError | _asyncio().TimeoutError):
             self.logger.error(
                 "handler %s ran past %ss on %s event (%s): cancelled",
                 registration.name,
@@ -592,9 +591,19 @@ def _is_json(content_type: str | None) -> bool:
 _JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 
 
+def _asyncio() -> ModuleType:
+    """asyncio, imported when first needed: ``import bwhooks`` stays light for sync servers
+    (an event loop can only be running once asyncio has been imported)."""
+    import asyncio
+
+    return asyncio
+
+
 def _require_no_running_loop() -> None:
+    if "asyncio" not in sys.modules:
+        return
     try:
-        asyncio.get_running_loop()
+        _asyncio().get_running_loop()
     except RuntimeError:
         return
     raise RuntimeError(
@@ -606,7 +615,7 @@ def _require_no_running_loop() -> None:
 async def _await(awaitable: Any, timeout: float | None = None) -> Any:
     if timeout is None:
         return await awaitable
-    return await asyncio.wait_for(awaitable, timeout)
+    return await _asyncio().wait_for(awaitable, timeout)
 
 
 def _being_cancelled() -> bool:
@@ -615,13 +624,13 @@ def _being_cancelled() -> bool:
     Python 3.10 cannot tell the two apart: there a ``CancelledError`` always counts as the
     request's cancellation and goes on to the server, as cancellations must.
     """
-    task = asyncio.current_task()
+    task = _asyncio().current_task()
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+
     return bool(cancelling()) if cancelling is not None else True
 
 
 async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
-    return await asyncio.to_thread(handler, event)
+    return await _asyncio().to_thread(handler, event)
 
 
 async def _run_async(
@@ -629,7 +638,7 @@ async def _run_async(
 ) -> Any:
     if registration.is_async:
         awaitable = registration.handler(event)
-        return await (awaitable if timeout is None else asyncio.wait_for(awaitable, timeout))
+        return await (awaitable if timeout is None else _asyncio().wait_for(awaitable, timeout))
     # A thread cannot be stopped: no timeout for def handlers.
     result = await run_sync(registration.handler, event)
     if result is not None and inspect.isawaitable(result):

@@ -104,3 +104,26 @@ def test_import_bwhooks_imports_no_web_framework() -> None:
     )
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
+
+
+def test_sync_receiving_never_imports_asyncio() -> None:
+    """asyncio (and ssl, sockets, futures with it) is imported only for async handlers."""
+    code = (
+        "import sys, bwhooks, bwhooks.adapters.wsgi\n"
+        "from bwhooks import BasicAuth, CallbackRequest, Event, Receiver\n"
+        "import json\n"
+        "receiver = Receiver(auth=BasicAuth(('u', 'p')))\n"
+        "seen = []\n"
+        "receiver.on(Event)(seen.append)\n"
+        "headers = {'Authorization': BasicAuth(('u', 'p')).authorization(),\n"
+        "           'Content-Type': 'application/json'}\n"
+        "body = json.dumps({'eventType': 'sms', 'messageId': 'm-1', 'text': 'hi'}).encode()\n"
+        "assert receiver.handle(CallbackRequest('POST', '/', headers, body)).status == 200\n"
+        "assert len(seen) == 1 and 'asyncio' not in sys.modules, sorted(sys.modules)\n"
+        "async def later(event): seen.append(event)\n"
+        "receiver.on(Event)(later)\n"
+        "assert receiver.handle(CallbackRequest('POST', '/', headers, body)).status == 200\n"
+        "assert len(seen) == 3 and 'asyncio' in sys.modules\n"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
