@@ -198,9 +198,10 @@ class Receiver:
         bytes (413).
         """
         headers = _to_headers(headers)
-        early = self.early_response(method, headers, client)
-        if early is not None:
-            return early
+        if not self._quick_checks(method, headers):  # the common request needs no more
+            early = self.early_response(method, headers, client)
+            if early is not None:
+                return early
         body = read_limited(read, self.max_body_size)
         if body is None:
             return self._too_large()
@@ -218,9 +219,10 @@ class Receiver:
     ) -> CallbackRequest | CallbackResponse:
         """The ``async`` twin of :meth:`read_request`."""
         headers = _to_headers(headers)
-        early = self.early_response(method, headers, client)
-        if early is not None:
-            return early
+        if not self._quick_checks(method, headers):  # the common request needs no more
+            early = self.early_response(method, headers, client)
+            if early is not None:
+                return early
         body = await read_limited_async(read, self.max_body_size)
         if body is None:
             return self._too_large()
@@ -241,18 +243,9 @@ class Receiver:
         :meth:`read_request`, then parsing and dispatch as in :meth:`handle`.
         """
         headers = _to_headers(headers)
-        request: CallbackRequest | CallbackResponse
-        if self._quick_checks(method, headers):  # the common request: no more checks
-            body = read_limited(read, self.max_body_size)
-            request = (
-                self._too_large()
-                if body is None
-                else CallbackRequest(method, path, headers, body, query_string, client)
-            )
-        else:
-            request = self.read_request(
-                method, path, headers, read, query_string=query_string, client=client
-            )
+        request = self.read_request(
+            method, path, headers, read, query_string=query_string, client=client
+        )
         if isinstance(request, CallbackResponse):
             self._observe(headers, None, request, 0.0)
             return request
@@ -271,18 +264,9 @@ class Receiver:
     ) -> CallbackResponse:
         """The ``async`` twin of :meth:`handle_stream`: what an async adapter calls."""
         headers = _to_headers(headers)
-        request: CallbackRequest | CallbackResponse
-        if self._quick_checks(method, headers):  # the common request: no more checks
-            body = await read_limited_async(read, self.max_body_size)
-            request = (
-                self._too_large()
-                if body is None
-                else CallbackRequest(method, path, headers, body, query_string, client)
-            )
-        else:
-            request = await self.read_request_async(
-                method, path, headers, read, query_string=query_string, client=client
-            )
+        request = await self.read_request_async(
+            method, path, headers, read, query_string=query_string, client=client
+        )
         if isinstance(request, CallbackResponse):
             self._observe(headers, None, request, 0.0)
             return request
@@ -637,8 +621,7 @@ async def _run_async(
     registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
 ) -> Any:
     if registration.is_async:
-        awaitable = registration.handler(event)
-        return await (awaitable if timeout is None else _asyncio().wait_for(awaitable, timeout))
+        return await _await(registration.handler(event), timeout)
     # A thread cannot be stopped: no timeout for def handlers.
     result = await run_sync(registration.handler, event)
     if result is not None and inspect.isawaitable(result):
