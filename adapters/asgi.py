@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from bwhooks.body import asgi_reader
+from bwhooks.body import ASGIBody
 from bwhooks.http import CallbackResponse, Headers
 from bwhooks.receiver import Receiver
 
@@ -32,10 +32,12 @@ class CallbackMiddleware:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope) != self.path:
-            await self.app(scope, receive, send)
-            return
-        await serve(self.receiver, scope, receive, send)
+        if scope["type"] == "http":
+            path = _route_path(scope)
+            if path == self.path:
+                await _serve(self.receiver, path, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware:
@@ -45,12 +47,16 @@ def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware
 
 async def serve(receiver: Receiver, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer one ASGI HTTP request with ``receiver`` (whatever its path)."""
+    await _serve(receiver, _route_path(scope), scope, receive, send)
+
+
+async def _serve(receiver: Receiver, path: str, scope: Scope, receive: Receive, send: Send) -> None:
     method = scope["method"]
     response = await receiver.handle_stream_async(
         method,
-        _route_path(scope),
+        path,
         scope_headers(scope),
-        asgi_reader(receive),
+        ASGIBody(receive),
         query_string=scope.get("query_string", b""),
         client=scope_client(scope),
     )
@@ -61,14 +67,18 @@ def scope_headers(scope: Scope) -> Headers:
     """The request headers of an HTTP scope (latin-1, as the ASGI spec has them)."""
     names = _HEADER_NAMES
     pairs = []
+    first: dict[str, tuple[str, str]] = {}
     for raw_name, value in scope["headers"]:
         name = names.get(raw_name)
         if name is None:
             name = raw_name.decode("latin-1").lower()
             if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
                 names[raw_name] = name
-        pairs.append((name, value.decode("latin-1")))
-    return Headers.from_server(pairs)
+        pair = (name, value.decode("latin-1"))
+        pairs.append(pair)
+        if name not in first:
+            first[name] = pair
+    return Headers._indexed(tuple(pairs), first)
 
 
 _HEADER_NAMES: dict[bytes, str] = {}  # b"User-Agent": "user-agent", the names seen
@@ -90,11 +100,16 @@ def _route_path(scope: Scope) -> str:
 
 
 async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.pairs()
-        if name.lower() != "content-length"
-    ]
+    pairs = response.headers.pairs()
+    headers = (
+        [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in pairs
+            if name.lower() != "content-length"
+        ]
+        if pairs
+        else []  # an acknowledgement: no comprehension to run
+    )
     headers.append((b"content-length", b"%d" % len(response.body)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else response.body})

@@ -22,7 +22,10 @@ from payloads import HEADERS, V1
 
 HERE = Path(__file__).parent
 SECONDS = int(os.environ.get("BWHOOKS_BENCH_HTTP_SECONDS", "4"))
-ROUNDS = 5  # bare, bwhooks, bare, bwhooks, ...: a shared machine's drift hits both alike
+# Rounds alternate the order (bare then bwhooks, bwhooks then bare, ...): a shared machine's
+# drift hits both alike, and an even number of rounds runs each order equally often (the
+# second server of a round measured up to 5% faster, whichever it was).
+ROUNDS = 2 * max(1, int(os.environ.get("BWHOOKS_BENCH_HTTP_ROUNDS", "6")) // 2)
 SERVERS = {
     "gunicorn": [
         "-m",
@@ -157,10 +160,12 @@ def test_loopback(server: str) -> None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(20)
             runs[role].append((rps, p99, bad, rss))
+            print(f"\n  {server} round {round_ + 1} {role}: {rps:.0f} req/s", end="")
     base, ours = (_median_run(runs["baseline"]), _median_run(runs["bwhooks"]))
     # Each round's bare run and bwhooks run are neighbours in time: their ratio is what a
-    # shared machine's drift disturbs least; the median of those is reported.
-    paired = statistics.median(
+    # shared machine's drift disturbs least. The geometric mean of those ratios cancels the
+    # order effect exactly over an even number of alternating rounds.
+    paired = statistics.geometric_mean(
         b[0] / o[0] for b, o in zip(runs["baseline"], runs["bwhooks"], strict=True)
     )
     report_row(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-__all__ = ["AsyncRead", "Read", "asgi_reader", "read_limited", "read_limited_async"]
+__all__ = ["ASGIBody", "AsyncRead", "Read", "asgi_reader", "read_limited", "read_limited_async"]
 
 Read = Callable[[int], bytes]
 """``read(n)``: at most ``n`` more bytes of the body (maybe fewer); ``b""`` at its end."""
@@ -29,8 +29,14 @@ def read_limited(read: Read, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
-async def read_limited_async(read: AsyncRead, limit: int) -> bytes | None:
-    """The ``async`` twin of :func:`read_limited`."""
+def read_limited_async(read: AsyncRead, limit: int) -> Coroutine[Any, Any, bytes | None]:
+    """The ``async`` twin of :func:`read_limited` (``await`` it)."""
+    if read.__class__ is ASGIBody:  # the ASGI messages, read without a read(n) per chunk
+        return read.read_limited(limit)
+    return _read_chunks(read, limit)
+
+
+async def _read_chunks(read: AsyncRead, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -43,22 +49,49 @@ async def read_limited_async(read: AsyncRead, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
-def asgi_reader(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> AsyncRead:
-    """``read(n)`` over an ASGI ``receive``: the ``http.request`` bodies one by one, then
-    ``b""`` at the end of the body or on ``http.disconnect`` (no receive after that)."""
-    more = True
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
-    async def read(size: int) -> bytes:
-        nonlocal more
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # http.disconnect
-                more = False
-                break
-            more = bool(message.get("more_body", False))
-            chunk: bytes = message.get("body", b"")
+
+class ASGIBody:
+    """An :data:`AsyncRead` over an ASGI ``receive``: the ``http.request`` bodies one by one,
+    then ``b""`` at the end of the body or on ``http.disconnect`` (no receive after that)."""
+
+    __slots__ = ("_more", "_receive")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._more = True
+
+    async def __call__(self, size: int) -> bytes:
+        """The next non-empty chunk (``size`` is a hint: a message comes whole), or ``b""``."""
+        while self._more:
+            chunk, self._more = _body_of(await self._receive())
             if chunk:
                 return chunk
         return b""
 
-    return read
+    async def read_limited(self, limit: int) -> bytes | None:
+        """The rest of the body, or ``None`` as soon as it exceeds ``limit`` bytes."""
+        chunks: list[bytes] = []
+        size = 0
+        while self._more:
+            chunk, self._more = _body_of(await self._receive())
+            size += len(chunk)
+            if size > limit:
+                return None
+            if not self._more and not chunks:
+                return chunk  # one message, nearly always: nothing to join
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _body_of(message: Mapping[str, Any]) -> tuple[bytes, bool]:
+    """The body in an ASGI message, and whether more follows (not after a disconnect)."""
+    if message["type"] != "http.request":  # http.disconnect
+        return b"", False
+    return message.get("body", b""), bool(message.get("more_body", False))
+
+
+def asgi_reader(receive: Receive) -> AsyncRead:
+    """``read(n)`` over an ASGI ``receive`` (an :class:`ASGIBody`)."""
+    return ASGIBody(receive)

@@ -53,6 +53,17 @@ class Headers(Mapping[str, str]):
         headers._first = first
         return headers
 
+    @classmethod
+    def _indexed(
+        cls, pairs: tuple[tuple[str, str], ...], first: dict[str, tuple[str, str]]
+    ) -> Headers:
+        """Headers from lower-case pairs and their index (``{name: first pair}``), both
+        built by the caller in one pass over what a server gave."""
+        headers = cls.__new__(cls)
+        headers._pairs = pairs
+        headers._first = first
+        return headers
+
     def __getitem__(self, name: str) -> str:
         return self._first[name.lower()][1]
 
@@ -132,6 +143,39 @@ class CallbackRequest:
             query.setdefault(name, value)
         return query
 
+
+def _request_of(
+    method: str,
+    path: str,
+    headers: Headers,
+    body: bytes,
+    *,
+    query_string: bytes,
+    client: tuple[str, int] | None,
+) -> CallbackRequest:
+    """A :class:`CallbackRequest` from parts a server gave: the converters run only on the
+    parts that need them (the common request's parts all have their final types)."""
+    if (
+        (method != "POST" and method != "GET")  # noqa: PLR1714  (the common case first)
+        or body.__class__ is not bytes
+        or query_string.__class__ is not bytes
+    ):
+        return CallbackRequest(method, path, headers, body, query_string, client)
+    request = _new(CallbackRequest)
+    _set_method(request, method)
+    _set_path(request, path)
+    _set_headers(request, headers)
+    _set_body(request, body)
+    _set_query_string(request, query_string)
+    _set_client(request, client)
+    return request
+
+
+# The slots of the frozen class, filled directly, as attrs' own __init__ does.
+_new = object.__new__
+_set_method, _set_path, _set_headers, _set_body, _set_query_string, _set_client = (
+    CallbackRequest.__dict__[field.name].__set__ for field in attrs.fields(CallbackRequest)
+)
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 

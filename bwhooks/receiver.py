@@ -23,7 +23,14 @@ from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event, UnknownEvent
-from bwhooks.http import CallbackRequest, CallbackResponse, Headers, HeadersInput, _to_headers
+from bwhooks.http import (
+    CallbackRequest,
+    CallbackResponse,
+    Headers,
+    HeadersInput,
+    _request_of,
+    _to_headers,
+)
 from bwhooks.observe import Outcome, mask_payload
 from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -205,7 +212,7 @@ class Receiver:
         body = read_limited(read, self.max_body_size)
         if body is None:
             return self._too_large()
-        return CallbackRequest(method, path, headers, body, query_string, client)
+        return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     async def read_request_async(
         self,
@@ -226,7 +233,7 @@ class Receiver:
         body = await read_limited_async(read, self.max_body_size)
         if body is None:
             return self._too_large()
-        return CallbackRequest(method, path, headers, body, query_string, client)
+        return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     def handle_stream(
         self,
@@ -413,9 +420,12 @@ class Receiver:
             answer: _Answer | None = None
             for registration in self._registrations(event):
                 try:
-                    result = await _run_async(
-                        registration, event, run_sync or _to_thread, self.handler_timeout
-                    )
+                    if registration.is_async and self.handler_timeout is None:
+                        result = await registration.handler(event)  # the common handler
+                    else:
+                        result = await _run_async(
+                            registration, event, run_sync or _to_thread, self.handler_timeout
+                        )
                 except _asyncio().CancelledError:
                     if _being_cancelled():
                         raise  # the request itself is cancelled (server shutdown, disconnect)

@@ -1,0 +1,125 @@
+"""Reading a body up to a limit: ASGI messages, async and sync read(n), and the request built."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bwhooks import CallbackRequest, Headers
+from bwhooks.body import ASGIBody, read_limited, read_limited_async
+from bwhooks.http import _request_of
+
+
+class Messages:
+    """An ASGI ``receive`` over ``chunks`` (then ``tail``), counting the calls."""
+
+    def __init__(self, chunks: list[bytes], tail: str = "end") -> None:
+        self.pending = list(chunks)
+        self.tail = tail
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if not self.pending:
+            if self.tail == "disconnect":
+                return {"type": "http.disconnect"}
+            raise AssertionError("receive() called after the last body message")
+        chunk = self.pending.pop(0)
+        more = bool(self.pending) or self.tail == "disconnect"
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+
+def chunked_read(chunks: list[bytes]) -> Any:
+    """A plain async ``read(n)`` (not an ASGIBody): the general loop."""
+    pending = list(chunks)
+
+    async def read(size: int) -> bytes:
+        return pending.pop(0) if pending else b""
+
+    return read
+
+
+CASES = [
+    ([b'{"a": 1}'], 100, b'{"a": 1}'),
+    ([b"x" * 60, b"y" * 40], 100, b"x" * 60 + b"y" * 40),  # exactly the limit
+    ([b"x" * 60, b"y" * 41], 100, None),  # one byte over
+    ([b"x" * 101], 100, None),
+    ([b""], 100, b""),
+]
+
+
+@pytest.mark.parametrize(("chunks", "limit", "expected"), CASES)
+def test_asgi_messages_and_any_async_read_give_the_same_body(
+    chunks: list[bytes], limit: int, expected: bytes | None
+) -> None:
+    via_asgi = asyncio.run(read_limited_async(ASGIBody(Messages(chunks)), limit))
+    via_read = asyncio.run(read_limited_async(chunked_read(chunks), limit))
+    assert via_asgi == via_read == expected
+
+
+def test_a_sync_read_ends_at_its_first_empty_chunk_or_the_limit() -> None:
+    def reader(chunks: list[bytes]) -> Any:
+        return lambda size: chunks.pop(0) if chunks else b""
+
+    assert read_limited(reader([b"ab", b"cd"]), 4) == b"abcd"
+    assert read_limited(reader([b"ab", b"", b"cd"]), 4) == b"ab"
+    assert read_limited(reader([b"ab", b"cde"]), 4) is None
+
+
+def test_empty_asgi_messages_before_the_last_are_skipped() -> None:
+    body = ASGIBody(Messages([b'{"a"', b"", b": 1}"]))
+    assert asyncio.run(read_limited_async(body, 100)) == b'{"a": 1}'
+
+
+def test_a_single_message_is_the_body_itself() -> None:
+    chunk = b'{"eventType": "answer"}'
+    assert asyncio.run(read_limited_async(ASGIBody(Messages([chunk])), 1000)) is chunk
+
+
+def test_receiving_stops_at_the_message_that_crosses_the_limit() -> None:
+    receive = Messages([b"x" * 600] * 10)
+    assert asyncio.run(read_limited_async(ASGIBody(receive), 1000)) is None
+    assert receive.calls == 2
+
+
+def test_a_disconnect_ends_the_body_and_nothing_is_received_after_it() -> None:
+    receive = Messages([b'{"a"'], tail="disconnect")
+    body = ASGIBody(receive)
+
+    async def drain() -> tuple[bytes | None, bytes]:
+        return await read_limited_async(body, 100), await body(100)
+
+    assert asyncio.run(drain()) == (b'{"a"', b"")
+    assert receive.calls == 2  # the message, then the disconnect: no third receive
+
+
+def test_asgi_body_is_a_read_function_too() -> None:
+    body = ASGIBody(Messages([b"ab", b"", b"cd"]))
+
+    async def chunks() -> list[bytes]:
+        return [await body(10) for _ in range(4)]
+
+    assert asyncio.run(chunks()) == [b"ab", b"cd", b"", b""]
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "query"),
+    [
+        ("POST", b"{}", b""),
+        ("GET", b"", b"eventType=answer"),
+        ("post", b"{}", b""),  # converted: upper case
+        ("PUT", bytearray(b"{}"), b"a=1"),  # converted: bytes
+        ("POST", memoryview(b"{}"), "a=1"),  # converted: bytes, query encoded
+        ("POST", b"{}", "a=1"),  # converted: the query encoded
+    ],
+)
+def test_a_request_from_server_parts_equals_the_converted_one(
+    method: str, body: Any, query: Any
+) -> None:
+    headers = Headers([("Content-Type", "application/json")])
+    built = _request_of(method, "/cb", headers, body, query_string=query, client=("h", 1))
+    assert built == CallbackRequest(method, "/cb", headers, body, query, ("h", 1))
+    assert (type(built.method), type(built.body), type(built.query_string)) == (str, bytes, bytes)
+    assert built.method == method.upper()
