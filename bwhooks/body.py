@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 __all__ = ["ASGIBody", "AsyncRead", "Read", "asgi_reader", "read_limited", "read_limited_async"]
@@ -29,14 +29,10 @@ def read_limited(read: Read, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
-def read_limited_async(read: AsyncRead, limit: int) -> Coroutine[Any, Any, bytes | None]:
-    """The ``async`` twin of :func:`read_limited` (``await`` it)."""
+async def read_limited_async(read: AsyncRead, limit: int) -> bytes | None:
+    """The ``async`` twin of :func:`read_limited`."""
     if read.__class__ is ASGIBody:  # the ASGI messages, read without a read(n) per chunk
-        return read.read_limited(limit)
-    return _read_chunks(read, limit)
-
-
-async def _read_chunks(read: AsyncRead, limit: int) -> bytes | None:
+        return await read.read_limited(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
