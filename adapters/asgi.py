@@ -60,7 +60,9 @@ async def _serve(receiver: Receiver, path: str, scope: Scope, receive: Receive, 
         query_string=scope.get("query_string", b""),
         client=scope_client(scope),
     )
-    await _send(response, send, head=method == "HEAD")
+    start, body = _messages(response, head=method == "HEAD")
+    await send(start)
+    await send(body)
 
 
 def scope_headers(scope: Scope) -> Headers:
@@ -99,7 +101,8 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:
+def _messages(response: CallbackResponse, *, head: bool) -> tuple[Message, Message]:
+    """The ``http.response.start`` and ``http.response.body`` messages of ``response``."""
     pairs = response.headers.pairs()
     headers = (
         [
@@ -111,8 +114,10 @@ async def _send(response: CallbackResponse, send: Send, *, head: bool) -> None:
         else []  # an acknowledgement: no comprehension to run
     )
     headers.append((b"content-length", b"%d" % len(response.body)))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else response.body})
+    return (
+        {"type": "http.response.start", "status": response.status, "headers": headers},
+        {"type": "http.response.body", "body": b"" if head else response.body},
+    )
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,4 +130,5 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     elif scope["type"] == "http":
-        await _send(CallbackResponse.error(404, "not found"), send, head=False)
+        for message in _messages(CallbackResponse.error(404, "not found"), head=False):
+            await send(message)

@@ -369,7 +369,7 @@ class Receiver:
                     if answer is not None:
                         return self._conflict(event, answer[0], registration)
                     answer = (registration, result)
-            return self._answer(event, answer)
+            return _OK if answer is None else self._answer(event, answer)
         finally:
             _current.reset(token)
 
@@ -436,7 +436,7 @@ class Receiver:
                     if answer is not None:
                         return self._conflict(event, answer[0], registration)
                     answer = (registration, result)
-            return self._answer(event, answer)
+            return _OK if answer is None else self._answer(event, answer)
         finally:
             _current.reset(token)
 
@@ -525,9 +525,7 @@ class Receiver:
             self.logger.info("no handler for %s event (%s)", event.event_type, _ids(event))
         return registrations
 
-    def _answer(self, event: Event, answer: _Answer | None) -> CallbackResponse:
-        if answer is None:
-            return _OK
+    def _answer(self, event: Event, answer: _Answer) -> CallbackResponse:
         registration, result = answer
         response = _to_response(result)
         if response is None:
