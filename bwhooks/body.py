@@ -85,7 +85,7 @@ def _body_of(message: Mapping[str, Any]) -> tuple[bytes, bool]:
     """The body in an ASGI message, and whether more follows (not after a disconnect)."""
     if message["type"] != "http.request":  # http.disconnect
         return b"", False
-    return message.get("body", b""), bool(message.get("more_body", False))
+    return message.get("body") or b"", bool(message.get("more_body", False))
 
 
 def asgi_reader(receive: Receive) -> AsyncRead:

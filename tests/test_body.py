@@ -73,6 +73,16 @@ def test_empty_asgi_messages_before_the_last_are_skipped() -> None:
     assert asyncio.run(read_limited_async(body, 100)) == b'{"a": 1}'
 
 
+def test_a_message_without_a_body_counts_as_empty() -> None:
+    first: dict[str, Any] = {"type": "http.request", "more_body": True, "body": None}
+    messages = iter([first, {"type": "http.request"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    assert asyncio.run(read_limited_async(ASGIBody(receive), 100)) == b""
+
+
 def test_a_single_message_is_the_body_itself() -> None:
     chunk = b'{"eventType": "answer"}'
     assert asyncio.run(read_limited_async(ASGIBody(Messages([chunk])), 1000)) is chunk
