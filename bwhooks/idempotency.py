@@ -5,7 +5,7 @@ payload by :func:`idempotency_key`) is claimed before the handlers run:
 
 - a new key runs the handlers; their answer is stored under the key;
 - a key whose callback was handled is answered with the stored answer, no handler runs;
-- a key still being handled (the retry came while the first delivery runs) gets ``503``
+- a key still being handled (the retry came while the first delivery runs) gets ``409``
   with ``Retry-After``, so nothing is lost if the first delivery then fails;
 - a handler failure releases the key, so the retry is processed.
 

@@ -505,7 +505,9 @@ class Receiver:
             event.event_type,
             _ids(event),
         )
-        return key, CallbackResponse.error(503, "being handled, retry later", _RETRY)
+        # 409, as the IETF Idempotency-Key draft answers a retry of a request still being
+        # processed: a 4xx the sender retries unchanged, and every 5xx stays a failure.
+        return key, CallbackResponse.error(409, "being handled, retry later", _RETRY)
 
     def _settle(self, key: str, response: CallbackResponse) -> CallbackResponse:
         assert self.idempotency is not None

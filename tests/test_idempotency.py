@@ -203,7 +203,7 @@ def test_a_duplicate_during_the_first_delivery_is_asked_to_retry(
 
         first = receiver.handle(request)
     assert first.status == 200
-    assert during[0].status == 503
+    assert during[0].status == 409
     assert during[0].headers["Retry-After"] == "5"
     assert json.loads(during[0].body) == {"error": "being handled, retry later"}
 
