@@ -69,18 +69,14 @@ def scope_headers(scope: Scope) -> Headers:
     """The request headers of an HTTP scope (latin-1, as the ASGI spec has them)."""
     names = _HEADER_NAMES
     pairs = []
-    first: dict[str, tuple[str, str]] = {}
     for raw_name, value in scope["headers"]:
         name = names.get(raw_name)
         if name is None:
             name = raw_name.decode("latin-1").lower()
             if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
                 names[raw_name] = name
-        pair = (name, value.decode("latin-1"))
-        pairs.append(pair)
-        if name not in first:
-            first[name] = pair
-    return Headers._indexed(tuple(pairs), first)
+        pairs.append((name, value.decode("latin-1")))
+    return Headers.from_server(pairs)
 
 
 _HEADER_NAMES: dict[bytes, str] = {}  # b"User-Agent": "user-agent", the names seen

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from bwhooks._slots import slot_setter
 from bwhooks.events._base import freeze_raw
 from bwhooks.timestamps import parse_timestamp
 
@@ -35,16 +36,6 @@ _CHECKS = {
 
 
 _MISSING = object()
-
-
-def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    """The ``__set__`` of the slot that holds attribute ``name`` (on ``cls`` or a base)."""
-    for klass in cls.__mro__:
-        descriptor = klass.__dict__.get(name)
-        if descriptor is not None and hasattr(descriptor, "__set__"):
-            setter: Callable[[Any, Any], None] = descriptor.__set__
-            return setter
-    raise TypeError(f"{cls.__name__}.{name} is not a slot")
 
 
 def _declared(hint: Any) -> Any:
@@ -125,11 +116,11 @@ def make_fast_structure(
         lines += _read_lines(field, value, wire_name(field.name), namespace)
         if field.name != "event_type":
             lines += _check_lines(_declared(hints[field.name]), value)
-        namespace[f"s{index}"] = _slot_setter(cls, field.name)
+        namespace[f"s{index}"] = slot_setter(cls, field.name)
         setters.append(f"    s{index}(event, {value})")
     # The instance is new and not yet shared: its slots are filled directly, as attrs'
     # own __init__ does for frozen classes, without the keyword-argument round trip.
-    namespace["s_raw"] = _slot_setter(cls, "raw")
+    namespace["s_raw"] = slot_setter(cls, "raw")
     raw = "mappingproxy(payload)" if from_dict else "payload"
     lines += ["    event = new(cls)", *setters, f"    s_raw(event, {raw})", "    return event"]
     exec(compile("\n".join(lines), f"<bwhooks fast structure {cls.__name__}>", "exec"), namespace)  # noqa: S102

@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from bwhooks._slots import slot_setter
+
 __all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
 
 HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
@@ -50,17 +52,6 @@ class Headers(Mapping[str, str]):
         for pair in pairs:
             if pair[0] not in first:
                 first[pair[0]] = pair
-        headers._first = first
-        return headers
-
-    @classmethod
-    def _indexed(
-        cls, pairs: tuple[tuple[str, str], ...], first: dict[str, tuple[str, str]]
-    ) -> Headers:
-        """Headers from lower-case pairs and their index (``{name: first pair}``), both
-        built by the caller in one pass over what a server gave."""
-        headers = cls.__new__(cls)
-        headers._pairs = pairs
         headers._first = first
         return headers
 
@@ -171,10 +162,9 @@ def _request_of(
     return request
 
 
-# The slots of the frozen class, filled directly, as attrs' own __init__ does.
 _new = object.__new__
 _set_method, _set_path, _set_headers, _set_body, _set_query_string, _set_client = (
-    CallbackRequest.__dict__[field.name].__set__ for field in attrs.fields(CallbackRequest)
+    slot_setter(CallbackRequest, field.name) for field in attrs.fields(CallbackRequest)
 )
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}

@@ -420,12 +420,9 @@ class Receiver:
             answer: _Answer | None = None
             for registration in self._registrations(event):
                 try:
-                    if registration.is_async and self.handler_timeout is None:
-                        result = await registration.handler(event)  # the common handler
-                    else:
-                        result = await _run_async(
-                            registration, event, run_sync or _to_thread, self.handler_timeout
-                        )
+                    result = await _run_async(
+                        registration, event, run_sync or _to_thread, self.handler_timeout
+                    )
                 except _asyncio().CancelledError:
                     if _being_cancelled():
                         raise  # the request itself is cancelled (server shutdown, disconnect)
@@ -627,13 +624,20 @@ async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
     return await _asyncio().to_thread(handler, event)
 
 
-async def _run_async(
+def _run_async(
     registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
-) -> Any:
+) -> Awaitable[Any]:
+    """What to await for one handler: an ``async def`` handler's own coroutine (no frame
+    around it), bounded by ``timeout`` when there is one; a ``def`` handler in a thread."""
     if registration.is_async:
-        return await _await(registration.handler(event), timeout)
+        coroutine = registration.handler(event)
+        return coroutine if timeout is None else _asyncio().wait_for(coroutine, timeout)
+    return _in_thread(registration.handler, event, run_sync)
+
+
+async def _in_thread(handler: Handler, event: Event, run_sync: SyncRunner) -> Any:
     # A thread cannot be stopped: no timeout for def handlers.
-    result = await run_sync(registration.handler, event)
+    result = await run_sync(handler, event)
     if result is not None and inspect.isawaitable(result):
         result = await result
     return result
