@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+import typing
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-__all__ = ["OUTCOMES", "Outcome", "mask_payload"]
+if TYPE_CHECKING:
+    from bwhooks.events import Event
+    from bwhooks.http import CallbackResponse, Headers
+
+__all__ = ["OUTCOMES", "Observer", "Outcome", "event_ids", "mask_payload"]
 
 #: Every outcome name; each request ends with exactly one of them.
 OUTCOMES = ("handled", "duplicate", "challenged", "rejected", "refused", "failed")
@@ -50,3 +56,100 @@ def mask_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _STARS = str.maketrans("0123456789", "**********")
+
+
+class Observer:
+    """Reports each callback's outcome: one INFO line, the metrics hook, the masked
+    payload at DEBUG."""
+
+    def __init__(self, logger: logging.Logger, metrics: Callable[[Outcome], None] | None) -> None:
+        self.logger = logger
+        self.metrics = metrics
+
+    def enabled(self) -> bool:
+        """Whether outcomes are reported: a metrics hook, or INFO logging enabled."""
+        return self.metrics is not None or self.logger.isEnabledFor(logging.INFO)
+
+    def report(
+        self,
+        headers: Headers,
+        events: tuple[Event, ...],
+        response: CallbackResponse,
+        duration: float,
+        *,
+        duplicate: bool = False,
+    ) -> None:
+        """Report one request: its events (none when refused before parsing), its answer."""
+        if not self.enabled():
+            return
+        logger = self.logger
+        status = response.status
+        if duplicate:
+            name = "duplicate"
+        elif status == 401:
+            name = "rejected" if "authorization" in headers else "challenged"
+        elif status >= 500:
+            name = "failed"
+        elif status >= 400:
+            name = "refused"
+        else:
+            name = "handled"
+        ids = " ".join(event_ids(event) for event in events)
+        event_type = ",".join(dict.fromkeys(event.event_type for event in events)) or None
+        if self.metrics is not None:
+            try:
+                self.metrics(Outcome(name, status, event_type, ids, duration))
+            except Exception:
+                logger.exception("the metrics hook failed")
+        logger.info(
+            "callback %s (%s): %d %s in %.2f ms",
+            event_type or "-",
+            ids or "no ids",
+            status,
+            name,
+            duration * 1000,
+        )
+        if events and logger.isEnabledFor(logging.DEBUG):
+            from bwhooks.parsing import to_payload
+
+            for event in events:
+                logger.debug("payload of %s: %s", event.event_type, mask_payload(to_payload(event)))
+
+
+_ID_NAMES: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def event_ids(event: Event) -> str:
+    """The event's ids (``call_id=c-1 gather_id=g-2``) for logs: never credentials or text.
+
+    A nested object's ``id`` counts as ``<attribute>_id`` (``message_id=...``); an event
+    with no id attribute (one whose type bwhooks does not know) gives the ``...Id`` keys of
+    its payload.
+    """
+    names = _ID_NAMES.get(type(event))
+    if names is None:
+        names = _ID_NAMES[type(event)] = _id_names(type(event))
+    found: list[tuple[str, Any]] = []
+    for attribute, label in names:
+        value = getattr(event, attribute)
+        if value is not None and label != attribute:
+            value = getattr(value, "id", None)
+        if value is not None:
+            found.append((label, value))
+    if not names:
+        found = [(k, v) for k, v in event.raw.items() if k.endswith("Id") and isinstance(v, str)]
+    return " ".join(f"{k}={v}" for k, v in found) or "no ids"
+
+
+def _id_names(cls: type[Any]) -> tuple[tuple[str, str], ...]:
+    """``(attribute, label)`` of each id: ``*_id`` attributes, and nested objects' ``id``."""
+    hints = typing.get_type_hints(cls)
+    names: list[tuple[str, str]] = []
+    for field in attrs.fields(cls):
+        if field.name.endswith("_id"):
+            names.append((field.name, field.name))
+            continue
+        nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]
+        if nested and "id" in attrs.fields_dict(nested[0]):
+            names.append((field.name, f"{field.name}_id"))
+    return tuple(names)

@@ -1,19 +1,18 @@
-"""The Receiver: verify, parse, dispatch, respond; no web framework involved."""
+"""The Receiver: the story of one callback request, told with the core's parts.
+
+Check what needs no body (method, client, credentials, size, content type), read the body
+up to the limit, decode it into events (:mod:`bwhooks.decoding`), run their handlers
+(:mod:`bwhooks.dispatch`), report the outcome (:mod:`bwhooks.observe`). No web framework.
+"""
 
 from __future__ import annotations
 
 import hmac
-import inspect
 import logging
-import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
-from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import attrs
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import IdempotencyStore
@@ -21,8 +20,10 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
+from bwhooks.decoding import decode, quick_decode
+from bwhooks.dispatch import OK, Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
-from bwhooks.events import Event, UnknownEvent
+from bwhooks.events import Event
 from bwhooks.http import (
     CallbackRequest,
     CallbackResponse,
@@ -31,32 +32,15 @@ from bwhooks.http import (
     _request_of,
     _to_headers,
 )
-from bwhooks.observe import Outcome, mask_payload
-from bwhooks.parsing import decode_json_body, decode_query, parse_event, quick_parse, to_payload
-from bwhooks.registry import Handler, HandlerRegistry, Registration
+from bwhooks.observe import Observer, Outcome
+from bwhooks.registry import Handler, HandlerRegistry
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
-_RETRY = (("Retry-After", "5"),)
-_OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
-_current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 H = TypeVar("H", bound=Handler)
-_Answer = tuple[Registration, Any]  # a handler's non-None result, and who returned it
-SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
-"""How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
-
-
-def current_request() -> CallbackRequest:
-    """The :class:`~bwhooks.CallbackRequest` being handled.
-
-    Raises ``LookupError`` outside a handler.
-    """
-    try:
-        return _current.get()
-    except LookupError:
-        raise LookupError("current_request() is only available inside a handler") from None
+_Accepted = tuple[Event, ...] | CallbackResponse  # the events, or the refusal
 
 
 class Receiver:
@@ -95,9 +79,6 @@ class Receiver:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.auth = auth
         self.max_body_size = max_body_size
-        self.idempotency = idempotency
-        self.handler_timeout = handler_timeout
-        self.metrics = metrics
         self.allow = allow
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
@@ -108,6 +89,25 @@ class Receiver:
             self._exact_auth = None  # every request takes the general path and its checks
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         self.registry = HandlerRegistry()
+        self.dispatcher = Dispatcher(
+            self.registry, self.logger, idempotency=idempotency, handler_timeout=handler_timeout
+        )
+        self.observer = Observer(self.logger, metrics)
+
+    @property
+    def idempotency(self) -> IdempotencyStore | None:
+        """The store that absorbs duplicate deliveries (``None``: every delivery runs)."""
+        return self.dispatcher.idempotency
+
+    @property
+    def handler_timeout(self) -> float | None:
+        """Seconds an ``async`` handler may run before it is cancelled."""
+        return self.dispatcher.handler_timeout
+
+    @property
+    def metrics(self) -> Callable[[Outcome], None] | None:
+        """The hook called with every callback's :class:`~bwhooks.observe.Outcome`."""
+        return self.observer.metrics
 
     def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
         """Decorator: run the function (``def`` or ``async def``) for these event classes.
@@ -130,7 +130,7 @@ class Receiver:
         if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
             method = method.upper()
         if method == "HEAD":
-            return _OK
+            return OK
         if method not in ("POST", "GET"):
             return CallbackResponse.error(405, "method not allowed", _ALLOWED)
         if self.allow is not None and not self.allow.allows(client, headers):
@@ -161,27 +161,19 @@ class Receiver:
         Returns the event, or the response that refuses the request (401, 413, 400, ...).
         This is what a framework dependency needs (``fastapi.verified_event``).
         """
+        accepted = self.accept_all(request)
+        return accepted if isinstance(accepted, CallbackResponse) else accepted[0]
+
+    def accept_all(self, request: CallbackRequest) -> tuple[Event, ...] | CallbackResponse:
+        """Verify and parse ``request`` without dispatching it: all of its events."""
         early = self.early_response(request.method, request.headers, request.client)
-        return early if early is not None else self._parse(request)
+        return early if early is not None else self._decode(request)
 
-    def _parse_checked(self, request: CallbackRequest) -> Event | CallbackResponse:
-        """Parse a request whose method and headers passed :meth:`early_response`."""
-        if request.method == "POST":
-            event = quick_parse(request.body)
-            if event is not None:
-                return event
-        return self._parse(request)
-
-    def _parse(self, request: CallbackRequest) -> Event | CallbackResponse:
+    def _decode(self, request: CallbackRequest) -> _Accepted:
         if len(request.body) > self.max_body_size:
             return self._too_large()
-        payload: Mapping[str, Any]
         try:
-            if request.method == "GET":
-                payload = decode_query(request.query_string)
-            else:
-                payload = decode_json_body(request.body)
-            return parse_event(MappingProxyType(payload))
+            return decode(request)
         except InvalidCallback as exc:
             self.logger.warning("callback refused: %s", exc.reason)
             return CallbackResponse.error(400, exc.reason)
@@ -254,9 +246,9 @@ class Receiver:
             method, path, headers, read, query_string=query_string, client=client
         )
         if isinstance(request, CallbackResponse):
-            self._observe(headers, None, request, 0.0)
+            self.observer.report(headers, (), request, 0.0)
             return request
-        return self._dispatch_sync(request, self._parse_checked(request))
+        return self._dispatch(request, self._decode_checked(request))
 
     async def handle_stream_async(
         self,
@@ -275,9 +267,9 @@ class Receiver:
             method, path, headers, read, query_string=query_string, client=client
         )
         if isinstance(request, CallbackResponse):
-            self._observe(headers, None, request, 0.0)
+            self.observer.report(headers, (), request, 0.0)
             return request
-        return await self._dispatch_async(request, self._parse_checked(request), run_sync)
+        return await self._dispatch_async(request, self._decode_checked(request), run_sync)
 
     # -- handling -------------------------------------------------------------------------
 
@@ -287,19 +279,37 @@ class Receiver:
         ``async def`` handlers run to completion on an event loop of their own, so this
         must not be called from inside a running loop: use :meth:`handle_async` there.
         """
-        event = self._quick_accept(request)
-        return self._dispatch_sync(request, event or self.accept(request))
+        return self._dispatch(request, self._quick_accept(request) or self.accept_all(request))
 
-    def _quick_accept(self, request: CallbackRequest) -> Event | None:
-        """The common request in one step: a POST of JSON, the exact credentials header, a
-        known event with well-typed fields. ``None`` sends anything else down the general
+    async def handle_async(
+        self, request: CallbackRequest, *, run_sync: SyncRunner | None = None
+    ) -> CallbackResponse:
+        """Answer one callback request (for async servers).
+
+        Plain ``def`` handlers run in a worker thread (``asyncio.to_thread``), so the event
+        loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
+        """
+        accepted = self._quick_accept(request) or self.accept_all(request)
+        return await self._dispatch_async(request, accepted, run_sync)
+
+    def _quick_accept(self, request: CallbackRequest) -> tuple[Event, ...] | None:
+        """The common request in one step: a POST of JSON, the exact credentials header,
+        known events with well-typed fields. ``None`` sends anything else down the general
         path, which checks, answers and explains it in full."""
         body = request.body
         if len(body) > self.max_body_size or not self._quick_checks(
             request.method, request.headers
         ):
             return None
-        return quick_parse(body)
+        return quick_decode(body)
+
+    def _decode_checked(self, request: CallbackRequest) -> _Accepted:
+        """Decode a request whose method and headers passed :meth:`early_response`."""
+        if request.method == "POST":
+            events = quick_decode(request.body)
+            if events is not None:
+                return events
+        return self._decode(request)
 
     def _quick_checks(self, method: str, headers: Headers) -> bool:
         """Whether the method and headers are those of the common request, which
@@ -326,246 +336,31 @@ class Receiver:
         found = first.get("content-length")
         return found is None or (found[1].isdigit() and int(found[1]) <= self.max_body_size)
 
-    def _dispatch_sync(
-        self, request: CallbackRequest, event: Event | CallbackResponse
-    ) -> CallbackResponse:
-        if isinstance(event, CallbackResponse):
-            self._observe(request.headers, None, event, 0.0)
-            return event
-        if self.idempotency is None and not self._observing():
-            return self._run_sync(request, event)  # nothing to time, store or report
+    def _dispatch(self, request: CallbackRequest, accepted: _Accepted) -> CallbackResponse:
+        if isinstance(accepted, CallbackResponse):
+            self.observer.report(request.headers, (), accepted, 0.0)
+            return accepted
+        if not self.observer.enabled():
+            return self.dispatcher.dispatch(request, accepted)[0]  # nothing to time or report
         started = time.perf_counter()
-        if self.idempotency is None:
-            response = self._run_sync(request, event)
-            self._observe(request.headers, event, response, time.perf_counter() - started)
-            return response
-        key, early = self._claim(event)
-        if early is not None:
-            self._observe(request.headers, event, early, 0.0, duplicate=True)
-            return early
-        try:
-            response = self._run_sync(request, event)
-        except BaseException:
-            self.idempotency.release(key)
-            raise
-        self._observe(request.headers, event, response, time.perf_counter() - started)
-        return self._settle(key, response)
-
-    def _run_sync(self, request: CallbackRequest, event: Event) -> CallbackResponse:
-        registrations = self._registrations(event)
-        if registrations and self.registry.any_async(event.__class__):
-            _require_no_running_loop()
-        token = _current.set(request)
-        try:
-            answer: _Answer | None = None
-            for registration in registrations:  # the same steps as handle_async, without await
-                try:
-                    result = registration.handler(event)
-                    if result is not None and inspect.isawaitable(result):
-                        result = _asyncio().run(_await(result, self.handler_timeout))
-                except Exception:
-                    return self._failure(registration, event)
-                if result is not None:
-                    if answer is not None:
-                        return self._conflict(event, answer[0], registration)
-                    answer = (registration, result)
-            return _OK if answer is None else self._answer(event, answer)
-        finally:
-            _current.reset(token)
-
-    async def handle_async(
-        self, request: CallbackRequest, *, run_sync: SyncRunner | None = None
-    ) -> CallbackResponse:
-        """Answer one callback request (for async servers).
-
-        Plain ``def`` handlers run in a worker thread (``asyncio.to_thread``), so the event
-        loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
-        """
-        event = self._quick_accept(request)
-        return await self._dispatch_async(request, event or self.accept(request), run_sync)
+        response, duplicate = self.dispatcher.dispatch(request, accepted)
+        duration = 0.0 if duplicate else time.perf_counter() - started
+        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
+        return response
 
     async def _dispatch_async(
-        self,
-        request: CallbackRequest,
-        event: Event | CallbackResponse,
-        run_sync: SyncRunner | None,
+        self, request: CallbackRequest, accepted: _Accepted, run_sync: SyncRunner | None
     ) -> CallbackResponse:
-        if isinstance(event, CallbackResponse):
-            self._observe(request.headers, None, event, 0.0)
-            return event
-        if self.idempotency is None and not self._observing():
-            return await self._run_async(request, event, run_sync)
+        if isinstance(accepted, CallbackResponse):
+            self.observer.report(request.headers, (), accepted, 0.0)
+            return accepted
+        if not self.observer.enabled():
+            return (await self.dispatcher.dispatch_async(request, accepted, run_sync))[0]
         started = time.perf_counter()
-        if self.idempotency is None:
-            response = await self._run_async(request, event, run_sync)
-            self._observe(request.headers, event, response, time.perf_counter() - started)
-            return response
-        key, early = self._claim(event)
-        if early is not None:
-            self._observe(request.headers, event, early, 0.0, duplicate=True)
-            return early
-        try:
-            response = await self._run_async(request, event, run_sync)
-        except BaseException:  # cancelled, say: the retry must be processed
-            self.idempotency.release(key)
-            raise
-        self._observe(request.headers, event, response, time.perf_counter() - started)
-        return self._settle(key, response)
-
-    async def _run_async(
-        self, request: CallbackRequest, event: Event, run_sync: SyncRunner | None
-    ) -> CallbackResponse:
-        token = _current.set(request)
-        try:
-            answer: _Answer | None = None
-            for registration in self._registrations(event):
-                try:
-                    result = await _run_async(
-                        registration, event, run_sync or _to_thread, self.handler_timeout
-                    )
-                except _asyncio().CancelledError:
-                    if _being_cancelled():
-                        raise  # the request itself is cancelled (server shutdown, disconnect)
-                    return self._failure(registration, event)  # the handler's own
-                except Exception:
-                    return self._failure(registration, event)
-                if result is not None:
-                    if answer is not None:
-                        return self._conflict(event, answer[0], registration)
-                    answer = (registration, result)
-            return _OK if answer is None else self._answer(event, answer)
-        finally:
-            _current.reset(token)
-
-    def _observing(self) -> bool:
-        """Whether outcomes are reported: a metrics hook, or INFO logging enabled."""
-        return self.metrics is not None or self.logger.isEnabledFor(logging.INFO)
-
-    def _observe(
-        self,
-        headers: Headers,
-        event: Event | None,
-        response: CallbackResponse,
-        duration: float,
-        *,
-        duplicate: bool = False,
-    ) -> None:
-        """One INFO line per callback, the metrics hook, the masked payload at DEBUG."""
-        if not self._observing():
-            return
-        logger = self.logger
-        status = response.status
-        if duplicate:
-            name = "duplicate"
-        elif status == 401:
-            name = "rejected" if "authorization" in headers else "challenged"
-        elif status >= 500:
-            name = "failed"
-        elif status >= 400:
-            name = "refused"
-        else:
-            name = "handled"
-        ids = _ids(event) if event is not None else ""
-        event_type = event.event_type if event is not None else None
-        if self.metrics is not None:
-            try:
-                self.metrics(Outcome(name, status, event_type, ids, duration))
-            except Exception:
-                logger.exception("the metrics hook failed")
-        logger.info(
-            "callback %s (%s): %d %s in %.2f ms",
-            event_type or "-",
-            ids or "no ids",
-            status,
-            name,
-            duration * 1000,
-        )
-        if event is not None and logger.isEnabledFor(logging.DEBUG):
-            logger.debug("payload of %s: %s", event_type, mask_payload(to_payload(event)))
-
-    def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
-        """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
-        from bwhooks.idempotency import Claim, idempotency_key
-
-        assert self.idempotency is not None
-        key = idempotency_key(event)
-        claimed = self.idempotency.claim(key)
-        if claimed.claim is Claim.NEW:
-            return key, None
-        if claimed.claim is Claim.DONE and claimed.response is not None:
-            self.logger.info(
-                "duplicate %s event (%s): answered again", event.event_type, _ids(event)
-            )
-            return key, claimed.response
-        self.logger.info(
-            "duplicate %s event (%s) while the first is handled: retry asked",
-            event.event_type,
-            _ids(event),
-        )
-        # 409, as the IETF Idempotency-Key draft answers a retry of a request still being
-        # processed: a 4xx the sender retries unchanged, and every 5xx stays a failure.
-        return key, CallbackResponse.error(409, "being handled, retry later", _RETRY)
-
-    def _settle(self, key: str, response: CallbackResponse) -> CallbackResponse:
-        assert self.idempotency is not None
-        if response.status >= 500:
-            self.idempotency.release(key)  # failed: the retry must run the handlers
-        else:
-            self.idempotency.complete(key, response)
+        response, duplicate = await self.dispatcher.dispatch_async(request, accepted, run_sync)
+        duration = 0.0 if duplicate else time.perf_counter() - started
+        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
         return response
-
-    def _registrations(self, event: Event) -> tuple[Registration, ...]:
-        registrations = self.registry.handlers_for(event.__class__)
-        if registrations and event.__class__ is not UnknownEvent:
-            return registrations
-        if isinstance(event, UnknownEvent):
-            self.logger.info("unknown callback event type %r (%s)", event.event_type, _ids(event))
-        elif not registrations:
-            self.logger.info("no handler for %s event (%s)", event.event_type, _ids(event))
-        return registrations
-
-    def _answer(self, event: Event, answer: _Answer) -> CallbackResponse:
-        registration, result = answer
-        response = _to_response(result)
-        if response is None:
-            self.logger.error(
-                "handler %s returned a %s for %s event (%s); return None, BXML (str, bytes or "
-                "an object with to_bxml()) or a CallbackResponse",
-                registration.name,
-                type(result).__name__,
-                event.event_type,
-                _ids(event),
-            )
-            return CallbackResponse.error(500, "handler returned an unusable answer")
-        return response
-
-    def _conflict(self, event: Event, *authors: Registration) -> CallbackResponse:
-        self.logger.error(
-            "handlers %s both answered the %s event (%s): an answer must have one author",
-            " and ".join(r.name for r in authors),
-            event.event_type,
-            _ids(event),
-        )
-        return CallbackResponse.error(500, "several handlers answered")
-
-    def _failure(self, registration: Registration, event: Event) -> CallbackResponse:
-        error = sys.exc_info()[1]
-        if isinstance(error, TimeoutError | _asyncio().TimeoutError):
-            self.logger.error(
-                "handler %s ran past %ss on %s event (%s): cancelled",
-                registration.name,
-                self.handler_timeout,
-                event.event_type,
-                _ids(event),
-            )
-        else:
-            self.logger.exception(
-                "handler %s failed on %s event (%s)",
-                registration.name,
-                event.event_type,
-                _ids(event),
-            )
-        return CallbackResponse.error(500, "handler failed")
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -580,93 +375,3 @@ def _is_json(content_type: str | None) -> bool:
 
 
 _JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
-
-
-def _asyncio() -> ModuleType:
-    """asyncio, imported when first needed: ``import bwhooks`` stays light for sync servers
-    (an event loop can only be running once asyncio has been imported)."""
-    import asyncio
-
-    return asyncio
-
-
-def _require_no_running_loop() -> None:
-    if "asyncio" not in sys.modules:
-        return
-    try:
-        _asyncio().get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        "Receiver.handle() cannot run async handlers inside a running event loop; "
-        "await Receiver.handle_async() instead"
-    )
-
-
-async def _await(awaitable: Any, timeout: float | None = None) -> Any:
-    if timeout is None:
-        return await awaitable
-    return await _asyncio().wait_for(awaitable, timeout)
-
-
-def _being_cancelled() -> bool:
-    """Whether the request's own task is being cancelled (not just a handler's error).
-
-    Python 3.10 cannot tell the two apart: there a ``CancelledError`` always counts as the
-    request's cancellation and goes on to the server, as cancellations must.
-    """
-    task = _asyncio().current_task()
-    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
-    return bool(cancelling()) if cancelling is not None else True
-
-
-async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
-    return await _asyncio().to_thread(handler, event)
-
-
-def _run_async(
-    registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
-) -> Awaitable[Any]:
-    """What to await for one handler: an ``async def`` handler's own coroutine (no frame
-    around it), bounded by ``timeout`` when there is one; a ``def`` handler in a thread."""
-    if registration.is_async:
-        coroutine = registration.handler(event)
-        return coroutine if timeout is None else _asyncio().wait_for(coroutine, timeout)
-    return _in_thread(registration.handler, event, run_sync)
-
-
-async def _in_thread(handler: Handler, event: Event, run_sync: SyncRunner) -> Any:
-    # A thread cannot be stopped: no timeout for def handlers.
-    result = await run_sync(handler, event)
-    if result is not None and inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _to_response(result: Any) -> CallbackResponse | None:
-    if isinstance(result, CallbackResponse):
-        return result
-    if isinstance(result, (str, bytes)):
-        return CallbackResponse.bxml(result)
-    to_bxml = getattr(result, "to_bxml", None)
-    if callable(to_bxml):
-        document = to_bxml()
-        if isinstance(document, (str, bytes)):
-            return CallbackResponse.bxml(document)
-    return None
-
-
-_ID_NAMES: dict[type[Event], tuple[str, ...]] = {}
-
-
-def _ids(event: Event) -> str:
-    """The event's ids (``call_id=c-1 gather_id=g-2``) for logs: never credentials or text."""
-    if isinstance(event, UnknownEvent):
-        found = [(k, v) for k, v in event.raw.items() if k.endswith("Id") and isinstance(v, str)]
-    else:
-        names = _ID_NAMES.get(type(event))
-        if names is None:
-            names = tuple(a.name for a in attrs.fields(type(event)) if a.name.endswith("_id"))
-            _ID_NAMES[type(event)] = names
-        found = [(n, getattr(event, n)) for n in names if getattr(event, n) is not None]
-    return " ".join(f"{k}={v}" for k, v in found) or "no ids"

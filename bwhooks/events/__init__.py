@@ -7,7 +7,7 @@ Every event keeps the payload exactly as received in ``raw``.
 
 from __future__ import annotations
 
-from bwhooks.events._base import CallEvent, Diversion, Event, UnknownEvent
+from bwhooks.events._base import CallEvent, Diversion, Event, Reply, UnknownEvent
 from bwhooks.events.call import (
     AnswerEvent,
     DtmfEvent,
@@ -35,6 +35,7 @@ from bwhooks.events.transcription import TranscriptionEvent
 
 __all__ = [
     "EVENT_CLASSES",
+    "UNKNOWN_EVENT_CLASSES",
     "AnswerEvent",
     "CallEvent",
     "ConferenceEvent",
@@ -55,6 +56,7 @@ __all__ = [
     "RecordingEvent",
     "RedirectEvent",
     "RejectEvent",
+    "Reply",
     "SmsEvent",
     "SpeakEvent",
     "TimeoutEvent",
@@ -86,3 +88,6 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     RedirectEvent,
     TransferCompleteEvent,
 )
+
+#: The classes of events whose type bwhooks does not know (yet): their data is in ``raw``.
+UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...] = (UnknownEvent,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -9,7 +10,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = ["CallEvent", "Diversion", "Event", "UnknownEvent", "freeze_raw"]
+__all__ = ["CallEvent", "Diversion", "Event", "Reply", "UnknownEvent", "freeze_raw"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -17,6 +18,18 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 def freeze_raw(value: Mapping[str, Any]) -> Mapping[str, Any]:
     """Make ``value`` a read-only mapping (no copy when it already is one)."""
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+class Reply(enum.Enum):
+    """What Bandwidth does with the answer to a kind of callback."""
+
+    ANY = "any"
+    """v1: a handler's BXML is sent back; an empty ``200`` when no handler answers."""
+    BXML = "bxml"
+    """Synchronous Voice v2: BXML tells the call what to do next (empty ``<Response/>``
+    when no handler answers)."""
+    NONE = "none"
+    """Asynchronous (Voice v2, Messaging v2): any body is ignored; an empty ``2xx``."""
 
 
 def _default_event_type(self: Event) -> str:
@@ -43,6 +56,10 @@ class Event:
 
     #: The wire ``eventType`` values this class stands for (the first is its default).
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ()
+    #: What Bandwidth does with the answer (see :class:`Reply`).
+    REPLY: ClassVar[Reply] = Reply.ANY
+    #: Whether an empty answer ends the call (a warning is logged when no handler answers).
+    ENDS_CALL_UNANSWERED: ClassVar[bool] = False
 
     event_type: str = attrs.field(default=attrs.Factory(_default_event_type, takes_self=True))
     raw: Mapping[str, Any] = raw_field()

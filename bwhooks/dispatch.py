@@ -1,0 +1,378 @@
+"""Dispatch: a delivery's events to their handlers, in order, and the one answer they give.
+
+The steps are written once, as a generator that yields each handler call and is sent its
+outcome; :meth:`Dispatcher.dispatch` drives it with plain calls, :meth:`Dispatcher.dispatch_async`
+with ``await``. Nothing here knows HTTP beyond :class:`~bwhooks.CallbackResponse`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Generator
+from contextvars import ContextVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, Reply
+from bwhooks.http import CallbackRequest, CallbackResponse
+from bwhooks.observe import event_ids
+from bwhooks.registry import Handler, HandlerRegistry, Registration
+
+if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
+    from bwhooks.idempotency import IdempotencyStore
+
+__all__ = ["Dispatched", "Dispatcher", "SyncRunner", "current_request"]
+
+OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
+EMPTY_BXML = CallbackResponse.bxml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+_RETRY = (("Retry-After", "5"),)
+_current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
+
+SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
+"""How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
+Dispatched = tuple[CallbackResponse, bool]
+"""The answer to a delivery, and whether it was a duplicate (answered without handlers)."""
+_Call = tuple[Registration, Event]
+_Outcome = tuple[bool, Any]  # (True, the handler's result) or (False, its exception)
+_Steps = Generator[_Call, _Outcome, Dispatched]
+
+
+def current_request() -> CallbackRequest:
+    """The :class:`~bwhooks.CallbackRequest` being handled.
+
+    Raises ``LookupError`` outside a handler.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise LookupError("current_request() is only available inside a handler") from None
+
+
+class Dispatcher:
+    """Runs a delivery's events through the registry's handlers and settles one answer.
+
+    Each event's handlers run in registration order; a handler that raises stops the
+    delivery with ``500``, and so does a second answer. With an ``idempotency`` store
+    each event is claimed first: a duplicate runs no handler.
+    """
+
+    def __init__(
+        self,
+        registry: HandlerRegistry,
+        logger: logging.Logger,
+        *,
+        idempotency: IdempotencyStore | None = None,
+        handler_timeout: float | None = None,
+    ) -> None:
+        self.registry = registry
+        self.logger = logger
+        self.idempotency = idempotency
+        self.handler_timeout = handler_timeout
+
+    def dispatch(self, request: CallbackRequest, events: tuple[Event, ...]) -> Dispatched:
+        """Run the handlers with plain calls; ``async def`` ones on an event loop of their
+        own, so this must not be called from inside a running loop."""
+        if any(self.registry.any_async(event.__class__) for event in events):
+            _require_no_running_loop()
+        steps = self._steps(events)
+        token = _current.set(request)
+        try:
+            call = next(steps)
+            while True:
+                registration, event = call
+                try:
+                    result = registration.handler(event)
+                    if result is not None and inspect.isawaitable(result):
+                        result = _asyncio().run(_await(result, self.handler_timeout))
+                    outcome: _Outcome = (True, result)
+                except Exception as exc:
+                    outcome = (False, exc)
+                call = steps.send(outcome)
+        except StopIteration as done:
+            dispatched: Dispatched = done.value
+            return dispatched
+        finally:
+            steps.close()  # interrupted (KeyboardInterrupt, ...): claims are released
+            _current.reset(token)
+
+    async def dispatch_async(
+        self,
+        request: CallbackRequest,
+        events: tuple[Event, ...],
+        run_sync: SyncRunner | None = None,
+    ) -> Dispatched:
+        """Run the handlers on the running loop; ``def`` ones through ``run_sync`` (a
+        worker thread by default), so the loop never blocks."""
+        run_sync = run_sync or _to_thread
+        steps = self._steps(events)
+        token = _current.set(request)
+        try:
+            call = next(steps)
+            while True:
+                registration, event = call
+                try:
+                    result = await _call_async(registration, event, run_sync, self.handler_timeout)
+                    outcome: _Outcome = (True, result)
+                except _asyncio().CancelledError as exc:
+                    if _being_cancelled():
+                        raise  # the request itself is cancelled (server shutdown, disconnect)
+                    outcome = (False, exc)  # the handler's own
+                except Exception as exc:
+                    outcome = (False, exc)
+                call = steps.send(outcome)
+        except StopIteration as done:
+            dispatched: Dispatched = done.value
+            return dispatched
+        finally:
+            steps.close()  # cancelled: claims are released, the retry must run the handlers
+            _current.reset(token)
+
+    # -- the steps, written once ----------------------------------------------------------
+
+    def _steps(self, events: tuple[Event, ...]) -> _Steps:
+        """Each event in order: claim it, run its handlers, settle its answer.
+
+        The delivery stops at the first answer that is not ``2xx``; otherwise its answer is
+        the one a handler gave, or the events' default (an empty ``200``, or an empty BXML
+        document for a synchronous Voice v2 callback).
+        """
+        explicit: CallbackResponse | None = None
+        default = OK
+        duplicates = 0
+        for event in events:
+            key: str | None = None
+            if self.idempotency is not None:
+                key, early = self._claim(event)
+                if early is not None:
+                    duplicates += 1
+                    if len(events) == 1 or not _succeeded(early):
+                        return early, True
+                    continue  # handled before: the retried delivery skips it
+            try:
+                response, answered = yield from self._run_event(event)
+            except BaseException:  # cancelled, interrupted: the retry must run it
+                if key is not None:
+                    self._release(key)
+                raise
+            if key is not None:
+                self._settle(key, response)
+            if not _succeeded(response):
+                return response, False
+            if answered:
+                if explicit is not None:
+                    return self._error("several events of one delivery answered"), False
+                explicit = response
+            else:
+                default = response
+        return (explicit or default), duplicates == len(events)
+
+    def _run_event(self, event: Event) -> Generator[_Call, _Outcome, tuple[CallbackResponse, bool]]:
+        """One event's handlers: its response, and whether a handler answered it."""
+        answer: tuple[Registration, Any] | None = None
+        for registration in self._registrations(event):
+            succeeded, result = yield registration, event
+            if not succeeded:
+                return self._failure(registration, event, result), True
+            if result is not None:
+                if answer is not None:
+                    return self._conflict(event, answer[0], registration), True
+                answer = (registration, result)
+        if answer is None:
+            return self._unanswered(event), False
+        return self._answer(event, *answer), True
+
+    def _registrations(self, event: Event) -> tuple[Registration, ...]:
+        registrations = self.registry.handlers_for(event.__class__)
+        if isinstance(event, UNKNOWN_EVENT_CLASSES):
+            self.logger.info(
+                "unknown callback event type %r (%s)", event.event_type, event_ids(event)
+            )
+        elif not registrations:
+            self.logger.info("no handler for %s event (%s)", event.event_type, event_ids(event))
+        return registrations
+
+    # -- answers --------------------------------------------------------------------------
+
+    def _unanswered(self, event: Event) -> CallbackResponse:
+        """The answer when no handler gave one: what the kind of callback expects."""
+        if event.REPLY is not Reply.BXML:
+            return OK
+        if event.ENDS_CALL_UNANSWERED:
+            self.logger.warning(
+                "no handler answered the %s event (%s) with BXML: the empty answer ends the call",
+                event.event_type,
+                event_ids(event),
+            )
+        return EMPTY_BXML
+
+    def _answer(self, event: Event, registration: Registration, result: Any) -> CallbackResponse:
+        response = _to_response(result)
+        if response is None:
+            self.logger.error(
+                "handler %s returned a %s for %s event (%s); return None, BXML (str, bytes or "
+                "an object with to_bxml()) or a CallbackResponse",
+                registration.name,
+                type(result).__name__,
+                event.event_type,
+                event_ids(event),
+            )
+            return self._error("handler returned an unusable answer")
+        if event.REPLY is Reply.NONE and not isinstance(result, CallbackResponse):
+            self.logger.error(
+                "handler %s returned BXML for the %s event (%s), whose answer Bandwidth "
+                "ignores: not sent",
+                registration.name,
+                event.event_type,
+                event_ids(event),
+            )
+            return OK
+        return response
+
+    def _conflict(self, event: Event, *authors: Registration) -> CallbackResponse:
+        self.logger.error(
+            "handlers %s both answered the %s event (%s): an answer must have one author",
+            " and ".join(r.name for r in authors),
+            event.event_type,
+            event_ids(event),
+        )
+        return self._error("several handlers answered")
+
+    def _failure(
+        self, registration: Registration, event: Event, error: BaseException
+    ) -> CallbackResponse:
+        if isinstance(error, TimeoutError | _asyncio().TimeoutError):
+            self.logger.error(
+                "handler %s ran past %ss on %s event (%s): cancelled",
+                registration.name,
+                self.handler_timeout,
+                event.event_type,
+                event_ids(event),
+            )
+        else:
+            self.logger.error(
+                "handler %s failed on %s event (%s)",
+                registration.name,
+                event.event_type,
+                event_ids(event),
+                exc_info=error,
+            )
+        return self._error("handler failed")
+
+    def _error(self, reason: str) -> CallbackResponse:
+        return CallbackResponse.error(500, reason)
+
+    # -- duplicates -----------------------------------------------------------------------
+
+    def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
+        """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
+        from bwhooks.idempotency import Claim, idempotency_key
+
+        assert self.idempotency is not None
+        key = idempotency_key(event)
+        claimed = self.idempotency.claim(key)
+        if claimed.claim is Claim.NEW:
+            return key, None
+        if claimed.claim is Claim.DONE and claimed.response is not None:
+            self.logger.info(
+                "duplicate %s event (%s): answered again", event.event_type, event_ids(event)
+            )
+            return key, claimed.response
+        self.logger.info(
+            "duplicate %s event (%s) while the first is handled: retry asked",
+            event.event_type,
+            event_ids(event),
+        )
+        # 409, as the IETF Idempotency-Key draft answers a retry of a request still being
+        # processed: a 4xx the sender retries unchanged, and every 5xx stays a failure.
+        return key, CallbackResponse.error(409, "being handled, retry later", _RETRY)
+
+    def _settle(self, key: str, response: CallbackResponse) -> None:
+        assert self.idempotency is not None
+        if response.status >= 500:
+            self.idempotency.release(key)  # failed: the retry must run the handlers
+        else:
+            self.idempotency.complete(key, response)
+
+    def _release(self, key: str) -> None:
+        assert self.idempotency is not None
+        self.idempotency.release(key)
+
+
+def _succeeded(response: CallbackResponse) -> bool:
+    return 200 <= response.status < 300
+
+
+def _to_response(result: Any) -> CallbackResponse | None:
+    if isinstance(result, CallbackResponse):
+        return result
+    if isinstance(result, (str, bytes)):
+        return CallbackResponse.bxml(result)
+    to_bxml = getattr(result, "to_bxml", None)
+    if callable(to_bxml):
+        document = to_bxml()
+        if isinstance(document, (str, bytes)):
+            return CallbackResponse.bxml(document)
+    return None
+
+
+def _asyncio() -> ModuleType:
+    """asyncio, imported when first needed: ``import bwhooks`` stays light for sync servers
+    (an event loop can only be running once asyncio has been imported)."""
+    import asyncio
+
+    return asyncio
+
+
+def _require_no_running_loop() -> None:
+    if "asyncio" not in sys.modules:
+        return
+    try:
+        _asyncio().get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "Receiver.handle() cannot run async handlers inside a running event loop; "
+        "await Receiver.handle_async() instead"
+    )
+
+
+async def _await(awaitable: Any, timeout: float | None = None) -> Any:
+    if timeout is None:
+        return await awaitable
+    return await _asyncio().wait_for(awaitable, timeout)
+
+
+def _being_cancelled() -> bool:
+    """Whether the request's own task is being cancelled (not just a handler's error).
+
+    Python 3.10 cannot tell the two apart: there a ``CancelledError`` always counts as the
+    request's cancellation and goes on to the server, as cancellations must.
+    """
+    task = _asyncio().current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling()) if cancelling is not None else True
+
+
+async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
+    return await _asyncio().to_thread(handler, event)
+
+
+def _call_async(
+    registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
+) -> Awaitable[Any]:
+    """What to await for one handler: an ``async def`` handler's own coroutine (no frame
+    around it), bounded by ``timeout`` when there is one; a ``def`` handler in a thread."""
+    if registration.is_async:
+        coroutine = registration.handler(event)
+        return coroutine if timeout is None else _asyncio().wait_for(coroutine, timeout)
+    return _in_thread(registration.handler, event, run_sync)
+
+
+async def _in_thread(handler: Handler, event: Event, run_sync: SyncRunner) -> Any:
+    # A thread cannot be stopped: no timeout for def handlers.
+    result = await run_sync(handler, event)
+    if result is not None and inspect.isawaitable(result):
+        result = await result
+    return result
