@@ -3,8 +3,13 @@
 ```python
 app.include_router(router(receiver))                    # POST/GET /callbacks
 
-@app.post("/bandwidth/sms")                             # or your own route
-async def sms(event: Annotated[Event, Depends(verified_event(receiver))]) -> None: ...
+@app.post("/bandwidth/voice")                           # or your own route
+async def voice(event: Annotated[Event, Depends(verified_event(receiver))]) -> None: ...
+
+@app.post("/bandwidth/messages")                        # Messaging v2: arrays
+async def messages(
+    events: Annotated[tuple[Event, ...], Depends(verified_events(receiver))],
+) -> None: ...
 ```
 """
 
@@ -28,10 +33,11 @@ try:
 except ImportError as exc:  # pragma: no cover  (tested in a subprocess without FastAPI)
     raise missing_extra("fastapi", "FastAPI", "fastapi") from exc
 
-__all__ = ["router", "verified_event"]
+__all__ = ["router", "verified_event", "verified_events"]
 
 _ERRORS = {
-    400: "Not a callback: malformed JSON, no eventType, or a field of the wrong type",
+    400: "Not a callback: malformed JSON, no eventType (or messaging type), an empty array, "
+    "or a v1 field of the wrong type",
     401: "Missing or wrong credentials (comes with the Basic challenge)",
     413: "Body over the receiver's max_body_size",
     415: "POST body that is not JSON",
@@ -52,15 +58,38 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         for status, text in _ERRORS.items()
     },
 }
+_MESSAGING_ELEMENT = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "examples": ["message-received", "message-delivered"]},
+        "message": {"type": "object"},
+    },
+    "additionalProperties": True,
+}
 _CALLBACK_BODY = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
-                "type": "object",
-                "required": ["eventType"],
-                "properties": {"eventType": {"type": "string", "examples": ["answer", "sms"]}},
-                "additionalProperties": True,
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "description": "A v1 or Voice v2 callback",
+                        "required": ["eventType"],
+                        "properties": {
+                            "eventType": {"type": "string", "examples": ["initiate", "answer"]}
+                        },
+                        "additionalProperties": True,
+                    },
+                    {
+                        "type": "array",
+                        "description": "A Messaging v2 delivery: one event per element",
+                        "items": _MESSAGING_ELEMENT,
+                        "minItems": 1,
+                    },
+                    {**_MESSAGING_ELEMENT, "description": "One Messaging v2 element"},
+                ]
             }
         }
     },
@@ -129,17 +158,35 @@ def verified_event(receiver: Receiver) -> Callable[[Request], Awaitable[Event]]:
 
     Refusals are raised as ``HTTPException`` with the receiver's status (401 with the
     Basic challenge header, 413, 415, 400); your route decides what to answer. Handlers
-    registered on ``receiver`` are not run.
+    registered on ``receiver`` are not run. For Messaging v2, whose deliveries are arrays,
+    use :func:`verified_events`.
     """
 
     async def bandwidth_event(request: Request) -> Event:
-        read = await receiver.read_request_async(*_parts(request), **_extras(request.scope))
-        accepted = read if isinstance(read, CallbackResponse) else receiver.accept(read)
-        if isinstance(accepted, CallbackResponse):
-            raise _http_error(accepted)
-        return accepted
+        event = receiver.only_event(await _accept(receiver, request))
+        if isinstance(event, CallbackResponse):
+            raise _http_error(event)
+        return event
 
     return bandwidth_event
+
+
+def verified_events(receiver: Receiver) -> Callable[[Request], Awaitable[tuple[Event, ...]]]:
+    """The same as :func:`verified_event`, giving every event of the delivery, in order
+    (one per element of a Messaging v2 array)."""
+
+    async def bandwidth_events(request: Request) -> tuple[Event, ...]:
+        return await _accept(receiver, request)
+
+    return bandwidth_events
+
+
+async def _accept(receiver: Receiver, request: Request) -> tuple[Event, ...]:
+    read = await receiver.read_request_async(*_parts(request), **_extras(request.scope))
+    accepted = read if isinstance(read, CallbackResponse) else receiver.accept_all(read)
+    if isinstance(accepted, CallbackResponse):
+        raise _http_error(accepted)
+    return accepted
 
 
 def _http_error(response: CallbackResponse) -> fastapi.HTTPException:

@@ -1,7 +1,8 @@
 """bwhooks: receive Bandwidth HTTP callbacks safely and simply.
 
-Verify (HTTP Basic, with rotation), parse into typed attrs events, dispatch to your
-handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and Django.
+Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
+and Messaging v2, on one URL), dispatch to your handlers, answer; the same core behind WSGI,
+ASGI, Flask, FastAPI and Django.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import *  # noqa: F403  (the event classes are part of the top-level API)
 from bwhooks.events import __all__ as _event_names
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
-from bwhooks.parsing import make_converter, parse_event, to_payload
+from bwhooks.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.receiver import Receiver, current_request
 
 __version__ = "0.1.0.dev0"
@@ -28,6 +29,7 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "Receiver",
     "current_request",
     "make_converter",
+    "parse_delivery",
     "parse_event",
     "to_payload",
     *_event_names,

@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 
 from bwhooks._slots import slot_setter
-from bwhooks.events._base import freeze_raw
-from bwhooks.timestamps import parse_timestamp
+from bwhooks.events._base import ALIASES, FrozenList, freeze_raw
+from bwhooks.timestamps import Duration, parse_duration, parse_timestamp
 
 __all__ = ["make_fast_structure"]
 
@@ -46,8 +46,11 @@ def _declared(hint: Any) -> Any:
 def _read_lines(field: Any, value: str, name: str, namespace: dict[str, Any]) -> list[str]:
     """Read the field into ``value``: its default when absent (the slow path when it has
     none), as cattrs and ``__init__`` would give."""
+    aliases = [f"    if {alias!r} in payload: {_SLOW}" for alias in field.metadata.get(ALIASES, ())]
     if field.name == "event_type":  # never absent, never None: the class is chosen by it
         return [f"    {value} = get({name!r})", f"    if {value}.__class__ is not str: {_SLOW}"]
+    if aliases:
+        return [*aliases, f"    {value} = get({name!r})"]
     if field.default is None:
         return [f"    {value} = get({name!r})"]
     if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
@@ -70,11 +73,18 @@ def _check_lines(declared: Any, value: str) -> list[str]:
             f"        try: {value} = timestamp({value})",
             f"        except ValueError: {_SLOW}",
         ]
+    if declared is Duration:
+        return [
+            f"    if {value} is not None:",
+            f"        if {value}.__class__ is not str: {_SLOW}",
+            f"        try: {value} = duration({value})",
+            f"        except ValueError: {_SLOW}",
+        ]
     if declared == tuple[str, ...]:
         return [
             f"    if {value} is not None:",
-            f"        if {value}.__class__ is not list or not all(item.__class__ is str "
-            f"for item in {value}): {_SLOW}",
+            f"        if ({value}.__class__ is not list and {value}.__class__ is not FrozenList)"
+            f" or not all(item.__class__ is str for item in {value}): {_SLOW}",
             f"        {value} = tuple({value})",
         ]
     return [f"    if {value} is not None: {_SLOW}"]  # nested objects: rare, and theirs
@@ -82,7 +92,7 @@ def _check_lines(declared: Any, value: str) -> list[str]:
 
 def make_fast_structure(
     cls: type[Any],
-    wire_name: Callable[[str], str],
+    wire_key: Callable[[Any], str],
     slow: Callable[[Any, type], Any],
     *,
     from_dict: bool = False,
@@ -90,7 +100,7 @@ def make_fast_structure(
     """The fast structure function for ``cls``, falling back to ``slow`` for the rest.
 
     It takes the read-only payload (a ``mappingproxy``, as cattrs hooks get it), or with
-    ``from_dict`` a freshly decoded ``dict``, which it wraps for ``raw`` itself.
+    ``from_dict`` a freshly decoded ``dict``, which it freezes for ``raw`` itself.
     """
     hints = typing.get_type_hints(cls)
     kind = "dict" if from_dict else "mappingproxy"
@@ -104,6 +114,9 @@ def make_fast_structure(
         "cls": cls,
         "slow": slow,
         "timestamp": parse_timestamp,
+        "duration": parse_duration,
+        "FrozenList": FrozenList,
+        "freeze": freeze_raw,
         "mappingproxy": type(freeze_raw({})),
         "new": object.__new__,
         "MISSING": _MISSING,
@@ -113,7 +126,7 @@ def make_fast_structure(
         if field.name == "raw":
             continue
         value = f"v{index}"
-        lines += _read_lines(field, value, wire_name(field.name), namespace)
+        lines += _read_lines(field, value, wire_key(field), namespace)
         if field.name != "event_type":
             lines += _check_lines(_declared(hints[field.name]), value)
         namespace[f"s{index}"] = slot_setter(cls, field.name)
@@ -121,7 +134,7 @@ def make_fast_structure(
     # The instance is new and not yet shared: its slots are filled directly, as attrs'
     # own __init__ does for frozen classes, without the keyword-argument round trip.
     namespace["s_raw"] = slot_setter(cls, "raw")
-    raw = "mappingproxy(payload)" if from_dict else "payload"
+    raw = "freeze(payload, owned=True)" if from_dict else "payload"
     lines += ["    event = new(cls)", *setters, f"    s_raw(event, {raw})", "    return event"]
     exec(compile("\n".join(lines), f"<bwhooks fast structure {cls.__name__}>", "exec"), namespace)  # noqa: S102
     structure: Callable[[Any, type], Any] = namespace["structure"]

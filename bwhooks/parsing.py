@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -16,20 +17,32 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from bwhooks.errors import InvalidCallback
-from bwhooks.events import EVENT_CLASSES, Event, HangupEvent, RejectEvent, UnknownEvent
-from bwhooks.events._base import freeze_raw
+from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, UnknownEvent
+from bwhooks.events._base import ALIASES, WIRE, freeze_raw, thaw
 from bwhooks.fastpath import make_fast_structure
-from bwhooks.timestamps import format_timestamp, parse_timestamp
+from bwhooks.kinds import class_for
+from bwhooks.lenient import LenientStructurer
+from bwhooks.timestamps import (
+    Duration,
+    format_duration,
+    format_timestamp,
+    parse_duration,
+    parse_timestamp,
+)
 
 __all__ = [
+    "decode_json",
     "decode_json_body",
     "decode_query",
     "encode_query",
     "event_class_for",
     "make_converter",
+    "parse_delivery",
     "parse_event",
     "quick_parse",
+    "quick_parse_delivery",
     "to_payload",
+    "wire_key",
     "wire_name",
 ]
 
@@ -37,6 +50,8 @@ _INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _MAX_QUERY_FIELDS = 1000
+#: The most elements a Messaging v2 array may carry (Bandwidth documents one per delivery).
+MAX_ARRAY_ELEMENTS = 1000
 
 
 @cache
@@ -44,6 +59,13 @@ def wire_name(attribute: str) -> str:
     """The wire key of an attribute: ``call_id`` -> ``callId``, ``from_`` -> ``from``."""
     head, *rest = attribute.rstrip("_").split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_key(field: attrs.Attribute[Any]) -> str:
+    """The wire key of an attrs field: its declared one (``type`` for a Messaging v2
+    ``event_type``), else :func:`wire_name` of its name."""
+    declared: str | None = field.metadata.get(WIRE)
+    return declared or wire_name(field.name)
 
 
 # -- scalar hooks: accept the JSON type, and the string form a GET callback carries --------
@@ -81,10 +103,35 @@ def _structure_bool(value: Any, _: type) -> bool:
     raise ValueError("expected true or false")
 
 
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool):
+        raise TypeError("expected a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return float(value)
+    raise TypeError("expected a number")
+
+
 def _structure_datetime(value: Any, _: type) -> datetime:
     if isinstance(value, str):
         return parse_timestamp(value)
     raise TypeError("expected an ISO-8601 date-time string")
+
+
+def _structure_duration(value: Any, _: type) -> Duration:
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise TypeError("expected an ISO-8601 duration string")
+
+
+def _structure_str_mapping(value: Any, _: type) -> Mapping[str, str]:
+    payload = _json_object(value)  # names kept as sent: SIP header names are no camelCase
+    return MappingProxyType({str(k): _structure_str(v, str) for k, v in payload.items()})
+
+
+def _is_str_mapping(type_: Any) -> bool:
+    return bool(type_ == Mapping[str, str])
 
 
 def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
@@ -117,20 +164,23 @@ def _json_object(value: Any) -> Mapping[str, Any]:
 # -- attrs classes: camelCase renames generated once per class ------------------------------
 
 
-def _structure_factory(converter: cattrs.Converter, strict: bool) -> Callable[[Any], Any]:
+def _structure_factory(
+    converter: cattrs.Converter, strict: bool, lenient: LenientStructurer
+) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any, type], Any]:
-        names = [a.name for a in attrs.fields(cls) if a.name != "raw"]
-        overrides: dict[str, Any] = {name: override(rename=wire_name(name)) for name in names}
-        if "raw" in attrs.fields_dict(cls):
+        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
+        overrides: dict[str, Any] = {a.name: override(rename=wire_key(a)) for a in fields}
+        has_raw = "raw" in attrs.fields_dict(cls)
+        if has_raw:
             overrides["raw"] = override(omit=True)
         generated = make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=strict, **overrides
         )
-        has_raw = "raw" in attrs.fields_dict(cls)
+        aliases = {wire_key(a): a.metadata[ALIASES] for a in fields if a.metadata.get(ALIASES)}
 
         def structure(value: Any, _: type) -> Any:
             payload = _json_object(value)
-            instance = generated(payload, cls)
+            instance = generated(_unalias(payload, aliases) if aliases else payload, cls)
             if has_raw:
                 # The frozen instance is brand new and not yet shared: setting `raw`
                 # here is how attrs itself initialises frozen classes.
@@ -139,27 +189,42 @@ def _structure_factory(converter: cattrs.Converter, strict: bool) -> Callable[[A
 
         if strict or not issubclass(cls, Event):
             return structure
-        return make_fast_structure(cls, wire_name, structure)
+        if cls.GENERATION >= 2:  # a field that cannot be converted is left None
+            return make_fast_structure(cls, wire_key, lenient.hook(cls))
+        return make_fast_structure(cls, wire_key, structure)
 
     return factory
 
 
+def _unalias(payload: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Any:
+    """The payload with each value found under an alias moved to its field's wire key."""
+    renamed = dict(payload)
+    for key, others in aliases.items():
+        for other in others:
+            if other in renamed:
+                value = renamed.pop(other)
+                renamed.setdefault(key, value)
+    return renamed
+
+
 def _unstructure_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        names = [a.name for a in attrs.fields(cls) if a.name != "raw"]
-        overrides: dict[str, Any] = {name: override(rename=wire_name(name)) for name in names}
+        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
+        overrides: dict[str, Any] = {a.name: override(rename=wire_key(a)) for a in fields}
         has_raw = "raw" in attrs.fields_dict(cls)
         if has_raw:
             overrides["raw"] = override(omit=True)
         generated = make_dict_unstructure_fn(cls, converter, **overrides)
-        known = frozenset(wire_name(name) for name in names)
+        known = frozenset(wire_key(a) for a in fields).union(
+            *(a.metadata.get(ALIASES, ()) for a in fields)
+        )
 
         def unstructure(instance: Any) -> dict[str, Any]:
             payload = {k: v for k, v in generated(instance).items() if v is not None}
             if has_raw:  # fields bwhooks does not model travel on untouched
                 for key, value in instance.raw.items():
                     if key not in known and key not in payload:
-                        payload[key] = value
+                        payload[key] = thaw(value)
             return payload
 
         return unstructure
@@ -171,18 +236,29 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     """A new converter between wire payloads and bwhooks events.
 
     The default is lenient, as receiving must be: unknown fields are kept (in ``raw``),
-    never rejected. ``strict=True`` forbids keys that no event field models; the test suite
-    runs it on the documented payloads to catch drift between the models and the docs.
+    never rejected, and a Voice v2 or Messaging v2 field that cannot be converted is left
+    ``None`` with a warning. ``strict=True`` forbids keys that no event field models and
+    fails on every field that cannot be converted; the test suite runs it on the documented
+    payloads to catch drift between the models and the docs.
     """
     converter = cattrs.Converter(forbid_extra_keys=strict, detailed_validation=True)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_structure_hook(Duration, _structure_duration)
     converter.register_structure_hook_func(_is_str_tuple, _structure_str_tuple)
+    converter.register_structure_hook_func(_is_str_mapping, _structure_str_mapping)
     converter.register_unstructure_hook(datetime, format_timestamp)
+    converter.register_unstructure_hook(timedelta, format_duration)
+    converter.register_unstructure_hook(Duration, format_duration)
     converter.register_unstructure_hook_func(_is_str_tuple, list)
-    converter.register_structure_hook_factory(attrs.has, _structure_factory(converter, strict))
+    converter.register_unstructure_hook_func(_is_str_mapping, dict)
+    lenient = LenientStructurer(converter, wire_key)
+    converter.register_structure_hook_factory(
+        attrs.has, _structure_factory(converter, strict, lenient)
+    )
     converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory(converter))
     return converter
 
@@ -191,41 +267,67 @@ _LENIENT = make_converter()
 _MAPPINGPROXY = type(freeze_raw({}))
 _HOOKS: dict[type[Event], Callable[[Any, type], Any]] = {}  # the converter's, looked up once
 
-_BY_EVENT_TYPE: dict[str, type[Event]] = {}
-for _cls in EVENT_CLASSES:
-    for _event_type in _cls.EVENT_TYPES:
-        _BY_EVENT_TYPE.setdefault(_event_type, _cls)
-_BY_FOLDED_TYPE = {event_type.lower(): cls for event_type, cls in _BY_EVENT_TYPE.items()}
-
 
 def event_class_for(event_type: str, payload: Mapping[str, Any]) -> type[Event]:
-    """The class a payload with this ``eventType`` parses into (``UnknownEvent`` if none).
+    """The class a payload with this ``eventType`` parses into (an unknown class if none).
 
-    A ``hangup`` whose ``cause`` is ``CALL_REJECTED`` is a :class:`RejectEvent`.
+    A ``hangup`` whose ``cause`` is ``CALL_REJECTED`` is a :class:`RejectEvent`; a type both
+    API generations send is Voice v2 when the payload shows a v2 key (:mod:`bwhooks.kinds`).
     """
-    cls = _BY_EVENT_TYPE.get(event_type) or _BY_FOLDED_TYPE.get(event_type.lower(), UnknownEvent)
-    if cls is HangupEvent and payload.get("cause") == "CALL_REJECTED":
-        return RejectEvent
-    return cls
+    return class_for({**payload, "eventType": event_type})
 
 
 def parse_event(payload: Mapping[str, Any], *, converter: cattrs.Converter | None = None) -> Event:
     """Turn a wire payload (a JSON object, or decoded GET query values) into an event.
 
-    Raises :class:`~bwhooks.InvalidCallback` naming the wire field when ``eventType`` is
-    missing or a field cannot be converted to its type. Unknown event types give an
-    :class:`~bwhooks.events.UnknownEvent`; unknown fields are kept in ``raw``.
+    Raises :class:`~bwhooks.InvalidCallback` naming the wire field when the payload has no
+    ``eventType`` (nor a Messaging v2 ``type`` and ``message``), or when a v1 field cannot
+    be converted to its type (a v2 one is left ``None`` with a warning). Unknown event types
+    give an unknown event (:data:`~bwhooks.events.UNKNOWN_EVENT_CLASSES`); unknown fields
+    are kept in ``raw``.
     """
     if payload.__class__ is not _MAPPINGPROXY:
         if not isinstance(payload, Mapping):
             raise InvalidCallback("a callback must be a JSON object")
         payload = freeze_raw(payload)
-    event_type = payload.get("eventType")
-    if not isinstance(event_type, str) or not event_type:
-        raise InvalidCallback("missing eventType", field="eventType")
-    cls = event_class_for(event_type, payload)
+    return _structure(payload, class_for(payload), converter)
+
+
+def parse_delivery(value: Any, *, converter: cattrs.Converter | None = None) -> tuple[Event, ...]:
+    """Turn a decoded body into its events, in order: one object gives one event, a
+    Messaging v2 array one per element.
+
+    Raises :class:`~bwhooks.InvalidCallback` for an empty array, one over
+    :data:`MAX_ARRAY_ELEMENTS`, an element that is not an object or has no ``type``; an
+    element of a ``type`` bwhooks does not know is an
+    :class:`~bwhooks.events.UnknownMessagingEvent`, never an error.
+    """
+    if isinstance(value, Mapping):
+        return (parse_event(value, converter=converter),)
+    if not isinstance(value, list | tuple):
+        raise InvalidCallback("a callback must be a JSON object or array")
+    if not value:
+        raise InvalidCallback("an empty array carries no callback")
+    if len(value) > MAX_ARRAY_ELEMENTS:
+        raise InvalidCallback(f"more than {MAX_ARRAY_ELEMENTS} callbacks in one array")
+    events: list[Event] = []
+    for index, element in enumerate(value):
+        if not isinstance(element, Mapping):
+            raise InvalidCallback(f"a callback must be a JSON object: array element {index} is not")
+        payload = freeze_raw(element)
+        try:
+            events.append(_structure(payload, class_for(payload, in_array=True), converter))
+        except InvalidCallback as exc:
+            raise InvalidCallback(f"element {index}: {exc.reason}", field=exc.field) from None
+    return tuple(events)
+
+
+def _structure(
+    payload: Mapping[str, Any], cls: type[Event], converter: cattrs.Converter | None
+) -> Event:
+    """Structure a read-only payload into ``cls``."""
     if cls is UnknownEvent:
-        return UnknownEvent(event_type=event_type, raw=payload)
+        return UnknownEvent(event_type=payload["eventType"], raw=payload)
     try:
         if converter is None:
             hook = _HOOKS.get(cls)
@@ -251,35 +353,52 @@ def quick_parse(body: bytes) -> Event | None:
     """The common case in one step: a JSON object of a known event type whose fields all
     have their declared JSON types. ``None`` for anything else, which
     :func:`decode_json_body` and :func:`parse_event` then handle (and explain)."""
+    events = quick_parse_delivery(body)
+    return events[0] if events is not None and len(events) == 1 else None
+
+
+def quick_parse_delivery(body: bytes) -> tuple[Event, ...] | None:
+    """:func:`quick_parse` for every body: one object, or a Messaging v2 array whose
+    elements all take the quick way. ``None`` sends the body to the general path."""
     quick_loads = _quick_loads
     try:
         payload = quick_loads(body) if quick_loads is not None else _loads(body)
     except (ValueError, RecursionError):
         return None
-    if payload.__class__ is not dict:
+    if payload.__class__ is dict:
+        event = _quick_structure(payload, False, quick_loads is not None)
+        return None if event is None else (event,)
+    if payload.__class__ is not list or not 0 < len(payload) <= MAX_ARRAY_ELEMENTS:
         return None
-    event_type = payload.get("eventType")
-    cls = _BY_EVENT_TYPE.get(event_type) if event_type.__class__ is str else None
-    if cls is None:
+    events: list[Event] = []
+    for element in payload:
+        if element.__class__ is not dict:
+            return None
+        event = _quick_structure(element, True, quick_loads is not None)
+        if event is None:
+            return None
+        events.append(event)
+    return tuple(events)
+
+
+def _quick_structure(payload: dict[str, Any], in_array: bool, orjson: bool) -> Event | None:
+    try:
+        cls = class_for(payload, in_array=in_array)
+    except InvalidCallback:
         return None
-    if cls is HangupEvent and payload.get("cause") == "CALL_REJECTED":
-        cls = RejectEvent
+    if cls in UNKNOWN_EVENT_CLASSES:
+        return None
     found = _QUICK.get(cls)
     if found is None:
         found = _QUICK[cls] = (
-            make_fast_structure(cls, wire_name, _none, from_dict=True),
-            frozenset(wire_name(a.name) for a in attrs.fields(cls) if a.name != "raw"),
+            make_fast_structure(cls, wire_key, _none, from_dict=True),
+            frozenset(wire_key(a) for a in attrs.fields(cls) if a.name != "raw"),
         )
-    event: Event | None = found[0](payload, cls)
     # orjson reads integers past 64 bits as floats. A declared field never passes its type
     # check as a float; only fields bwhooks does not know may hold one, kept in ``raw``.
-    if (
-        quick_loads is not None
-        and event is not None
-        and not payload.keys() <= found[1]
-        and _has_float(payload)
-    ):
+    if orjson and not payload.keys() <= found[1] and _has_float(payload):
         return None  # the general path decodes it again, exactly
+    event: Event | None = found[0](payload, cls)
     return event
 
 
@@ -352,15 +471,24 @@ _loads, _quick_loads = _json_backend()
 
 
 def decode_json_body(body: bytes) -> Mapping[str, Any]:
-    """Decode a POST body: a JSON object, as UTF-8 (or UTF-16/32 with a BOM)."""
+    """Decode a POST body that must be one JSON object (UTF-8, or UTF-16/32 with a BOM)."""
+    value = decode_json(body)
+    if not isinstance(value, dict):
+        raise InvalidCallback("a callback must be a JSON object")
+    return value
+
+
+def decode_json(body: bytes) -> dict[str, Any] | list[Any]:
+    """Decode a POST body: a JSON object or a (Messaging v2) array, as UTF-8 (or UTF-16/32
+    with a BOM)."""
     if not body or body.isspace():
         raise InvalidCallback("empty body")
     try:
         value = _loads(body)
     except (ValueError, RecursionError):
         raise InvalidCallback("malformed JSON") from None
-    if not isinstance(value, dict):
-        raise InvalidCallback("a callback must be a JSON object")
+    if not isinstance(value, dict | list):
+        raise InvalidCallback("a callback must be a JSON object or array")
     return value
 
 

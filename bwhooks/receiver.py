@@ -159,13 +159,26 @@ class Receiver:
         """Verify and parse ``request`` without dispatching it.
 
         Returns the event, or the response that refuses the request (401, 413, 400, ...).
-        This is what a framework dependency needs (``fastapi.verified_event``).
+        This is what a framework dependency needs (``fastapi.verified_event``). A Messaging
+        v2 array of several events is answered ``500`` (logged): use :meth:`accept_all`.
         """
         accepted = self.accept_all(request)
-        return accepted if isinstance(accepted, CallbackResponse) else accepted[0]
+        return accepted if isinstance(accepted, CallbackResponse) else self.only_event(accepted)
+
+    def only_event(self, events: tuple[Event, ...]) -> Event | CallbackResponse:
+        """The one event of a delivery; several (a Messaging v2 array) are answered ``500``,
+        logged as the programming error it is to expect one."""
+        if len(events) == 1:
+            return events[0]
+        self.logger.error(
+            "a delivery of %d events reached code that takes one: use accept_all()",
+            len(events),
+        )
+        return CallbackResponse.error(500, "several events in one delivery")
 
     def accept_all(self, request: CallbackRequest) -> tuple[Event, ...] | CallbackResponse:
-        """Verify and parse ``request`` without dispatching it: all of its events."""
+        """Verify and parse ``request`` without dispatching it: all of its events, in order
+        (several for a Messaging v2 array), or the response that refuses it."""
         early = self.early_response(request.method, request.headers, request.client)
         return early if early is not None else self._decode(request)
 

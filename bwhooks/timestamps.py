@@ -1,12 +1,13 @@
-"""Lenient ISO-8601 timestamps, as Bandwidth writes them, to aware datetimes and back."""
+"""Lenient ISO-8601 timestamps and durations, as Bandwidth writes them, and back."""
 
 from __future__ import annotations
 
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-__all__ = ["format_timestamp", "parse_timestamp"]
+__all__ = ["Duration", "format_duration", "format_timestamp", "parse_duration", "parse_timestamp"]
 
 # Forms seen in Bandwidth payloads: 2012-11-14T16:28:31.536Z, 2014-07-31T01:01:27Z,
 # 2013-07-12T16:26:55.685-02:00, 2014-04-23T11:53:43-03. No offset means UTC.
@@ -89,3 +90,74 @@ def format_timestamp(value: datetime) -> str:
         timespec = "seconds"
     text = value.isoformat(timespec=timespec)
     return text[:-6] + "Z" if not offset else text
+
+
+_DURATION = re.compile(
+    r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d+))?S)?)?",
+    re.ASCII,
+)
+
+
+class Duration(timedelta):
+    """An ISO-8601 duration (``PT20.056S``) as a ``timedelta``, its exact text in ``iso``.
+
+    A ``timedelta`` holds microseconds; Bandwidth writes up to nine fractional digits
+    (``PT5.045329368S``), which ``iso`` keeps. Equal durations compare equal whatever
+    their text.
+    """
+
+    __slots__ = ("iso",)
+    iso: str
+
+    def __new__(cls, iso: str, value: timedelta) -> Duration:
+        """A duration of ``value`` written as ``iso`` (use :func:`parse_duration`)."""
+        duration = super().__new__(cls, value.days, value.seconds, value.microseconds)
+        duration.iso = iso
+        return duration
+
+    def __repr__(self) -> str:
+        return f"Duration({self.iso!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (parse_duration, (self.iso,))
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse an ISO-8601 duration of weeks, days, hours, minutes and seconds.
+
+    Years and months (of no fixed length) are refused with ``ValueError``, as is anything
+    that is not a duration.
+    """
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or text.strip().rstrip("T").endswith("P") or text.strip().endswith("T"):
+        raise ValueError("not an ISO-8601 duration")
+    sign, weeks, days, hours, minutes, seconds, fraction = match.groups()
+    value = timedelta(
+        weeks=int(weeks or 0),
+        days=int(days or 0),
+        hours=int(hours or 0),
+        minutes=int(minutes or 0),
+        seconds=int(seconds or 0),
+        microseconds=int((fraction or "0")[:6].ljust(6, "0")),
+    )
+    return Duration(text, -value if sign == "-" else value)
+
+
+def format_duration(value: timedelta) -> str:
+    """Write ``value`` as ISO-8601 (``PT1M52.217257S``); a :class:`Duration` keeps its text."""
+    if isinstance(value, Duration):
+        return value.iso
+    sign = "-" if value < timedelta(0) else ""
+    value = abs(value)
+    hours, rest = divmod(value.days * 86400 + value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}PT"
+    if hours:
+        text += f"{hours}H"
+    if minutes:
+        text += f"{minutes}M"
+    fraction = f".{value.microseconds:06d}".rstrip("0") if value.microseconds else ""
+    if seconds or fraction or text.endswith("T"):
+        text += f"{seconds}{fraction}S"
+    return text

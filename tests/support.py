@@ -19,6 +19,7 @@ from bwhooks.auth import basic_authorization
 from bwhooks.demo import serving
 
 EXAMPLES = Path(__file__).parent / "examples" / "v1"
+EXAMPLES_V2 = Path(__file__).parent / "examples" / "v2"
 USER, PASSWORD = "bw-user", "s3cret-pässword"
 AUTH = basic_authorization(USER, PASSWORD)
 JSON = "application/json; charset=utf-8"
@@ -56,6 +57,15 @@ def json_example_names() -> list[str]:
 
 def get_example_names() -> list[str]:
     return sorted(p.name for p in EXAMPLES.glob("*.txt"))
+
+
+def load_v2_example(name: str) -> Any:
+    """A Voice v2 example (one object) or Messaging v2 example (an array), as decoded."""
+    return json.loads((EXAMPLES_V2 / name).read_text())
+
+
+def v2_example_names() -> list[str]:
+    return sorted(p.name for p in EXAMPLES_V2.glob("*.json"))
 
 
 # -- transports: the same request through Receiver.handle, handle_async, WSGI, ASGI --------

@@ -92,7 +92,8 @@ class TestFastAPI:
         assert set(paths["/bandwidth/callbacks"]) == {"post", "get"}
         post = paths["/bandwidth/callbacks"]["post"]
         schema = post["requestBody"]["content"]["application/json"]["schema"]
-        assert schema["required"] == ["eventType"]
+        assert schema["anyOf"][0]["required"] == ["eventType"]  # v1 and Voice v2
+        assert schema["anyOf"][1]["type"] == "array"  # Messaging v2
         assert {"200", "400", "401", "413", "415", "500"} <= set(post["responses"])
         assert "application/xml" in post["responses"]["200"]["content"]
         get = paths["/bandwidth/callbacks"]["get"]

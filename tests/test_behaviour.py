@@ -194,12 +194,12 @@ def test_unknown_event_is_200_and_logged(
     connect: Connect, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen = record(receiver)
-    body = json.dumps({"eventType": "bridgeComplete", "callId": "c-77"}).encode()
+    body = json.dumps({"eventType": "pizzaDelivered", "callId": "c-77"}).encode()
     with caplog.at_level(logging.INFO, logger="bwhooks"):
         response = connect(receiver)(body=body)
     assert (response.status, response.body) == (200, b"")
     assert type(seen[0]) is events.UnknownEvent
-    assert "bridgeComplete" in caplog.text
+    assert "pizzaDelivered" in caplog.text
     assert "callId=c-77" in caplog.text
 
 

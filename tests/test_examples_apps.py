@@ -103,6 +103,40 @@ def test_wsgi_example(load: Callable[[str], ModuleType]) -> None:
     assert example.calls == {"c-9": "+15551234567"}
 
 
+def test_v2_example(load: Callable[[str], ModuleType]) -> None:
+    """Voice v2 answered with BXML, a Messaging v2 array typed element by element, and a v1
+    callback, on the same URL of a real server."""
+    import json
+
+    from support import AUTH, load_v2_example
+
+    example = load("v2_app")
+    headers = {"Content-Type": "application/json", "Authorization": AUTH}
+
+    def post(payload: object) -> tuple[int, bytes]:
+        answer = http_request(base_url, "POST", "/callbacks", json.dumps(payload).encode(), headers)
+        return answer.status, answer.body
+
+    received = load_v2_example("message-received-1.json")[0]
+    delivered = load_v2_example("message-delivered-1.json")[0]
+    with serving(example.app) as base_url:
+        status, body = post(load_v2_example("initiate-1.json"))
+        assert status == 200
+        assert body.startswith(b'<Response><Gather gatherUrl="/callbacks"')
+        status, body = post({**load_v2_example("gather-1.json"), "digits": "2"})
+        assert (status, body) == (
+            200,
+            b"<Response><SpeakSentence>Connecting you to support.</SpeakSentence></Response>",
+        )
+        assert post(load_v2_example("disconnect-1.json")) == (200, b"")
+        assert post([received, delivered, {**received, "message": {"text": "again"}}]) == (200, b"")
+        assert deliver(base_url, "sms")[0] == 200  # a v1 callback on the same URL
+    disconnect = load_v2_example("disconnect-1.json")
+    assert example.ended == {disconnect["callId"]: disconnect["cause"]}
+    assert example.texts == [received["message"]["text"], "again"]
+    assert example.receipts == [("message-delivered", delivered["message"]["id"])]
+
+
 def test_asgi_example(load: Callable[[str], ModuleType]) -> None:
     example = load("asgi_app")
     with uvicorn_serving(example.app) as base_url:

@@ -69,7 +69,7 @@ def test_unknown_name_raises_type_error_listing_valid_ones() -> None:
 
 
 def test_unknown_kind_gives_an_unknown_event() -> None:
-    event = fake_event("bridgeComplete", callId="c-1")
+    event = fake_event("pizzaDelivered", callId="c-1")
     assert type(event) is events.UnknownEvent
     assert event.raw["callId"] == "c-1"
 

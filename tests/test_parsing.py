@@ -26,10 +26,10 @@ from bwhooks.testing import fake_payload
 
 
 def test_unknown_fields_are_kept_in_raw_and_in_to_payload() -> None:
-    payload = {"eventType": "answer", "callId": "c-1", "accountId": "9900", "nested": {"a": [1]}}
+    payload = {"eventType": "answer", "callId": "c-1", "billingRef": "9900", "nested": {"a": [1]}}
     event = parse_event(payload)
     assert isinstance(event, events.AnswerEvent)
-    assert event.raw["accountId"] == "9900"
+    assert event.raw["billingRef"] == "9900"
     assert to_payload(event)["nested"] == {"a": [1]}
 
 
@@ -40,10 +40,10 @@ def test_unknown_enum_values_are_accepted_as_strings() -> None:
 
 
 def test_unknown_event_type_gives_unknown_event_with_everything_in_raw() -> None:
-    payload = {"eventType": "bridgeComplete", "callId": "c-1", "cause": "hangup"}
+    payload = {"eventType": "pizzaDelivered", "callId": "c-1", "cause": "hangup"}
     event = parse_event(payload)
     assert type(event) is events.UnknownEvent
-    assert event.event_type == "bridgeComplete"
+    assert event.event_type == "pizzaDelivered"
     assert dict(event.raw) == payload
     assert to_payload(event) == payload
 

@@ -1,8 +1,13 @@
-"""Typed Bandwidth callback events: one frozen, slotted attrs class per ``eventType``.
+"""Typed Bandwidth callback events: one frozen, slotted attrs class per kind of callback.
+
+Every class derives from :class:`Event`. Bandwidth v1 (Catapult) classes are named after the
+``eventType`` (``AnswerEvent``); Voice v2 ones start with ``Voice`` (``VoiceAnswerEvent``,
+base :class:`VoiceEvent`); Messaging v2 ones are named after the ``type``
+(``MessageDeliveredEvent``, base :class:`MessagingEvent`).
 
 Attributes are the snake_case of the wire keys (``callId`` -> ``call_id``, ``from`` ->
 ``from_``). Only ``event_type`` is required; every other field is ``None`` when absent.
-Every event keeps the payload exactly as received in ``raw``.
+Every event keeps the payload exactly as received in ``raw``, read-only all the way down.
 """
 
 from __future__ import annotations
@@ -31,10 +36,19 @@ from bwhooks.events.conference import (
     ConferenceSpeakEvent,
 )
 from bwhooks.events.messaging import MessageEvent, MmsEvent, SmsEvent
+from bwhooks.events.messaging_v2 import *  # noqa: F403
+from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES, UnknownMessagingEvent
+from bwhooks.events.messaging_v2 import __all__ as _messaging_v2
 from bwhooks.events.transcription import TranscriptionEvent
+from bwhooks.events.voice_v2 import *  # noqa: F403
+from bwhooks.events.voice_v2 import VOICE_V2_CLASSES, UnknownVoiceEvent
+from bwhooks.events.voice_v2 import __all__ as _voice_v2
+from bwhooks.timestamps import Duration
 
-__all__ = [
+__all__ = [  # noqa: PLE0604  (the v2 names are added from their modules)
     "EVENT_CLASSES",
+    "MESSAGING_V2_CLASSES",
+    "VOICE_V2_CLASSES",
     "UNKNOWN_EVENT_CLASSES",
     "AnswerEvent",
     "CallEvent",
@@ -45,6 +59,7 @@ __all__ = [
     "ConferenceSpeakEvent",
     "Diversion",
     "DtmfEvent",
+    "Duration",
     "ErrorEvent",
     "Event",
     "GatherEvent",
@@ -63,9 +78,11 @@ __all__ = [
     "TranscriptionEvent",
     "TransferCompleteEvent",
     "UnknownEvent",
+    *_voice_v2,
+    *_messaging_v2,
 ]
 
-#: Every concrete event class bwhooks parses into (``UnknownEvent`` aside).
+#: Every concrete Bandwidth v1 event class (``UnknownEvent`` aside).
 EVENT_CLASSES: tuple[type[Event], ...] = (
     SmsEvent,
     MmsEvent,
@@ -90,4 +107,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
 )
 
 #: The classes of events whose type bwhooks does not know (yet): their data is in ``raw``.
-UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...] = (UnknownEvent,)
+UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...] = (
+    UnknownEvent,
+    UnknownVoiceEvent,
+    UnknownMessagingEvent,
+)

@@ -10,14 +10,89 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = ["CallEvent", "Diversion", "Event", "Reply", "UnknownEvent", "freeze_raw"]
+__all__ = [
+    "CallEvent",
+    "Diversion",
+    "Event",
+    "FrozenList",
+    "Reply",
+    "UnknownEvent",
+    "event_type_field",
+    "freeze_raw",
+    "thaw",
+    "wire_field",
+]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-def freeze_raw(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Make ``value`` a read-only mapping (no copy when it already is one)."""
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+class FrozenList(tuple):  # type: ignore[type-arg]
+    """A JSON array in ``raw``: a read-only sequence, equal to a list of the same items."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return tuple.__eq__(self, tuple(other) if isinstance(other, list) else other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+def freeze_raw(value: Mapping[str, Any], *, owned: bool = False) -> Mapping[str, Any]:
+    """Make ``value`` read-only all the way down: objects become read-only mappings, arrays
+    :class:`FrozenList`. A read-only mapping is taken as it is; ``owned`` (a dict nobody
+    else holds, freshly decoded) is wrapped without a copy."""
+    if value.__class__ is MappingProxyType:
+        return value
+    items = value if owned and value.__class__ is dict else dict(value)
+    for key, item in items.items():
+        kind = item.__class__
+        if kind is dict or kind is list or (kind is not str and isinstance(item, Mapping | list)):
+            items[key] = _freeze(item)
+    return MappingProxyType(items)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return freeze_raw(value)
+    if isinstance(value, list):
+        return FrozenList(_freeze(item) for item in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A read-only value of ``raw`` as JSON-ready data again: dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, FrozenList):
+        return [thaw(item) for item in value]
+    return value
+
+
+#: Field metadata: the wire key, when it is not the camelCase of the attribute name.
+WIRE = "bwhooks.wire"
+#: Field metadata: other wire keys the same value arrives under (tried in order).
+ALIASES = "bwhooks.aliases"
+
+
+def wire_field(wire: str, *aliases: str) -> Any:
+    """An optional attribute whose wire key is ``wire`` (or one of ``aliases``)."""
+    return attrs.field(default=None, metadata={WIRE: wire, ALIASES: aliases})
+
+
+def event_type_field(wire: str = "eventType", *, required: bool = False) -> Any:
+    """The ``event_type`` attribute, read from the wire key ``wire``: defaults to the
+    class's first :attr:`Event.EVENT_TYPES` unless ``required``."""
+    if required:
+        return attrs.field(metadata={WIRE: wire})
+    return attrs.field(
+        default=attrs.Factory(_default_event_type, takes_self=True), metadata={WIRE: wire}
+    )
 
 
 class Reply(enum.Enum):
@@ -60,8 +135,11 @@ class Event:
     REPLY: ClassVar[Reply] = Reply.ANY
     #: Whether an empty answer ends the call (a warning is logged when no handler answers).
     ENDS_CALL_UNANSWERED: ClassVar[bool] = False
+    #: The API generation: 1 for Bandwidth v1 (Catapult), 2 for Voice v2 and Messaging v2,
+    #: whose fields that cannot be converted are left ``None`` (v1 answers ``400``).
+    GENERATION: ClassVar[int] = 1
 
-    event_type: str = attrs.field(default=attrs.Factory(_default_event_type, takes_self=True))
+    event_type: str = event_type_field()
     raw: Mapping[str, Any] = raw_field()
 
 

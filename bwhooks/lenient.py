@@ -1,0 +1,131 @@
+"""Structuring Voice v2 and Messaging v2 payloads: no event is lost to one bad field.
+
+Bandwidth does not retry a voice callback answered ``4xx``, and its own documentation shows
+malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the v2
+classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
+event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger names the fields
+(never their values). Nested objects are structured the same way, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from bwhooks.events._base import ALIASES, freeze_raw
+
+__all__ = ["LOGGER", "LenientStructurer"]
+
+LOGGER = logging.getLogger("bwhooks.parsing")
+
+Problems = list[tuple[str, str]]  # (wire path, what was expected)
+_Convert = Callable[[Any, Problems, str], Any]
+_Structure = Callable[[Mapping[str, Any], Problems, str], Any]
+
+
+class LenientStructurer:
+    """Builds, once per class, the lenient structure function of an attrs class."""
+
+    def __init__(self, converter: cattrs.Converter, wire_key: Callable[[Any], str]) -> None:
+        self._converter = converter
+        self._wire_key = wire_key
+        self._built: dict[type[Any], _Structure] = {}
+
+    def hook(self, cls: type[Any]) -> Callable[[Any, type], Any]:
+        """A cattrs-style hook ``(payload, cls) -> instance`` that never fails on a field;
+        it logs what it could not convert."""
+        structure = self._structure(cls)
+
+        def lenient(payload: Any, _: type) -> Any:
+            problems: Problems = []
+            instance = structure(payload, problems, "")
+            if problems:
+                _warn(instance, problems)
+            return instance
+
+        return lenient
+
+    def _structure(self, cls: type[Any]) -> _Structure:
+        found = self._built.get(cls)
+        if found is None:
+            found = self._built[cls] = self._build(cls)
+        return found
+
+    def _build(self, cls: type[Any]) -> _Structure:
+        hints = typing.get_type_hints(cls)
+        plan: list[tuple[str, tuple[str, ...], _Convert]] = []
+        for field in attrs.fields(cls):
+            if field.name == "raw":
+                continue
+            keys = (self._wire_key(field), *field.metadata.get(ALIASES, ()))
+            plan.append((field.name, keys, self._converter_of(_declared(hints[field.name]))))
+        has_raw = "raw" in attrs.fields_dict(cls)
+
+        def structure(payload: Mapping[str, Any], problems: Problems, path: str) -> Any:
+            arguments: dict[str, Any] = {}
+            for name, keys, convert in plan:
+                for key in keys:
+                    value = payload.get(key)
+                    if value is not None:
+                        break
+                else:
+                    continue  # absent and null alike
+                try:
+                    arguments[name] = convert(value, problems, path + key)
+                except Exception:
+                    problems.append((path + key, _expected(hints[name])))
+            if has_raw:
+                arguments["raw"] = payload
+            return cls(**arguments)
+
+        return structure
+
+    def _converter_of(self, declared: Any) -> _Convert:
+        if attrs.has(declared):
+            nested = self._structure(declared)
+
+            def convert_nested(value: Any, problems: Problems, path: str) -> Any:
+                if isinstance(value, str):  # a GET callback carries objects as JSON text
+                    value = json.loads(value)
+                if not isinstance(value, Mapping):
+                    raise TypeError("expected an object")
+                return nested(freeze_raw(value), problems, path + ".")
+
+            return convert_nested
+        hook = self._converter.get_structure_hook(declared)
+
+        def convert(value: Any, problems: Problems, path: str) -> Any:
+            return hook(value, declared)
+
+        return convert
+
+
+def _declared(hint: Any) -> Any:
+    """``X`` of ``X | None``."""
+    args = [t for t in typing.get_args(hint) if t is not type(None)]
+    return args[0] if len(args) == 1 and typing.get_origin(hint) is not tuple else hint
+
+
+def _expected(hint: Any) -> str:
+    declared = _declared(hint)
+    return getattr(declared, "__name__", None) or str(declared).replace("typing.", "")
+
+
+def _warn(instance: Any, problems: Problems) -> None:
+    from bwhooks.observe import event_ids
+
+    fields = ", ".join(f"{path} (expected {expected})" for path, expected in problems)
+    kind = getattr(instance, "event_type", type(instance).__name__)
+    ids = event_ids(instance) if hasattr(instance, "raw") else ""
+    LOGGER.warning(
+        "%s callback (%s): could not convert %s; left None, the value is kept in raw",
+        kind,
+        ids or "no ids",
+        fields,
+    )
