@@ -1,5 +1,6 @@
-"""1. The core: Receiver.handle (verify + parse + dispatch to one handler) per v1 event kind,
-against json.loads of the same body, msgspec (the floor), pydantic, bandwidth-sdk."""
+"""1. The core: Receiver.handle (verify + parse + dispatch to one handler) per event kind, v1
+and v2, against json.loads of the same body; for v1 also msgspec (the floor) and pydantic
+(generated from bwhooks' v1 field lists); and bandwidth-sdk parsing the same v2 payload."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from models import msgspec_decoder, pydantic_adapter
-from payloads import CREDENTIALS, HEADERS, SDK_EQUIVALENTS, V1
+from payloads import CREDENTIALS, HEADERS, SDK_EQUIVALENTS, SDK_MODELS, V1, V2, sdk_element
 
 from bwhooks import BasicAuth, CallbackRequest, Event, Receiver
 
@@ -54,10 +55,15 @@ def _batch(function: Any) -> float:
 ITERATIONS, ROUNDS = 200, 40
 
 
-@pytest.mark.parametrize("kind", sorted(V1))
-@pytest.mark.parametrize("role", ["baseline", "bwhooks", "bwhooks+orjson", "msgspec", "pydantic"])
+BODIES = {**V1, **V2}
+CORE_ROLES = ["baseline", "bwhooks", "bwhooks+orjson"]
+CASES = [(kind, role) for kind in sorted(V1) for role in [*CORE_ROLES, "msgspec", "pydantic"]]
+CASES += [(kind, role) for kind in sorted(V2) for role in CORE_ROLES]  # no v2 model there
+
+
+@pytest.mark.parametrize(("kind", "role"), CASES)
 def test_core(benchmark: Any, kind: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    body = V1[kind]
+    body = BODIES[kind]
     if role == "baseline":
         run(benchmark, f"core:{kind}", role, lambda: json.loads(body))
     elif role.startswith("bwhooks"):
@@ -92,4 +98,20 @@ def test_against_bandwidth_sdk(benchmark: Any, kind: str, role: str) -> None:
     text = SDK_EQUIVALENTS[kind].decode()
     assert model.from_json(text) is not None
     handler, sent = receiver(), request(V1[kind])
+    run(benchmark, f"sdk:{kind}", role, lambda: model.from_json(text), lambda: handler.handle(sent))
+
+
+@pytest.mark.parametrize("kind", sorted(SDK_MODELS))
+@pytest.mark.parametrize("role", ["baseline", "bandwidth-sdk"])
+def test_v2_against_bandwidth_sdk(benchmark: Any, kind: str, role: str) -> None:
+    """bwhooks handling the whole v2 delivery (baseline) against the SDK's ``from_json`` of
+    the same payload (the element alone, for messaging)."""
+    handler, sent = receiver(), request(V2[kind])
+    assert handler.handle(sent).status == 200
+    if role == "baseline":
+        run(benchmark, f"sdk:{kind}", role, lambda: handler.handle(sent))
+        return
+    models = pytest.importorskip("bandwidth.models")
+    model, text = getattr(models, SDK_MODELS[kind]), sdk_element(kind)
+    assert model.from_json(text) is not None
     run(benchmark, f"sdk:{kind}", role, lambda: model.from_json(text), lambda: handler.handle(sent))

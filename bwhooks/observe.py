@@ -19,7 +19,20 @@ __all__ = ["OUTCOMES", "Observer", "Outcome", "event_ids", "mask_payload"]
 #: Every outcome name; each request ends with exactly one of them.
 OUTCOMES = ("handled", "duplicate", "challenged", "rejected", "refused", "failed")
 _PHONE = re.compile(r"\+?\d{7,15}")
-_PRIVATE = frozenset({"text", "digits", "dtmfDigit", "displayName"})
+# What a person typed, said or shared, and what a SIP peer sent: only their length is logged.
+_PRIVATE = frozenset(
+    {
+        "text",
+        "digits",
+        "digit",
+        "dtmfDigit",
+        "displayName",
+        "uui",
+        "postbackData",
+        "latitude",
+        "longitude",
+    }
+)
 
 
 @attrs.frozen
@@ -40,19 +53,22 @@ class Outcome:
 
 
 def mask_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A payload fit for DEBUG logs: phone numbers keep their last 4 digits, message text
-    and digits only their length; ids, states and times are kept."""
-    masked: dict[str, Any] = {}
-    for key, value in payload.items():
-        if key in _PRIVATE and isinstance(value, str):
-            masked[key] = f"<{len(value)} chars>"
-        elif isinstance(value, str) and _PHONE.fullmatch(value):
-            masked[key] = value[:-4].translate(_STARS) + value[-4:]
-        elif isinstance(value, Mapping):
-            masked[key] = mask_payload(value)
-        else:
-            masked[key] = value
-    return masked
+    """A payload fit for DEBUG logs: phone numbers keep their last 4 digits (in lists too),
+    message text, digits, locations and SIP user data only their length; ids, states and
+    times are kept."""
+    return {key: _masked(key, value) for key, value in payload.items()}
+
+
+def _masked(key: str, value: Any) -> Any:
+    if key in _PRIVATE and isinstance(value, str):
+        return f"<{len(value)} chars>"
+    if isinstance(value, str) and _PHONE.fullmatch(value):
+        return value[:-4].translate(_STARS) + value[-4:]
+    if isinstance(value, Mapping):
+        return mask_payload(value)
+    if isinstance(value, list | tuple):
+        return [_masked(key, item) for item in value]
+    return value
 
 
 _STARS = str.maketrans("0123456789", "**********")

@@ -187,3 +187,21 @@ def test_credentials_never_reach_logs_on_any_path(caplog: pytest.LogCaptureFixtu
     assert PASSWORD not in caplog.text
     assert token not in caplog.text
     assert wrong.split()[1] not in caplog.text
+
+
+def test_v2_debug_payloads_are_masked_in_nested_objects_and_lists(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from support import load_v2_example
+
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
+    receiver.on(Event)(lambda event: None)
+    body = json.dumps(load_v2_example("message-received-5.json")).encode()
+    with caplog.at_level(logging.DEBUG, logger="bwhooks"):
+        headers = {"Content-Type": JSON, "Authorization": AUTH}
+        answer = receiver.handle(CallbackRequest("POST", "/callbacks", headers, body))
+    assert answer.status == 200
+    assert "Hey, check this out!" not in caplog.text  # message.text
+    assert "+12345678903" not in caplog.text  # message.to, a list
+    assert "+*******8903" in caplog.text
+    assert "message_id=14762070468292kw2fuqty55yp2b2" in caplog.text
