@@ -13,15 +13,17 @@ import pytest
 from models import msgspec_decoder, pydantic_adapter
 from payloads import CREDENTIALS, HEADERS, SDK_EQUIVALENTS, SDK_MODELS, V1, V2, sdk_element
 
-from bwhooks import BasicAuth, CallbackRequest, Event, Receiver
+from bwhooks import BasicAuth, CallbackRequest, Event, Receiver, Reply
 
+BXML = "<Response><SpeakSentence>Hello</SpeakSentence></Response>"
 MSGSPEC = msgspec_decoder()
 PYDANTIC = pydantic_adapter()
 
 
 def receiver() -> Receiver:
+    """A receiver with one handler, which answers BXML where Bandwidth waits for some."""
     made = Receiver(auth=BasicAuth(CREDENTIALS))
-    made.on(Event)(lambda event: None)
+    made.on(Event)(lambda event: BXML if event.REPLY is Reply.BXML else None)
     return made
 
 

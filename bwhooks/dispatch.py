@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Generator
 from contextvars import ContextVar
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, Reply
 from bwhooks.http import CallbackRequest, CallbackResponse
@@ -29,6 +29,8 @@ OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledg
 EMPTY_BXML = CallbackResponse.bxml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 _RETRY = (("Retry-After", "5"),)
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
+_UNKNOWN = frozenset(UNKNOWN_EVENT_CLASSES)
+_BXML = Reply.BXML
 
 SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
 """How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
@@ -36,7 +38,9 @@ Dispatched = tuple[CallbackResponse, bool]
 """The answer to a delivery, and whether it was a duplicate (answered without handlers)."""
 _Call = tuple[Registration, Event]
 _Outcome = tuple[bool, Any]  # (True, the handler's result) or (False, its exception)
-_Steps = Generator[_Call, _Outcome, Dispatched]
+# The steps yield each handler call, then the delivery's answer as their last item (a final
+# yield costs less than the StopIteration of a return).
+_Steps = Generator[_Call | Dispatched, _Outcome, None]
 
 
 def current_request() -> CallbackRequest:
@@ -74,14 +78,16 @@ class Dispatcher:
     def dispatch(self, request: CallbackRequest, events: tuple[Event, ...]) -> Dispatched:
         """Run the handlers with plain calls; ``async def`` ones on an event loop of their
         own, so this must not be called from inside a running loop."""
-        if any(self.registry.any_async(event.__class__) for event in events):
-            _require_no_running_loop()
+        for event in events:
+            if self.registry.any_async(event.__class__):
+                _require_no_running_loop()
+                break
         steps = self._steps(events)
         token = _current.set(request)
         try:
-            call = next(steps)
-            while True:
-                registration, event = call
+            step = next(steps)
+            while step[0].__class__ is Registration:
+                registration, event = step
                 try:
                     result = registration.handler(event)
                     if result is not None and inspect.isawaitable(result):
@@ -89,10 +95,8 @@ class Dispatcher:
                     outcome: _Outcome = (True, result)
                 except Exception as exc:
                     outcome = (False, exc)
-                call = steps.send(outcome)
-        except StopIteration as done:
-            dispatched: Dispatched = done.value
-            return dispatched
+                step = steps.send(outcome)
+            return cast(Dispatched, step)  # the last item: the answer
         finally:
             steps.close()  # interrupted (KeyboardInterrupt, ...): claims are released
             _current.reset(token)
@@ -109,9 +113,9 @@ class Dispatcher:
         steps = self._steps(events)
         token = _current.set(request)
         try:
-            call = next(steps)
-            while True:
-                registration, event = call
+            step = next(steps)
+            while step[0].__class__ is Registration:
+                registration, event = step
                 try:
                     result = await _call_async(registration, event, run_sync, self.handler_timeout)
                     outcome: _Outcome = (True, result)
@@ -121,10 +125,8 @@ class Dispatcher:
                     outcome = (False, exc)  # the handler's own
                 except Exception as exc:
                     outcome = (False, exc)
-                call = steps.send(outcome)
-        except StopIteration as done:
-            dispatched: Dispatched = done.value
-            return dispatched
+                step = steps.send(outcome)
+            return cast(Dispatched, step)  # the last item: the answer
         finally:
             steps.close()  # cancelled: claims are released, the retry must run the handlers
             _current.reset(token)
@@ -134,9 +136,10 @@ class Dispatcher:
     def _steps(self, events: tuple[Event, ...]) -> _Steps:
         """Each event in order: claim it, run its handlers, settle its answer.
 
-        The delivery stops at the first answer that is not ``2xx``; otherwise its answer is
-        the one a handler gave, or the events' default (an empty ``200``, or an empty BXML
-        document for a synchronous Voice v2 callback).
+        An event's handlers run in registration order; the first failure, or a second
+        answer, is that event's ``500``. The delivery stops at the first answer that is not
+        ``2xx``; otherwise its answer is the one a handler gave, or the events' default (an
+        empty ``200``, or an empty BXML document for a synchronous Voice v2 callback).
         """
         explicit: CallbackResponse | None = None
         default = OK
@@ -147,45 +150,53 @@ class Dispatcher:
                 key, early = self._claim(event)
                 if early is not None:
                     duplicates += 1
-                    if len(events) == 1 or not _succeeded(early):
-                        return early, True
+                    if len(events) == 1 or not 200 <= early.status < 300:
+                        yield early, True
+                        return
                     continue  # handled before: the retried delivery skips it
+            answer: tuple[Registration, Any] | None = None
+            response: CallbackResponse | None = None
             try:
-                response, answered = yield from self._run_event(event)
+                for registration in self._registrations(event):
+                    succeeded, result = yield registration, event
+                    if not succeeded:
+                        response = self._failure(registration, event, result)
+                        break
+                    if result is not None:
+                        if answer is not None:
+                            response = self._conflict(event, answer[0], registration)
+                            break
+                        answer = (registration, result)
             except BaseException:  # cancelled, interrupted: the retry must run it
                 if key is not None:
                     self._release(key)
                 raise
+            if response is None:
+                if answer is not None:
+                    response = self._answer(event, *answer)
+                elif event.REPLY is _BXML:
+                    response = self._unanswered(event)
+                else:
+                    response = OK
             if key is not None:
                 self._settle(key, response)
-            if not _succeeded(response):
-                return response, False
-            if answered:
-                if explicit is not None:
-                    return self._error("several events of one delivery answered"), False
+            if not 200 <= response.status < 300:
+                yield response, False
+                return
+            if answer is None:
+                default = response
+            elif explicit is None:
                 explicit = response
             else:
-                default = response
-        return (explicit or default), duplicates == len(events)
-
-    def _run_event(self, event: Event) -> Generator[_Call, _Outcome, tuple[CallbackResponse, bool]]:
-        """One event's handlers: its response, and whether a handler answered it."""
-        answer: tuple[Registration, Any] | None = None
-        for registration in self._registrations(event):
-            succeeded, result = yield registration, event
-            if not succeeded:
-                return self._failure(registration, event, result), True
-            if result is not None:
-                if answer is not None:
-                    return self._conflict(event, answer[0], registration), True
-                answer = (registration, result)
-        if answer is None:
-            return self._unanswered(event), False
-        return self._answer(event, *answer), True
+                yield self._error("several events of one delivery answered"), False
+                return
+        yield (default if explicit is None else explicit), duplicates == len(events)
 
     def _registrations(self, event: Event) -> tuple[Registration, ...]:
         registrations = self.registry.handlers_for(event.__class__)
-        if isinstance(event, UNKNOWN_EVENT_CLASSES):
+        if registrations and event.__class__ not in _UNKNOWN:
+            return registrations  # the common case, told in one look-up
+        if event.__class__ in _UNKNOWN:
             self.logger.info(
                 "unknown callback event type %r (%s)", event.event_type, event_ids(event)
             )
@@ -196,9 +207,7 @@ class Dispatcher:
     # -- answers --------------------------------------------------------------------------
 
     def _unanswered(self, event: Event) -> CallbackResponse:
-        """The answer when no handler gave one: what the kind of callback expects."""
-        if event.REPLY is not Reply.BXML:
-            return OK
+        """A synchronous Voice v2 webhook no handler answered: an empty BXML document."""
         if event.ENDS_CALL_UNANSWERED:
             self.logger.warning(
                 "no handler answered the %s event (%s) with BXML: the empty answer ends the call",
@@ -298,10 +307,6 @@ class Dispatcher:
     def _release(self, key: str) -> None:
         assert self.idempotency is not None
         self.idempotency.release(key)
-
-
-def _succeeded(response: CallbackResponse) -> bool:
-    return 200 <= response.status < 300
 
 
 def _to_response(result: Any) -> CallbackResponse | None:

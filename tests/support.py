@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -57,6 +59,25 @@ def json_example_names() -> list[str]:
 
 def get_example_names() -> list[str]:
     return sorted(p.name for p in EXAMPLES.glob("*.txt"))
+
+
+def check_declared_types(value: Any) -> None:
+    """Every non-None attribute, nested ones included, has its declared type."""
+    hints = typing.get_type_hints(type(value))
+    for field in attrs.fields(type(value)):
+        item = getattr(value, field.name)
+        if item is None or field.name == "raw":
+            continue
+        declared = [t for t in typing.get_args(hints[field.name]) if t is not type(None)]
+        declared = declared or [hints[field.name]]
+        origin = typing.get_origin(declared[0]) or declared[0]
+        assert isinstance(item, origin), (field.name, item, declared)
+        if isinstance(item, datetime):
+            assert item.utcoffset() is not None, field.name
+        if isinstance(item, tuple):
+            assert all(isinstance(element, str) for element in item), field.name
+        if attrs.has(type(item)):
+            check_declared_types(item)
 
 
 def load_v2_example(name: str) -> Any:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
 import pytest
-from support import get_example_names, json_example_names, load_get_example, load_json_example
+from support import (
+    check_declared_types,
+    get_example_names,
+    json_example_names,
+    load_get_example,
+    load_json_example,
+)
 
 from bwhooks import events, make_converter, parse_event, to_payload
 from bwhooks.events import Diversion, Event
@@ -46,23 +51,6 @@ def expected_class(name: str) -> type[Event]:
     return CLASS_BY_PREFIX[name.rsplit("-", 1)[0]]
 
 
-def _check_declared_types(event: Event) -> None:
-    """Every non-None attribute has its declared type (datetimes aware, lists tuples)."""
-    hints = typing.get_type_hints(type(event))
-    for field in attrs.fields(type(event)):
-        value = getattr(event, field.name)
-        if value is None or field.name == "raw":
-            continue
-        declared = [t for t in typing.get_args(hints[field.name]) if t is not type(None)]
-        declared = declared or [hints[field.name]]
-        origin = typing.get_origin(declared[0]) or declared[0]
-        assert isinstance(value, origin), (field.name, value, declared)
-        if isinstance(value, datetime):
-            assert value.utcoffset() is not None, field.name
-        if isinstance(value, tuple):
-            assert all(isinstance(item, str) for item in value)
-
-
 @pytest.mark.parametrize("name", json_example_names())
 def test_every_json_example_parses_strictly_and_round_trips(name: str) -> None:
     payload = load_json_example(name)
@@ -70,7 +58,7 @@ def test_every_json_example_parses_strictly_and_round_trips(name: str) -> None:
     assert type(event) is expected_class(name)
     assert event.event_type == payload["eventType"]
     assert dict(event.raw) == payload
-    _check_declared_types(event)
+    check_declared_types(event)
     assert parse_event(to_payload(event)) == event
     assert to_payload(event).keys() == payload.keys()  # nothing lost, nothing invented
 
@@ -81,7 +69,7 @@ def test_every_get_example_parses_strictly(name: str) -> None:
     event = parse_event(query, converter=STRICT)
     assert type(event) is expected_class(name)
     assert all(isinstance(value, str) for value in event.raw.values())
-    _check_declared_types(event)
+    check_declared_types(event)
     assert parse_event(to_payload(event)) == event
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import typing
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import attrs
 import pytest
 from support import (
+    check_declared_types,
     get_example_names,
     json_example_names,
     load_get_example,
@@ -84,25 +84,6 @@ def expected_class(name: str) -> type[Event]:
 def elements_of(name: str) -> list[dict[str, Any]]:
     data = load_v2_example(name)
     return data if isinstance(data, list) else [data]
-
-
-def check_declared_types(value: Any) -> None:
-    """Every non-None attribute, nested ones included, has its declared type."""
-    hints = typing.get_type_hints(type(value))
-    for field in attrs.fields(type(value)):
-        item = getattr(value, field.name)
-        if item is None or field.name == "raw":
-            continue
-        declared = [t for t in typing.get_args(hints[field.name]) if t is not type(None)]
-        declared = declared or [hints[field.name]]
-        origin = typing.get_origin(declared[0]) or declared[0]
-        assert isinstance(item, origin), (field.name, item, declared)
-        if isinstance(item, datetime):
-            assert item.utcoffset() is not None, field.name
-        if isinstance(item, tuple):
-            assert all(isinstance(element, str) for element in item), field.name
-        if attrs.has(type(item)):
-            check_declared_types(item)
 
 
 @pytest.mark.parametrize("name", v2_example_names())

@@ -49,10 +49,14 @@ def freeze_raw(value: Mapping[str, Any], *, owned: bool = False) -> Mapping[str,
     else holds, freshly decoded) is wrapped without a copy."""
     if value.__class__ is MappingProxyType:
         return value
-    items = value if owned and value.__class__ is dict else dict(value)
+    if owned and value.__class__ is dict:  # decoded JSON: containers are dicts and lists
+        for key, item in value.items():
+            if item.__class__ is dict or item.__class__ is list:
+                value[key] = _freeze(item)
+        return MappingProxyType(value)
+    items = dict(value)
     for key, item in items.items():
-        kind = item.__class__
-        if kind is dict or kind is list or (kind is not str and isinstance(item, Mapping | list)):
+        if item.__class__ is not str and isinstance(item, Mapping | list):
             items[key] = _freeze(item)
     return MappingProxyType(items)
 
