@@ -66,10 +66,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         if "paired_ratio" in bench.extra_info:
             paired[(bench.group, bench.extra_info["role"])] = bench.extra_info["paired_ratio"]
     write = terminalreporter.write_line
+    width = max([28, *(len(group) + 2 for group in medians)])
     write("")
     write("bwhooks benchmark: ratios to each group's baseline, medians of the same run")
     write("(ratios marked * were timed alternately with the baseline, batch for batch)")
-    write(f"{'group':<28}{'role':<18}{'median':>12}{'ratio':>9}  target")
+    write(f"{'group':<{width}}{'role':<18}{'median':>12}{'ratio':>9}  target")
     per_role: dict[tuple[str, str], list[float]] = defaultdict(list)
     for group in sorted(medians):
         roles = medians[group]
@@ -80,7 +81,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             family = group.split(":")[0] + ":"
             per_role[(family, role)].append(ratio)
             verdict = _verdict(group, role, ratio)
-            write(f"{group:<28}{role:<18}{median * 1e6:>10.2f}us{ratio:>8.2f}x{mark} {verdict}")
+            write(
+                f"{group:<{width}}{role:<18}{median * 1e6:>10.2f}us{ratio:>8.2f}x{mark} {verdict}"
+            )
     if per_role:
         write("")
         write("medians over every event kind / adapter of a family:")
@@ -91,4 +94,4 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             verdict = _verdict(family, role, median)
             write(f"  {family:<14}{role:<18}{median:>6.2f}x over {len(ratios):>2}  {verdict}")
     for group, role, ratio, note in _extra_rows:
-        write(f"{group:<28}{role:<18}{ratio:>19.2f}x  {note}  {_verdict(group, role, ratio)}")
+        write(f"{group:<{width}}{role:<18}{ratio:>19.2f}x  {note}  {_verdict(group, role, ratio)}")

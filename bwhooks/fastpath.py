@@ -32,7 +32,11 @@ _CHECKS = {
         "        if {v}.__class__ is str and {v}.isdigit() and {v}.isascii(): {v} = int({v})\n"
         f"        else: {_SLOW}"
     ),
-    bool: f"if {{v}} is not None and {{v}}.__class__ is not bool: {_SLOW}",
+    bool: (  # Bandwidth writes some flags as "true"/"false" (real-time transcriptions)
+        "if {v} is not None and {v}.__class__ is not bool:\n"
+        '        if {v} == "true" or {v} == "false": {v} = {v} == "true"\n'
+        f"        else: {_SLOW}"
+    ),
 }
 
 
@@ -47,11 +51,13 @@ def _declared(hint: Any) -> Any:
 def _read_lines(field: Any, value: str, name: str, namespace: dict[str, Any]) -> list[str]:
     """Read the field into ``value``: its default when absent (the slow path when it has
     none), as cattrs and ``__init__`` would give."""
-    aliases = [f"    if {alias!r} in payload: {_SLOW}" for alias in field.metadata.get(ALIASES, ())]
     if field.name == "event_type":  # never absent, never None: the class is chosen by it
         return [f"    {value} = get({name!r})", f"    if {value}.__class__ is not str: {_SLOW}"]
-    if aliases:
-        return [*aliases, f"    {value} = get({name!r})"]
+    lines = [f"    k{value} = {name!r}", f"    {value} = get(k{value})"]
+    for alias in field.metadata.get(ALIASES, ()):  # the first key present gives the value
+        lines += [f"    if {value} is None: k{value} = {alias!r}; {value} = get(k{value})"]
+    if len(lines) > 2:
+        return lines
     if field.default is None:
         return [f"    {value} = get({name!r})"]
     if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
@@ -109,12 +115,15 @@ def make_fast_structure(
     slow: Callable[[Any, type], Any],
     *,
     from_dict: bool = False,
+    unknown_floats: Callable[[Any], bool] | None = None,
 ) -> Callable[[Any, type], Any]:
     """The fast structure function for ``cls``, falling back to ``slow`` for the rest.
 
     It takes the read-only payload (a ``mappingproxy``, as cattrs hooks get it), or with
     ``from_dict`` a freshly decoded ``dict``, which it freezes for ``raw`` itself. Nested
     attrs classes get functions of their own, which give ``None`` where ``cls`` goes slow.
+    ``unknown_floats(payload)`` true sends a payload with keys ``cls`` does not declare to
+    ``slow`` (a JSON decoder that reads big integers as floats needs it).
     """
     hints = typing.get_type_hints(cls)
     kind = "dict" if from_dict else "mappingproxy"
@@ -139,7 +148,9 @@ def make_fast_structure(
     def nested(declared: type[Any]) -> str:
         name = f"n_{declared.__name__}"
         if name not in namespace:
-            namespace[name] = make_fast_structure(declared, wire_key, _give_up, from_dict=from_dict)
+            namespace[name] = make_fast_structure(
+                declared, wire_key, _give_up, from_dict=from_dict, unknown_floats=unknown_floats
+            )
         return name
 
     setters = []
@@ -152,25 +163,29 @@ def make_fast_structure(
         if field.name != "event_type":
             declared = _declared(hints[field.name])
             lines += _check_lines(declared, value, nested)
+            where = f"payload[k{value}]" if field.metadata.get(ALIASES) else f"payload[{key!r}]"
             if declared == tuple[str, ...]:
-                frozen.append(
-                    f"        if {value} is not None: payload[{key!r}] = FrozenList({value})"
-                )
+                frozen.append(f"        if {value} is not None: {where} = FrozenList({value})")
             elif attrs.has(declared):  # its function froze what it holds
-                frozen.append(
-                    f"        if o{value} is not None: payload[{key!r}] = mappingproxy(o{value})"
-                )
+                frozen.append(f"        if o{value} is not None: {where} = mappingproxy(o{value})")
         namespace[f"s{index}"] = slot_setter(cls, field.name)
         setters.append(f"    s{index}(event, {value})")
     # The instance is new and not yet shared: its slots are filled directly, as attrs'
     # own __init__ does for frozen classes, without the keyword-argument round trip.
     if from_dict:  # every key known: only the declared containers can hold any
         namespace["KNOWN"] = frozenset(wire_key(f) for f in attrs.fields(cls) if f.name != "raw")
+        namespace["KNOWN"] |= {a for f in attrs.fields(cls) for a in f.metadata.get(ALIASES, ())}
+        namespace["unknown_floats"] = unknown_floats
         lines += [
             "    if payload.keys() <= KNOWN:",
             *frozen,
             "        raw = mappingproxy(payload)",
             "    else:",
+            *(
+                [f"        if unknown_floats(payload): {_SLOW}"]
+                if unknown_floats is not None
+                else []
+            ),
             "        raw = freeze(payload, owned=True)",
         ]
     else:

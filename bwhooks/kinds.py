@@ -72,6 +72,12 @@ _VOICE_FOLDED = {event_type.lower(): cls for event_type, cls in _VOICE.items()}
 
 #: The ``eventType`` values both generations send, told apart by :data:`V2_KEYS`.
 SHARED_EVENT_TYPES = frozenset(_V1.keys() & _VOICE.keys())
+# The types whose class needs no look at the payload: one look-up for the common case.
+_PLAIN = {
+    event_type: cls
+    for event_type, cls in {**_V1, **_VOICE}.items()
+    if event_type not in SHARED_EVENT_TYPES and cls is not HangupEvent
+}
 
 
 def is_v2_voice(payload: Mapping[str, Any]) -> bool:
@@ -84,7 +90,7 @@ def class_for(payload: Mapping[str, Any], *, in_array: bool = False) -> type[Eve
     no callback (no ``eventType``, nor a messaging ``type``)."""
     event_type = payload.get("eventType")
     if event_type.__class__ is str and event_type:
-        return _voice_class(event_type, payload)
+        return _PLAIN.get(event_type) or _voice_class(event_type, payload)
     message_type = payload.get("type")
     if (
         "eventType" not in payload

@@ -346,7 +346,7 @@ def _none(payload: Any, cls: type) -> None:
     return None
 
 
-_QUICK: dict[type[Event], tuple[Callable[[Any, type], Any], frozenset[str]]] = {}
+_QUICK: dict[type[Event], Callable[[Any, type], Any]] = {}
 
 
 def quick_parse(body: bytes) -> Event | None:
@@ -366,7 +366,7 @@ def quick_parse_delivery(body: bytes) -> tuple[Event, ...] | None:
     except (ValueError, RecursionError):
         return None
     if payload.__class__ is dict:
-        event = _quick_structure(payload, False, quick_loads is not None)
+        event = _quick_structure(payload, False)
         return None if event is None else (event,)
     if payload.__class__ is not list or not 0 < len(payload) <= MAX_ARRAY_ELEMENTS:
         return None
@@ -374,31 +374,26 @@ def quick_parse_delivery(body: bytes) -> tuple[Event, ...] | None:
     for element in payload:
         if element.__class__ is not dict:
             return None
-        event = _quick_structure(element, True, quick_loads is not None)
+        event = _quick_structure(element, True)
         if event is None:
             return None
         events.append(event)
     return tuple(events)
 
 
-def _quick_structure(payload: dict[str, Any], in_array: bool, orjson: bool) -> Event | None:
+def _quick_structure(payload: dict[str, Any], in_array: bool) -> Event | None:
     try:
         cls = class_for(payload, in_array=in_array)
     except InvalidCallback:
         return None
     if cls in UNKNOWN_EVENT_CLASSES:
         return None
-    found = _QUICK.get(cls)
-    if found is None:
-        found = _QUICK[cls] = (
-            make_fast_structure(cls, wire_key, _none, from_dict=True),
-            frozenset(wire_key(a) for a in attrs.fields(cls) if a.name != "raw"),
+    structure = _QUICK.get(cls)
+    if structure is None:
+        structure = _QUICK[cls] = make_fast_structure(
+            cls, wire_key, _none, from_dict=True, unknown_floats=_has_float
         )
-    # orjson reads integers past 64 bits as floats. A declared field never passes its type
-    # check as a float; only fields bwhooks does not know may hold one, kept in ``raw``.
-    if orjson and not payload.keys() <= found[1] and _has_float(payload):
-        return None  # the general path decodes it again, exactly
-    event: Event | None = found[0](payload, cls)
+    event: Event | None = structure(payload, cls)
     return event
 
 
