@@ -8,7 +8,7 @@ ASGI, Flask, FastAPI and Django.
 from __future__ import annotations
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
-from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
+from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import *  # noqa: F403  (the event classes are part of the top-level API)
 from bwhooks.events import __all__ as _event_names
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
@@ -23,6 +23,7 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "BasicAuth",
     "CallbackRequest",
     "CallbackResponse",
+    "FieldConversionWarning",
     "Headers",
     "InsecureReceiverWarning",
     "InvalidCallback",

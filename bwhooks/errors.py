@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InsecureReceiverWarning", "InvalidCallback"]
+__all__ = ["FieldConversionWarning", "InsecureReceiverWarning", "InvalidCallback"]
 
 
 class InvalidCallback(ValueError):
@@ -21,3 +21,12 @@ class InvalidCallback(ValueError):
 
 class InsecureReceiverWarning(UserWarning):
     """A receiver was built without authentication: anyone can post callbacks to it."""
+
+
+class FieldConversionWarning(UserWarning):
+    """A Voice v2 or Messaging v2 field could not be converted: the attribute is ``None``,
+    its value stays in ``raw``, and the event is dispatched all the same.
+
+    Issued with a WARNING on the ``bwhooks.parsing`` logger; a filter that turns it into an
+    error never fails the callback.
+    """

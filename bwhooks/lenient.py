@@ -3,21 +3,25 @@
 Bandwidth does not retry a voice callback answered ``4xx``, and its own documentation shows
 malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the v2
 classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
-event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger names the fields
-(never their values). Nested objects are structured the same way, field by field.
+event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger (and one
+:class:`~bwhooks.FieldConversionWarning`) names the fields, never their values. Nested
+objects are structured the same way, field by field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import typing
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import cattrs
 
+from bwhooks.errors import FieldConversionWarning
 from bwhooks.events._base import ALIASES, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
@@ -123,9 +127,10 @@ def _warn(instance: Any, problems: Problems) -> None:
     fields = ", ".join(f"{path} (expected {expected})" for path, expected in problems)
     kind = getattr(instance, "event_type", type(instance).__name__)
     ids = event_ids(instance) if hasattr(instance, "raw") else ""
-    LOGGER.warning(
-        "%s callback (%s): could not convert %s; left None, the value is kept in raw",
-        kind,
-        ids or "no ids",
-        fields,
+    message = (
+        f"{kind} callback ({ids or 'no ids'}): could not convert {fields}; "
+        "left None, the value is kept in raw"
     )
+    LOGGER.warning("%s", message)
+    with contextlib.suppress(Warning):  # a filter that makes it an error must not cost
+        warnings.warn(message, FieldConversionWarning, stacklevel=2)  # the callback

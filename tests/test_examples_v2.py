@@ -440,3 +440,17 @@ def test_durations_keep_their_text() -> None:
     assert isinstance(event.duration, Duration)
     assert to_payload(event)["duration"] == "PT1.123456789S"
     assert isinstance(event.raw, Mapping)
+
+
+def test_the_conversion_warning_is_a_python_warning_too_and_never_an_error() -> None:
+    import warnings
+
+    from bwhooks import FieldConversionWarning
+
+    payload = {**load_v2_example("disconnect-1.json"), "endTime": "later"}
+    with pytest.warns(FieldConversionWarning, match="endTime"):
+        event = parse_event(payload)
+    assert isinstance(event, events.VoiceDisconnectEvent)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as strict test suites and -W error do
+        assert parse_event(payload) == event
