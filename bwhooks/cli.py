@@ -29,7 +29,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Send a realistic fake callback of KIND to URL: first without credentials, "
         "then with them after a 401 Basic challenge. Exits 0 only if the final answer is 2xx.",
     )
-    send.add_argument("kind", metavar="KIND", help="an eventType: answer, sms, hangup, reject, ...")
+    send.add_argument(
+        "kind",
+        metavar="KIND",
+        help="a type: answer, sms, hangup, reject (v1); initiate, disconnect, v2:answer "
+        "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array)",
+    )
     send.add_argument("url", metavar="URL", help="where to send it (may carry user:pass@)")
     _credentials(send)
     send.add_argument(
@@ -38,8 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a field, by wire name (callId=c-1) or attribute name (call_id=c-1); "
-        "JSON values (2, true, {...}) are decoded",
+        help="override a field, by wire name (callId=c-1) or attribute name (call_id=c-1), "
+        "a nested one by its path (message.text=hi); JSON values (2, true, {...}) are decoded",
+    )
+    send.add_argument(
+        "--count",
+        type=int,
+        metavar="N",
+        help="Messaging v2: how many elements the array carries (default 1)",
     )
     send.add_argument("--method", choices=["POST", "GET"], default="POST", type=str.upper)
     listen = commands.add_parser(
@@ -96,7 +107,9 @@ def _send(args: argparse.Namespace) -> int:
         if not sep:
             print(f"bwhooks send: --set takes FIELD=VALUE, not {field!r}", file=sys.stderr)
             return 2
-        overrides[name] = _value(value)
+        overrides[name.replace(".", "__")] = _value(value)
+    if args.count is not None:
+        overrides["count"] = args.count
     try:
         payload = fake_payload(args.kind, **overrides)
         sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
@@ -105,11 +118,18 @@ def _send(args: argparse.Namespace) -> int:
         return 2
     try:
         answer = sender.send(payload, args.method)
+    except ValueError as exc:  # a Messaging v2 array by GET
+        print(f"bwhooks send: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"bwhooks send: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1
     exchange = " -> ".join(str(status) for status in sender.exchange)
-    print(f"{args.method} {payload['eventType']} {exchange}")
+    if isinstance(payload, list):  # Messaging v2: an array of elements
+        kinds = ", ".join(element["type"] for element in payload)
+        print(f"{args.method} [{kinds}] {exchange}")
+    else:
+        print(f"{args.method} {payload['eventType']} {exchange}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
     return 0 if 200 <= answer.status < 300 else 1

@@ -7,9 +7,9 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
 from bwhooks.testing.delivery import (
+    Callback,
     Delivery,
     OutgoingRequest,
     build_request,
@@ -42,7 +42,7 @@ class CallbackClient:
         self.interface = interface or ("asgi" if _is_asgi(app) else "wsgi")
         self.exchange: tuple[int, ...] = ()
 
-    def send(self, callback: Mapping[str, Any] | Event, method: str = "POST") -> CallbackResponse:
+    def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload or an event); return the final answer."""
         if self.interface == "asgi":
             try:
@@ -53,9 +53,7 @@ class CallbackClient:
         request = build_request(callback, method, self.path)
         return self._record(deliver(self._wsgi, request, self.credentials))
 
-    async def send_async(
-        self, callback: Mapping[str, Any] | Event, method: str = "POST"
-    ) -> CallbackResponse:
+    async def send_async(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """The same, awaited (for ASGI apps, inside async tests)."""
         request = build_request(callback, method, self.path)
         first = await self._asgi(request)

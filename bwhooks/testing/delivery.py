@@ -7,7 +7,7 @@ Basic`` challenge makes the sender repeat it with them, as Bandwidth's platform 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -19,12 +19,14 @@ from bwhooks.parsing import encode_query, to_payload
 
 __all__ = [
     "USER_AGENT",
+    "Callback",
     "Deliver",
     "Delivery",
     "OutgoingRequest",
     "build_request",
     "deliver",
     "retry_after",
+    "wire_body",
 ]
 
 USER_AGENT = "BandwidthAPI/v1 (bwhooks)"
@@ -58,14 +60,33 @@ class Delivery:
     exchange: tuple[int, ...]
 
 
-def build_request(
-    callback: Mapping[str, Any] | Event, method: str, path: str, query: str = ""
-) -> OutgoingRequest:
-    """The request carrying ``callback`` (a wire payload or an event) as POST JSON or GET query."""
-    payload = to_payload(callback) if isinstance(callback, Event) else dict(callback)
+Callback = Mapping[str, Any] | Sequence[Mapping[str, Any]] | Event
+"""What a sender delivers: a wire payload (an object, or a Messaging v2 array) or an event."""
+
+
+def wire_body(callback: Callback) -> dict[str, Any] | list[dict[str, Any]]:
+    """The JSON Bandwidth would post for ``callback``: Messaging v2 events and bare
+    messaging elements (``type`` and ``message``, no ``eventType``) travel in an array."""
+    if isinstance(callback, Event):
+        payload = to_payload(callback)
+    elif isinstance(callback, Mapping):
+        payload = dict(callback)
+    else:
+        return [dict(element) for element in callback]
+    if "eventType" not in payload and "type" in payload and "message" in payload:
+        return [payload]
+    return payload
+
+
+def build_request(callback: Callback, method: str, path: str, query: str = "") -> OutgoingRequest:
+    """The request carrying ``callback`` (a wire payload or an event) as POST JSON or GET
+    query (a GET carries one object: Messaging v2 is POST only)."""
+    payload = wire_body(callback)
     method = method.upper()
     headers = {"User-Agent": USER_AGENT}
     if method == "GET":
+        if isinstance(payload, list):
+            raise ValueError("a Messaging v2 delivery (an array) is sent by POST, not GET")
         encoded = encode_query(payload)
         return OutgoingRequest(
             method, path, f"{query}&{encoded}" if query else encoded, b"", headers

@@ -1,4 +1,10 @@
-"""Realistic fake callbacks: wire payloads and events for every event class."""
+"""Realistic fake callbacks: wire payloads and events for every event class.
+
+``kind`` is an event class or a wire type: a v1 ``eventType`` (``"answer"``), a Voice v2
+``eventType`` (``"initiate"``) or a Messaging v2 ``type`` (``"message-received"``). The types
+both generations send (``answer``, ``gather``, ``dtmf``, ``redirect``, ``transferComplete``)
+mean v1; ``"v2:answer"`` selects Voice v2 (the ``v2:`` prefix is accepted on every v2 type).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import attrs
 
 from bwhooks.events import (
     EVENT_CLASSES,
+    MESSAGING_V2_CLASSES,
+    VOICE_V2_CLASSES,
     AnswerEvent,
     ConferenceEvent,
     ConferenceMemberEvent,
@@ -22,6 +30,7 @@ from bwhooks.events import (
     GatherEvent,
     HangupEvent,
     IncomingCallEvent,
+    MessagingEvent,
     MmsEvent,
     PlaybackEvent,
     RecordingEvent,
@@ -33,8 +42,12 @@ from bwhooks.events import (
     TranscriptionEvent,
     TransferCompleteEvent,
     UnknownEvent,
+    UnknownMessagingEvent,
+    UnknownVoiceEvent,
+    VoiceEvent,
 )
-from bwhooks.parsing import _LENIENT, parse_event, wire_name
+from bwhooks.parsing import _LENIENT, parse_delivery, parse_event, wire_key, wire_name
+from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
 __all__ = ["fake_event", "fake_payload", "resolve_kind"]
 
@@ -147,6 +160,13 @@ _ID_PREFIXES = {
 }
 _BY_KIND = {cls.EVENT_TYPES[0]: cls for cls in EVENT_CLASSES if cls is not RejectEvent}
 _BY_KIND["reject"] = RejectEvent
+_V2_PREFIX = "v2:"
+_BY_V2_KIND: dict[str, type[Event]] = {
+    event_type: cls
+    for cls in (*VOICE_V2_CLASSES, *MESSAGING_V2_CLASSES)
+    for event_type in cls.EVENT_TYPES
+}
+_UNKNOWN_V2 = (UnknownVoiceEvent, UnknownMessagingEvent)
 
 
 def _random_id(prefix: str) -> str:
@@ -207,19 +227,27 @@ _DERIVED: dict[str, Callable[[_Values], Any]] = {
 
 
 def resolve_kind(kind: type[Event] | str) -> type[Event]:
-    """The event class for ``kind``: an event class, or a wire ``eventType`` (``"reject"`` too)."""
+    """The event class for ``kind``: an event class, or a wire type (``"reject"``,
+    ``"initiate"``, ``"message-received"``, ``"v2:answer"``); a type bwhooks does not know
+    is an unknown event (of Voice v2 with the ``v2:`` prefix)."""
     if isinstance(kind, str):
-        return _BY_KIND.get(kind, UnknownEvent)
-    if isinstance(kind, type) and (kind in _FIELDS or kind is UnknownEvent):
+        if kind.startswith(_V2_PREFIX):
+            return _BY_V2_KIND.get(kind[len(_V2_PREFIX) :], UnknownVoiceEvent)
+        return _BY_KIND.get(kind) or _BY_V2_KIND.get(kind, UnknownEvent)
+    if isinstance(kind, type) and (
+        kind in _FIELDS or kind in _VOICE or kind is UnknownEvent or kind in _BY_V2_KIND.values()
+    ):
         return kind
-    known = ", ".join(sorted(_BY_KIND))
+    if kind is UnknownMessagingEvent:
+        return kind
+    known = ", ".join(sorted(_BY_KIND) + sorted(_BY_V2_KIND))
     raise TypeError(f"kind must be a concrete event class or one of: {known}; got {kind!r}")
 
 
 def _wire_overrides(cls: type[Event], overrides: Mapping[str, Any]) -> dict[str, Any]:
     if cls is UnknownEvent:
         return {wire_name(k) if k == "event_type" else k: v for k, v in overrides.items()}
-    names = {a.name: wire_name(a.name) for a in attrs.fields(cls) if a.name != "raw"}
+    names = {a.name: wire_key(a) for a in attrs.fields(cls) if a.name != "raw"}
     wire_names = set(names.values())
     wire: dict[str, Any] = {}
     for name, value in overrides.items():
@@ -230,16 +258,34 @@ def _wire_overrides(cls: type[Event], overrides: Mapping[str, Any]) -> dict[str,
     return wire
 
 
-def fake_payload(kind: type[Event] | str, **overrides: Any) -> dict[str, Any]:
-    """A realistic wire payload (camelCase, JSON-ready) for ``kind``.
+def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
+    """A realistic wire payload (camelCase, JSON-ready) for ``kind``: a ``dict``, or for a
+    Messaging v2 kind the JSON array Bandwidth posts (``count=N`` elements, one by default;
+    ``count`` is no field name).
 
-    ``kind`` is an event class or a wire ``eventType`` (``"reject"`` gives a ``hangup`` with
-    ``cause`` ``CALL_REJECTED``; with another ``cause``, the literal ``reject`` eventType).
-    Override any field by attribute name (``call_id=``) or
-    wire name (``callId=``); ``None`` leaves the field out. URIs follow the ids (an
-    overridden ``call_id`` shows in ``callUri``), numbers are E.164, times are now (UTC).
+    ``kind`` is an event class or a wire type (see the module: ``"v2:answer"`` for the
+    Voice v2 ``answer``; ``"reject"`` gives a ``hangup`` with ``cause`` ``CALL_REJECTED``,
+    with another ``cause`` the literal ``reject`` eventType). Override any field by attribute
+    name (``call_id=``) or wire name (``callId=``); ``None`` leaves the field out; a nested
+    field by its path with ``__`` (``message__text="hi"``, ``mediaStream__name=``). URLs and
+    URIs follow the ids (an overridden ``call_id`` shows in ``callUrl``), numbers are E.164,
+    times are now (UTC) and in order.
     """
     cls = resolve_kind(kind)
+    count = overrides.pop("count", None)
+    if issubclass(cls, MessagingEvent):
+        message_type = _wire_type(kind, cls, overrides, "futureMessageType")
+        elements = fake_messaging_elements(cls, message_type, 1 if count is None else count)
+        return [_overridden(cls, element, overrides) for element in elements]
+    if count is not None:
+        raise TypeError("count= is for Messaging v2 kinds, whose payload is an array")
+    if issubclass(cls, VoiceEvent):
+        event_type = _wire_type(kind, cls, overrides, "futureEvent")
+        top = {key: value for key, value in overrides.items() if "__" not in key}
+        wire = _wire_overrides(cls, top)
+        payload = fake_voice_payload(cls, event_type, wire)
+        payload = {k: _LENIENT.unstructure(v) for k, v in payload.items() if v is not None}
+        return _overridden(cls, payload, {k: v for k, v in overrides.items() if "__" in k})
     wire = _wire_overrides(cls, overrides)
     if cls is UnknownEvent:
         event_type = kind if isinstance(kind, str) else wire.get("eventType", "futureEvent")
@@ -256,5 +302,66 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> dict[str, Any]:
 
 
 def fake_event(kind: type[Event] | str, **overrides: Any) -> Event:
-    """The event that :func:`fake_payload` with the same arguments parses into."""
-    return parse_event(fake_payload(kind, **overrides))
+    """The event that :func:`fake_payload` with the same arguments parses into (for a
+    Messaging v2 kind, the event of the array's one element)."""
+    payload = fake_payload(kind, **overrides)
+    return parse_delivery(payload)[0] if isinstance(payload, list) else parse_event(payload)
+
+
+def _wire_type(
+    kind: type[Event] | str, cls: type[Event], overrides: Mapping[str, Any], unknown: str
+) -> str:
+    """The ``eventType`` (or messaging ``type``) of a v2 payload of ``cls``."""
+    if cls not in _UNKNOWN_V2:
+        return cls.EVENT_TYPES[0]
+    given = overrides.get("event_type", overrides.get("eventType", overrides.get("type")))
+    if isinstance(given, str):
+        return given
+    if isinstance(kind, str):
+        return kind.removeprefix(_V2_PREFIX)
+    return unknown
+
+
+def _overridden(
+    cls: type[Any], payload: dict[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``payload`` with ``overrides`` applied: names (attribute or wire) at the top level of
+    ``cls``, ``a__b`` paths into its nested objects; ``None`` removes the field."""
+    result = dict(payload)
+    for name, value in overrides.items():
+        head, _, rest = name.partition("__")
+        field = _field_of(cls, head)
+        key = wire_key(field)
+        if rest:
+            nested = _nested_class(cls, field)
+            current = result.get(key)
+            inner = dict(current) if isinstance(current, Mapping) else {}
+            result[key] = _overridden(nested, inner, {rest: value})
+        elif field.name == "event_type":
+            continue  # the kind's type, chosen above
+        elif value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _LENIENT.unstructure(value)
+    return result
+
+
+def _field_of(cls: type[Any], name: str) -> attrs.Attribute[Any]:
+    fields = [a for a in attrs.fields(cls) if a.name != "raw"]
+    for field in fields:
+        if name in (field.name, wire_key(field)):
+            found: attrs.Attribute[Any] = field
+            return found
+    valid = ", ".join(sorted(f.name for f in fields))
+    raise TypeError(f"{cls.__name__} has no field {name!r}; valid fields: {valid}")
+
+
+def _nested_class(cls: type[Any], field: attrs.Attribute[Any]) -> type[Any]:
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]
+    if not nested:
+        raise TypeError(f"{cls.__name__}.{field.name} is no object: it has no fields to set")
+    nested_class: type[Any] = nested[0]
+    return nested_class

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import http.client
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
-from bwhooks.testing.delivery import OutgoingRequest, build_request, deliver
+from bwhooks.testing.delivery import Callback, OutgoingRequest, build_request, deliver
 
 __all__ = ["HttpSender"]
 
@@ -39,7 +36,7 @@ class HttpSender:
         self._path = parts.path or "/"
         self._query = parts.query
 
-    def send(self, callback: Mapping[str, Any] | Event, method: str = "POST") -> CallbackResponse:
+    def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload or an event) and return the final answer."""
         request = build_request(callback, method, self._path, self._query)
         delivery = deliver(self._request, request, self.credentials)
