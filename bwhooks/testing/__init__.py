@@ -5,6 +5,7 @@ and a fake Bandwidth REST API. The pytest plugin (``bw_fake``, ``bw_client``,
 from __future__ import annotations
 
 from bwhooks.testing.bandwidth_api import FakeBandwidthApi, RecordedRequest
+from bwhooks.testing.bandwidth_api_v2 import FakeBandwidthApiV2
 from bwhooks.testing.client import CallbackClient
 from bwhooks.testing.fakes import fake_event, fake_payload
 from bwhooks.testing.sender import HttpSender
@@ -12,6 +13,7 @@ from bwhooks.testing.sender import HttpSender
 __all__ = [
     "CallbackClient",
     "FakeBandwidthApi",
+    "FakeBandwidthApiV2",
     "HttpSender",
     "RecordedRequest",
     "fake_event",

@@ -7,7 +7,9 @@ Inert until a test asks for one of its fixtures:
   ``bwhooks_app`` fixture returns, authenticating with your ``bwhooks_credentials``;
 - ``bandwidth_api``: a :class:`~bwhooks.testing.FakeBandwidthApi` served by
   pytest-httpserver (imported only when this fixture is used), recording what your
-  handlers call.
+  handlers call;
+- ``bandwidth_api_v2``: a :class:`~bwhooks.testing.FakeBandwidthApiV2`, Bandwidth's
+  Messaging v2 and Voice v2 REST APIs (OAuth2 or Basic) on the same server.
 
 The ``bwhooks`` marker sets the ``bw_client`` path: ``@pytest.mark.bwhooks(path="/hooks")``.
 """
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 from bwhooks.testing.bandwidth_api import FakeBandwidthApi
+from bwhooks.testing.bandwidth_api_v2 import FakeBandwidthApiV2
 from bwhooks.testing.client import CallbackClient
 from bwhooks.testing.fakes import fake_payload
 
@@ -72,6 +75,19 @@ def bwhooks_api_server() -> Iterator[Any]:
     yield server
     server.clear()
     server.stop()
+
+
+@pytest.fixture
+def bandwidth_api_v2(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApiV2]:
+    """A fake of Bandwidth's v2 REST APIs (Messaging v2, Voice v2, OAuth2), fresh for each
+    test; configure bandwidth-sdk with ``.sdk_configuration()``, or your client with ``.url``."""
+    import re
+
+    bwhooks_api_server.clear()
+    api = FakeBandwidthApiV2(bwhooks_api_server.url_for("/").rstrip("/"))
+    bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
+    yield api
+    bwhooks_api_server.clear()
 
 
 @pytest.fixture
