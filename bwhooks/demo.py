@@ -1,4 +1,5 @@
-"""``bwhooks demo``: a receiver on the embedded server, fed a realistic day of callbacks."""
+"""``bwhooks demo``: a receiver on the embedded server, fed a realistic day of callbacks:
+Bandwidth v1 first, then Voice v2 and Messaging v2 on the same URL."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from bwhooks.auth import BasicAuth
-from bwhooks.events import AnswerEvent, Event, GatherEvent
+from bwhooks.events import (
+    AnswerEvent,
+    Event,
+    GatherEvent,
+    VoiceGatherEvent,
+    VoiceInitiateEvent,
+)
 from bwhooks.receiver import Receiver
 from bwhooks.testing import HttpSender, fake_payload
 
-__all__ = ["demo_sequence", "describe", "run_demo", "serving"]
+__all__ = ["demo_sequence", "demo_sequence_v2", "describe", "run_demo", "serving"]
 
 
 def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
@@ -51,6 +58,42 @@ def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def demo_sequence_v2() -> list[tuple[str, str, Any]]:
+    """``(method, kind, payload)`` for a Voice v2 inbound call (``initiate`` answered with
+    BXML, ``gather`` with digits, ``disconnect``), then Messaging v2: an inbound text, and
+    the delivery receipts of a reply to a group, several in one array."""
+    caller, number, friend = "+19195550147", "+19195551212", "+19195550188"
+    call = {
+        "call_id": _bandwidth_call_id(),
+        "account_id": "9900000",
+        "from_": caller,
+        "to": number,
+        "direction": "inbound",
+    }
+    receipts = fake_payload("message-delivered", count=2)  # one per recipient of a group text
+    group = {**receipts[0]["message"], "from": number, "owner": number, "to": [caller, friend]}
+    for element, recipient in zip(receipts, group["to"], strict=True):
+        element.update(to=recipient, message=group)
+    return [
+        ("POST", "initiate", fake_payload("initiate", **call)),
+        ("POST", "v2:gather", fake_payload("v2:gather", **call, digits="42")),
+        ("POST", "disconnect", fake_payload("disconnect", **call, cause="hangup")),
+        (
+            "POST",
+            "message-received",
+            fake_payload(
+                "message-received", to=number, message__from=caller, message__text="Is it ready?"
+            ),
+        ),
+        ("POST", "message-delivered", receipts),
+    ]
+
+
+def _bandwidth_call_id() -> str:
+    parts = [secrets.token_hex(n) for n in (4, 4, 2, 2, 2, 6)]
+    return "c-" + "-".join(parts)
+
+
 def describe(event: Event) -> str:
     """One line about an event: its type, its ids, and what it is about."""
     fields: dict[str, Any] = {
@@ -72,6 +115,9 @@ def describe(event: Event) -> str:
             "media",
         )
     }
+    message = getattr(event, "message", None)  # Messaging v2: what the event is about
+    if message is not None and not isinstance(message, str):
+        fields.update(message_id=message.id, from_=message.from_, text=message.text or None)
     if fields["media"] is not None:
         fields["media"] = f"{len(fields['media'])} files"
     parts = [f"{name.rstrip('_')}={value!r}" for name, value in fields.items() if value is not None]
@@ -127,20 +173,34 @@ def run_demo(out: TextIO = sys.stdout) -> int:
     def gathered(event: GatherEvent) -> None:
         print(f"     order number entered: {event.digits}", file=out)
 
+    @receiver.on(VoiceInitiateEvent)  # Voice v2: the inbound call waits for this BXML
+    def inbound(event: VoiceInitiateEvent) -> str:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Gather gatherUrl="/callbacks" '
+            'terminatingDigits="#"><SpeakSentence>Enter your order number.</SpeakSentence>'
+            "</Gather></Response>"
+        )
+
+    @receiver.on(VoiceGatherEvent)
+    def order_number(event: VoiceGatherEvent) -> str:
+        print(f"     order number entered: {event.digits}", file=out)
+        return "<Response><SpeakSentence>Thank you.</SpeakSentence></Response>"
+
     failures = 0
-    sequence = demo_sequence()
+    sequence = [*demo_sequence(), *demo_sequence_v2()]
+    expected = sum(len(payload) if isinstance(payload, list) else 1 for _, _, payload in sequence)
     with serving(make_app(receiver)) as base_url:
         print(f"bwhooks demo: receiver on {base_url}/callbacks (HTTP Basic Auth)", file=out)
         sender = HttpSender(f"{base_url}/callbacks", credentials)
         for method, kind, payload in sequence:
             answer = sender.send(payload, method)
             exchange = " -> ".join(str(status) for status in sender.exchange)
-            print(f"{method:<4} {kind:<13} {exchange}", file=out, flush=True)
+            print(f"{method:<4} {kind:<17} {exchange}", file=out, flush=True)
             if answer.headers.get("Content-Type", "").startswith("application/xml"):
                 print(f"     BXML answer: {len(answer.body)} bytes", file=out)
             if not 200 <= answer.status < 300:
                 failures += 1
-    ok = failures == 0 and len(received) == len(sequence)
+    ok = failures == 0 and len(received) == expected
     verdict = "all" if ok else "NOT all"
     print(f"{verdict} {len(sequence)} callbacks received ({len(received)} events)", file=out)
     return 0 if ok else 1

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from bwhooks import BasicAuth, Receiver, RecordingEvent, TranscriptionEvent
 from bwhooks.adapters.asgi import CallbackMiddleware
+from bwhooks.events import VoiceTranscriptionAvailableEvent
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 transcripts: dict[str, str] = {}
@@ -25,6 +26,12 @@ def recorded(event: RecordingEvent) -> None:  # a def handler runs in a worker t
 @receiver.on(TranscriptionEvent)
 async def transcribed(event: TranscriptionEvent) -> None:
     transcripts[event.recording_id or ""] = event.text or ""
+
+
+@receiver.on(VoiceTranscriptionAvailableEvent)  # Voice v2, on the same URL: fetch it from
+async def transcription_ready(event: VoiceTranscriptionAvailableEvent) -> None:  # its url
+    if event.transcription is not None:
+        transcripts[event.recording_id or ""] = event.transcription.url or ""
 
 
 async def index(request: Request) -> PlainTextResponse:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bwhooks.demo import demo_sequence, run_demo
+from bwhooks.demo import demo_sequence, demo_sequence_v2, run_demo
 
 KINDS = [
     "incomingcall",
@@ -26,6 +26,7 @@ KINDS = [
     "sms",
     "mms",
 ]
+V2_KINDS = ["initiate", "v2:gather", "disconnect", "message-received", "message-delivered"]
 
 
 def test_demo_prints_every_event_and_exits_0() -> None:
@@ -45,11 +46,28 @@ def test_demo_prints_every_event_and_exits_0() -> None:
         "MmsEvent",
     ]:
         assert f"<- {name}" in text
-    assert text.count("401 -> 200") == len(KINDS)  # the challenge first, every time
+    assert text.count("401 -> 200") == len(KINDS) + len(V2_KINDS)  # the challenge first
     assert "GET  answer" in text
     assert "BXML answer" in text
     assert "delivery_state='delivered'" in text
-    assert f"all {len(KINDS)} callbacks received" in text
+    for name in ["VoiceInitiateEvent", "VoiceGatherEvent", "VoiceDisconnectEvent"]:
+        assert f"<- {name}" in text
+    assert text.count("<- MessageDeliveredEvent") == 2  # one array, two events
+    assert "text='Is it ready?'" in text
+    assert text.count("order number entered: 42") == 2  # v1's gather, then Voice v2's
+    events = len(KINDS) + len(V2_KINDS) + 1
+    assert f"all {len(KINDS) + len(V2_KINDS)} callbacks received ({events} events)" in text
+
+
+def test_demo_sequence_v2_is_one_consistent_call_and_a_conversation() -> None:
+    sequence = demo_sequence_v2()
+    assert [kind for _, kind, _ in sequence] == V2_KINDS
+    voice = [payload for _, _, payload in sequence if isinstance(payload, dict)]
+    assert len({payload["callId"] for payload in voice}) == 1
+    assert {payload["direction"] for payload in voice} == {"inbound"}
+    receipts = sequence[-1][2]
+    assert len({element["message"]["id"] for element in receipts}) == 1  # one group text
+    assert [element["to"] for element in receipts] == receipts[0]["message"]["to"]
 
 
 def test_demo_sequence_is_one_consistent_call() -> None:
@@ -78,7 +96,7 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 def test_python_dash_m_bwhooks_demo() -> None:
     result = _run(sys.executable, "-m", "bwhooks", "demo")
     assert result.returncode == 0, result.stderr
-    assert "all 11 callbacks received" in result.stdout
+    assert f"all {len(KINDS) + len(V2_KINDS)} callbacks received" in result.stdout
 
 
 def test_console_script_is_installed() -> None:

@@ -6,6 +6,7 @@ They are the snippets of the framework guides, so the guides cannot rot.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
 
 from bwhooks.demo import serving
-from bwhooks.testing import FakeBandwidthApi, HttpSender, fake_payload
+from bwhooks.testing import FakeBandwidthApi, FakeBandwidthApiV2, HttpSender, fake_payload
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CREDENTIALS = f"{USER}:{PASSWORD}"
@@ -110,7 +111,7 @@ def test_v2_example(load: Callable[[str], ModuleType]) -> None:
 
     from support import AUTH, load_v2_example
 
-    example = load("v2_app")
+    example = load("wsgi_v2_app")
     headers = {"Content-Type": "application/json", "Authorization": AUTH}
 
     def post(payload: object) -> tuple[int, bytes]:
@@ -137,13 +138,71 @@ def test_v2_example(load: Callable[[str], ModuleType]) -> None:
     assert example.receipts == [("message-delivered", delivered["message"]["id"])]
 
 
+def test_flask_v2_example_on_a_real_server(
+    load: Callable[[str], ModuleType],
+    bandwidth_api_v2: FakeBandwidthApiV2,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = bandwidth_api_v2
+    for name, value in {
+        "BANDWIDTH_API_URL": api.url,
+        "BANDWIDTH_TOKEN_URL": api.token_url,
+        "BANDWIDTH_CLIENT_ID": api.client_id,
+        "BANDWIDTH_CLIENT_SECRET": api.client_secret,
+        "BANDWIDTH_ACCOUNT_ID": api.account_id,
+        "BANDWIDTH_APPLICATION_ID": "93de2206-9669-4e07-948d-329f4b722ee2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    example = load("flask_v2_app")
+    with serving(example.create_app()) as base_url:
+        status, body = deliver(base_url, "initiate")
+        assert status == 200
+        assert b'<Gather gatherUrl="/callbacks" maxDigits="1">' in body
+        assert deliver(base_url, "message-received", message__text="open?")[0] == 200
+        assert deliver(base_url, "answer")[0] == 200  # v1 on the same URL
+        assert own_route(base_url) == b"my app"
+    (reply,) = api.requests_to("POST", f"/users/{api.account_id}/messages")
+    assert reply.json["text"] == "Got it: open?"
+
+
+def test_fastapi_v2_example_on_uvicorn(
+    load: Callable[[str], ModuleType],
+    bandwidth_api_v2: FakeBandwidthApiV2,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = bandwidth_api_v2
+    for name, value in {
+        "BANDWIDTH_API_URL": api.url,
+        "BANDWIDTH_TOKEN_URL": api.token_url,
+        "BANDWIDTH_CLIENT_ID": api.client_id,
+        "BANDWIDTH_CLIENT_SECRET": api.client_secret,
+        "BANDWIDTH_ACCOUNT_ID": api.account_id,
+        "BANDWIDTH_APPLICATION_ID": "93de2206-9669-4e07-948d-329f4b722ee2",
+        "BANDWIDTH_AGENT": "+15550009999",
+        "PUBLIC_URL": "https://callbacks.example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    example = load("fastapi_v2_app")
+    with uvicorn_serving(example.app) as base_url:
+        status, body = deliver(base_url, "v2:gather", digits="1")
+        assert (status, b"An agent will call you." in body) == (200, True)
+        assert deliver(base_url, "disconnect", call_id="c-over")[0] == 200
+        sender = HttpSender(f"{base_url}/messages", (USER, PASSWORD))
+        audit = sender.send(fake_payload("message-delivered", count=2))
+        assert json.loads(audit.body) == {"received": ["message-delivered"] * 2}
+    assert len(api.requests_to("POST", f"/accounts/{api.account_id}/calls")) == 1
+    assert example.ended["c-over"] == "hangup"
+
+
 def test_asgi_example(load: Callable[[str], ModuleType]) -> None:
     example = load("asgi_app")
     with uvicorn_serving(example.app) as base_url:
         assert deliver(base_url, "recording", recording_id="rec-1")[0] == 200
         assert deliver(base_url, "transcription", recording_id="rec-1", text="hi there")[0] == 200
+        assert deliver(base_url, "transcriptionAvailable", recording_id="r-2")[0] == 200  # v2
         assert own_route(base_url) == b"my app"
-    assert example.transcripts == {"rec-1": "hi there"}
+    assert example.transcripts["rec-1"] == "hi there"
+    assert example.transcripts["r-2"].endswith("/recordings/r-2/transcription")
 
 
 def test_django_example_on_runserver() -> None:
@@ -176,6 +235,9 @@ def test_django_example_on_runserver() -> None:
         status, body = deliver(base_url, "answer")
         assert (status, body) == (200, b'<Response><Conference name="standup"/></Response>')
         assert deliver(base_url, "conference-member", mute=True)[0] == 200
+        status, body = deliver(base_url, "initiate")  # Voice v2 on the same URL
+        assert (status, body) == (200, b'<Response><Conference name="standup"/></Response>')
+        assert deliver(base_url, "conferenceMemberJoin")[0] == 200
         assert own_route(base_url) == b"my app"
     finally:
         server.terminate()

@@ -16,6 +16,10 @@ USER_PROJECT = [
     EXAMPLES / "testing" / "conftest.py",
     EXAMPLES / "testing" / "test_flask_app.py",
     EXAMPLES / "testing" / "test_fastapi_app.py",
+    EXAMPLES / "flask_v2_app.py",
+    EXAMPLES / "fastapi_v2_app.py",
+    EXAMPLES / "testing" / "test_flask_v2_app.py",
+    EXAMPLES / "testing" / "test_fastapi_v2_app.py",
 ]
 
 
@@ -29,7 +33,34 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_documented_user_tests_pass(project: pytest.Pytester) -> None:
     result = project.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=15)  # 8 for the v1 apps, 7 for the v2 ones
+
+
+@pytest.mark.parametrize(
+    ("app", "change", "failing"),
+    [
+        (  # the Flask v2 app answers a text with the wrong words
+            "flask_v2_app.py",
+            ('text=f"Got it: {event.message.text}"', 'text="Thanks!"'),
+            "*test_a_text_is_answered_through_the_messaging_api*",
+        ),
+        (  # the FastAPI v2 app forgets to ask Bandwidth for the call back
+            "fastapi_v2_app.py",
+            ("calls_api().create_call(", "(lambda *_: None)("),
+            "*test_pressing_1_calls_the_caller_back*",
+        ),
+    ],
+)
+def test_a_misbehaving_v2_handler_fails_its_documented_test(
+    project: pytest.Pytester, app: str, change: tuple[str, str], failing: str
+) -> None:
+    source = project.path / app
+    text = source.read_text()
+    assert change[0] in text
+    source.write_text(text.replace(*change))
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=14, failed=1)
+    result.stdout.fnmatch_lines([failing])
 
 
 def test_a_failing_user_test_fails(project: pytest.Pytester) -> None:
@@ -47,7 +78,7 @@ def test_a_failing_user_test_fails(project: pytest.Pytester) -> None:
     """
     )
     result = project.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=8, failed=1)
+    result.assert_outcomes(passed=15, failed=1)
     result.stdout.fnmatch_lines(["*test_expects_the_wrong_greeting*"])
 
 

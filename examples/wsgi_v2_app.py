@@ -1,6 +1,6 @@
 """Voice v2 and Messaging v2 callbacks on one URL, beside any v1 ones, in a WSGI app.
 
-Run: BWHOOKS_CREDENTIALS="bw-user:s3cret" gunicorn examples.v2_app:app
+Run: BWHOOKS_CREDENTIALS="bw-user:s3cret" gunicorn examples.wsgi_v2_app:app
 """
 
 from __future__ import annotations
