@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any
 
 import flask
@@ -23,6 +22,7 @@ from bwhooks.demo import serving
 from bwhooks.events import Event
 from bwhooks.parsing import parse_delivery
 from bwhooks.testing import CallbackClient, fake_event, fake_payload
+from bwhooks.timestamps import parse_timestamp
 
 STRICT = make_converter(strict=True)
 V2_CLASSES: list[type[Event]] = [*events.VOICE_V2_CLASSES, *events.MESSAGING_V2_CLASSES]
@@ -77,7 +77,7 @@ def test_voice_values_are_realistic_and_consistent() -> None:
     assert E164.fullmatch(payload["to"])
     disconnect = fake_payload("disconnect")
     times = [disconnect[key] for key in ("startTime", "answerTime", "endTime", "eventTime")]
-    assert times == sorted(times, key=datetime.fromisoformat)  # in the order they happen
+    assert times == sorted(times, key=parse_timestamp)  # in the order they happen
     recording = fake_payload("recordingAvailable")
     assert recording["mediaUrl"] == (
         f"{recording['callUrl']}/recordings/{recording['recordingId']}/media"
