@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
@@ -138,11 +139,9 @@ def test_v2_example(load: Callable[[str], ModuleType]) -> None:
     assert example.receipts == [("message-delivered", delivered["message"]["id"])]
 
 
-def test_flask_v2_example_on_a_real_server(
-    load: Callable[[str], ModuleType],
-    bandwidth_api_v2: FakeBandwidthApiV2,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def v2_environment(bandwidth_api_v2: FakeBandwidthApiV2, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fake v2 REST API, with the environment the v2 example apps read it from."""
     api = bandwidth_api_v2
     for name, value in {
         "BANDWIDTH_API_URL": api.url,
@@ -151,8 +150,17 @@ def test_flask_v2_example_on_a_real_server(
         "BANDWIDTH_CLIENT_SECRET": api.client_secret,
         "BANDWIDTH_ACCOUNT_ID": api.account_id,
         "BANDWIDTH_APPLICATION_ID": "93de2206-9669-4e07-948d-329f4b722ee2",
+        "BANDWIDTH_AGENT": "+15550009999",
+        "PUBLIC_URL": "https://callbacks.example.com",
     }.items():
         monkeypatch.setenv(name, value)
+    return api
+
+
+def test_flask_v2_example_on_a_real_server(
+    load: Callable[[str], ModuleType], v2_environment: FakeBandwidthApiV2
+) -> None:
+    api = v2_environment
     example = load("flask_v2_app")
     with serving(example.create_app()) as base_url:
         status, body = deliver(base_url, "initiate")
@@ -166,22 +174,9 @@ def test_flask_v2_example_on_a_real_server(
 
 
 def test_fastapi_v2_example_on_uvicorn(
-    load: Callable[[str], ModuleType],
-    bandwidth_api_v2: FakeBandwidthApiV2,
-    monkeypatch: pytest.MonkeyPatch,
+    load: Callable[[str], ModuleType], v2_environment: FakeBandwidthApiV2
 ) -> None:
-    api = bandwidth_api_v2
-    for name, value in {
-        "BANDWIDTH_API_URL": api.url,
-        "BANDWIDTH_TOKEN_URL": api.token_url,
-        "BANDWIDTH_CLIENT_ID": api.client_id,
-        "BANDWIDTH_CLIENT_SECRET": api.client_secret,
-        "BANDWIDTH_ACCOUNT_ID": api.account_id,
-        "BANDWIDTH_APPLICATION_ID": "93de2206-9669-4e07-948d-329f4b722ee2",
-        "BANDWIDTH_AGENT": "+15550009999",
-        "PUBLIC_URL": "https://callbacks.example.com",
-    }.items():
-        monkeypatch.setenv(name, value)
+    api = v2_environment
     example = load("fastapi_v2_app")
     with uvicorn_serving(example.app) as base_url:
         status, body = deliver(base_url, "v2:gather", digits="1")

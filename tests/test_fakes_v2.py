@@ -8,15 +8,12 @@ import json
 import re
 from typing import Any
 
-import flask
 import pytest
-from fastapi import FastAPI
 from support import AUTH, JSON, PASSWORD, USER, check_declared_types
+from test_client import apps  # the same four apps as the v1 client tests
 
 from bwhooks import Receiver, events, make_converter
-from bwhooks.adapters import asgi, wsgi
-from bwhooks.adapters.fastapi import router
-from bwhooks.adapters.flask import BandwidthCallbacks
+from bwhooks.adapters import wsgi
 from bwhooks.cli import main
 from bwhooks.demo import serving
 from bwhooks.events import Event
@@ -130,19 +127,6 @@ def test_nested_overrides_on_voice_and_their_errors() -> None:
 
 
 # -- delivered to every framework's app -------------------------------------------------------
-
-
-def apps(receiver: Receiver) -> dict[str, object]:
-    flask_app = flask.Flask("client_v2")
-    BandwidthCallbacks(receiver, flask_app)
-    fastapi_app = FastAPI()
-    fastapi_app.include_router(router(receiver))
-    return {
-        "wsgi": wsgi.make_app(receiver),
-        "asgi": asgi.make_app(receiver),
-        "flask": flask_app,
-        "fastapi": fastapi_app,
-    }
 
 
 @pytest.mark.parametrize("app", ["wsgi", "asgi", "flask", "fastapi"])
