@@ -20,6 +20,7 @@ from bwhooks.events import (
 )
 from bwhooks.receiver import Receiver
 from bwhooks.testing import HttpSender, fake_payload
+from bwhooks.testing.ids import bandwidth_id
 
 __all__ = ["demo_sequence", "demo_sequence_v2", "describe", "run_demo", "serving"]
 
@@ -64,7 +65,7 @@ def demo_sequence_v2() -> list[tuple[str, str, Any]]:
     the delivery receipts of a reply to a group, several in one array."""
     caller, number, friend = "+19195550147", "+19195551212", "+19195550188"
     call = {
-        "call_id": _bandwidth_call_id(),
+        "call_id": bandwidth_id("c"),
         "account_id": "9900000",
         "from_": caller,
         "to": number,
@@ -87,11 +88,6 @@ def demo_sequence_v2() -> list[tuple[str, str, Any]]:
         ),
         ("POST", "message-delivered", receipts),
     ]
-
-
-def _bandwidth_call_id() -> str:
-    parts = [secrets.token_hex(n) for n in (4, 4, 2, 2, 2, 6)]
-    return "c-" + "-".join(parts)
 
 
 def describe(event: Event) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from bwhooks._hints import declared_type
 from bwhooks._slots import slot_setter
 from bwhooks.events._base import ALIASES, FrozenList, freeze_raw
 from bwhooks.timestamps import Duration, parse_duration, parse_timestamp
@@ -41,11 +42,6 @@ _CHECKS = {
 
 
 _MISSING = object()
-
-
-def _declared(hint: Any) -> Any:
-    args = [t for t in typing.get_args(hint) if t is not type(None)]
-    return args[0] if args else hint
 
 
 def _read_lines(field: Any, value: str, name: str, namespace: dict[str, Any]) -> list[str]:
@@ -161,7 +157,7 @@ def make_fast_structure(
         value, key = f"v{index}", wire_key(field)
         lines += _read_lines(field, value, key, namespace)
         if field.name != "event_type":
-            declared = _declared(hints[field.name])
+            declared = declared_type(hints[field.name])
             lines += _check_lines(declared, value, nested)
             where = f"payload[k{value}]" if field.metadata.get(ALIASES) else f"payload[{key!r}]"
             if declared == tuple[str, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import cattrs
 
+from bwhooks._hints import declared_type
 from bwhooks.errors import FieldConversionWarning
 from bwhooks.events._base import ALIASES, freeze_raw
 
@@ -68,7 +69,7 @@ class LenientStructurer:
             if field.name == "raw":
                 continue
             keys = (self._wire_key(field), *field.metadata.get(ALIASES, ()))
-            plan.append((field.name, keys, self._converter_of(_declared(hints[field.name]))))
+            plan.append((field.name, keys, self._converter_of(declared_type(hints[field.name]))))
         has_raw = "raw" in attrs.fields_dict(cls)
 
         def structure(payload: Mapping[str, Any], problems: Problems, path: str) -> Any:
@@ -110,14 +111,8 @@ class LenientStructurer:
         return convert
 
 
-def _declared(hint: Any) -> Any:
-    """``X`` of ``X | None``."""
-    args = [t for t in typing.get_args(hint) if t is not type(None)]
-    return args[0] if len(args) == 1 and typing.get_origin(hint) is not tuple else hint
-
-
 def _expected(hint: Any) -> str:
-    declared = _declared(hint)
+    declared = declared_type(hint)
     return getattr(declared, "__name__", None) or str(declared).replace("typing.", "")
 
 

@@ -6,21 +6,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import bandwidth  # in the test extra: an import error fails the run, never a skip
 import pytest
 import urllib3
-
-from bwhooks.auth import basic_authorization
-from bwhooks.testing import FakeBandwidthApiV2
-
-bandwidth = pytest.importorskip("bandwidth")  # in the test extra: a missing install fails CI
-from bandwidth import ApiClient, CallsApi, MediaApi, MessagesApi, RecordingsApi  # noqa: E402
-from bandwidth.exceptions import (  # noqa: E402
+from bandwidth import ApiClient, CallsApi, MediaApi, MessagesApi, RecordingsApi
+from bandwidth.exceptions import (
     BadRequestException,
     ConflictException,
     NotFoundException,
     UnauthorizedException,
 )
-from bandwidth.models import CreateCall, MessageRequest, UpdateCall  # noqa: E402
+from bandwidth.models import CreateCall, MessageRequest, UpdateCall
+
+from bwhooks.auth import basic_authorization
+from bwhooks.testing import FakeBandwidthApiV2
 
 APPLICATION = "93de2206-9669-4e07-948d-329f4b722ee2"
 

@@ -21,7 +21,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 from xml.etree import ElementTree
@@ -30,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from bwhooks.auth import basic_authorization
 from bwhooks.testing.bandwidth_api import RecordedRequest
+from bwhooks.testing.ids import bandwidth_id, iso_now, message_id
 
 __all__ = ["FakeBandwidthApiV2", "V2ApiError"]
 
@@ -64,21 +64,6 @@ def _messaging_error(
     if field_errors:
         body["fieldErrors"] = field_errors
     return V2ApiError(status, body)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _bandwidth_id(prefix: str) -> str:
-    hexes = [secrets.token_hex(n) for n in (4, 4, 2, 2, 2, 6)]
-    return f"{prefix}-" + "-".join(hexes)
-
-
-def _message_id() -> str:
-    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    suffix = "".join(secrets.choice(alphabet) for _ in range(16))
-    return f"{int(time.time() * 1000)}{suffix}"
 
 
 class FakeBandwidthApiV2:
@@ -205,8 +190,8 @@ class FakeBandwidthApiV2:
 
     def add_call(self, call_id: str | None = None, **fields: Any) -> str:
         """Seed an answered inbound call (fields by wire name); returns its id."""
-        call_id = call_id or _bandwidth_id("c")
-        now = _now()
+        call_id = call_id or bandwidth_id("c")
+        now = iso_now()
         self.calls[call_id] = {
             "applicationId": str(uuid.uuid4()),
             "accountId": self.account_id,
@@ -231,7 +216,7 @@ class FakeBandwidthApiV2:
     def answer_call(self, call_id: str) -> None:
         """The callee answers: the call becomes ``answered`` (and can be redirected)."""
         call = self.calls[call_id]
-        call.update(state="answered", answerTime=_now(), lastUpdate=_now())
+        call.update(state="answered", answerTime=iso_now(), lastUpdate=iso_now())
 
     def add_recording(
         self,
@@ -255,8 +240,8 @@ class FakeBandwidthApiV2:
             "duration": "PT9.512S",
             "direction": call.get("direction", "inbound"),
             "channels": 1,
-            "startTime": _now(),
-            "endTime": _now(),
+            "startTime": iso_now(),
+            "endTime": iso_now(),
             "fileFormat": "wav",
             "status": "complete",
             "mediaUrl": f"{self.voice_url}/calls/{call_id}/recordings/{recording_id}/media",
@@ -267,11 +252,11 @@ class FakeBandwidthApiV2:
 
     def add_conference(self, name: str = "my-conference", *member_call_ids: str) -> str:
         """Seed an active conference with these calls as members; returns its id."""
-        conference_id = _bandwidth_id("conf")
+        conference_id = bandwidth_id("conf")
         self.conferences[conference_id] = {
             "id": conference_id,
             "name": name,
-            "createdTime": _now(),
+            "createdTime": iso_now(),
             "completedTime": None,
             "conferenceEventUrl": None,
             "conferenceEventMethod": "POST",
@@ -377,7 +362,7 @@ class FakeBandwidthApiV2:
     def _not_found(api: str, path: str) -> V2ApiError:
         if api == _MESSAGING:  # a framework-style body, not {type, description}
             body = {
-                "timestamp": _now(),
+                "timestamp": iso_now(),
                 "status": 404,
                 "error": "Not Found",
                 "message": "Not Found",
@@ -440,10 +425,10 @@ class FakeBandwidthApiV2:
                 400, "request-validation", "Your request could not be accepted", errors
             )
         message = {
-            "id": _message_id(),
+            "id": message_id(),
             "owner": body["from"],
             "applicationId": body["applicationId"],
-            "time": _now(),
+            "time": iso_now(),
             "segmentCount": 1 if media else max(1, math.ceil(len(text or "") / 160)),
             "direction": "out",
             "to": to,
@@ -565,7 +550,7 @@ class FakeBandwidthApiV2:
                     "validation",
                     f"{name} must be within the range [{low}, {high}], but was {value}",
                 )
-        call_id = _bandwidth_id("c")
+        call_id = bandwidth_id("c")
         call_url = f"{self.voice_url}/calls/{call_id}"
         self.calls[call_id] = {
             "applicationId": body["applicationId"],
@@ -576,14 +561,14 @@ class FakeBandwidthApiV2:
             "from": body["from"],
             "direction": "outbound",
             "state": "initiated",
-            "enqueuedTime": _now(),
-            "startTime": _now(),
+            "enqueuedTime": iso_now(),
+            "startTime": iso_now(),
             "answerTime": None,
             "endTime": None,
             "disconnectCause": None,
             "errorMessage": None,
             "errorId": None,
-            "lastUpdate": _now(),
+            "lastUpdate": iso_now(),
             "_request": body,
             "_bxml": [],
         }
@@ -643,12 +628,12 @@ class FakeBandwidthApiV2:
         self._modifiable(call_id, call, answered=state == "active")
         if state == "completed":
             cause = "hangup" if call["state"] == "answered" else "cancel"
-            call.update(state="disconnected", endTime=_now(), disconnectCause=cause)
+            call.update(state="disconnected", endTime=iso_now(), disconnectCause=cause)
         else:
             call.setdefault("_redirects", []).append(body)
         if "tag" in body:
             call["_tag"] = body["tag"]
-        call["lastUpdate"] = _now()
+        call["lastUpdate"] = iso_now()
         return Response(status=200)
 
     def _bxml(self, request: Request) -> str:
@@ -742,7 +727,7 @@ class FakeBandwidthApiV2:
         recording["transcription"] = {
             "id": f"t-{uuid.uuid4()}",
             "status": "available",
-            "completedTime": _now(),
+            "completedTime": iso_now(),
             "url": f"{self.voice_url}/calls/{call_id}/recordings/{recording_id}/transcription",
         }
         return Response(status=204)
@@ -795,7 +780,7 @@ class FakeBandwidthApiV2:
         if status == "active" and not body.get("redirectUrl"):
             raise _voice_error(400, "validation", "redirectUrl is required when status is active")
         if status == "completed":
-            conference.update(completedTime=_now(), _members={})
+            conference.update(completedTime=iso_now(), _members={})
         return Response(status=204)
 
     def _update_conference_bxml(

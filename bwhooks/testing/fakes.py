@@ -9,6 +9,7 @@ mean v1; ``"v2:answer"`` selects Voice v2 (the ``v2:`` prefix is accepted on eve
 from __future__ import annotations
 
 import secrets
+import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -167,6 +168,7 @@ _BY_V2_KIND: dict[str, type[Event]] = {
     for event_type in cls.EVENT_TYPES
 }
 _UNKNOWN_V2 = (UnknownVoiceEvent, UnknownMessagingEvent)
+_KINDS = {*_FIELDS, *_VOICE, *_BY_V2_KIND.values(), UnknownEvent, UnknownMessagingEvent}
 
 
 def _random_id(prefix: str) -> str:
@@ -234,11 +236,7 @@ def resolve_kind(kind: type[Event] | str) -> type[Event]:
         if kind.startswith(_V2_PREFIX):
             return _BY_V2_KIND.get(kind[len(_V2_PREFIX) :], UnknownVoiceEvent)
         return _BY_KIND.get(kind) or _BY_V2_KIND.get(kind, UnknownEvent)
-    if isinstance(kind, type) and (
-        kind in _FIELDS or kind in _VOICE or kind is UnknownEvent or kind in _BY_V2_KIND.values()
-    ):
-        return kind
-    if kind is UnknownMessagingEvent:
+    if isinstance(kind, type) and kind in _KINDS:
         return kind
     known = ", ".join(sorted(_BY_KIND) + sorted(_BY_V2_KIND))
     raise TypeError(f"kind must be a concrete event class or one of: {known}; got {kind!r}")
@@ -247,15 +245,7 @@ def resolve_kind(kind: type[Event] | str) -> type[Event]:
 def _wire_overrides(cls: type[Event], overrides: Mapping[str, Any]) -> dict[str, Any]:
     if cls is UnknownEvent:
         return {wire_name(k) if k == "event_type" else k: v for k, v in overrides.items()}
-    names = {a.name: wire_key(a) for a in attrs.fields(cls) if a.name != "raw"}
-    wire_names = set(names.values())
-    wire: dict[str, Any] = {}
-    for name, value in overrides.items():
-        if name not in names and name not in wire_names:
-            valid = ", ".join(sorted(names))
-            raise TypeError(f"{cls.__name__} has no field {name!r}; valid fields: {valid}")
-        wire[names.get(name, name)] = value
-    return wire
+    return {wire_key(_field_of(cls, name)): value for name, value in overrides.items()}
 
 
 def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
@@ -357,8 +347,6 @@ def _field_of(cls: type[Any], name: str) -> attrs.Attribute[Any]:
 
 
 def _nested_class(cls: type[Any], field: attrs.Attribute[Any]) -> type[Any]:
-    import typing
-
     hints = typing.get_type_hints(cls)
     nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]
     if not nested:

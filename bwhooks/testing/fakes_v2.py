@@ -57,30 +57,17 @@ from bwhooks.events import (
     VoiceTransferCompleteEvent,
     VoiceTransferDisconnectEvent,
 )
+from bwhooks.testing.ids import bandwidth_id, iso, message_id
 
 __all__ = ["fake_messaging_elements", "fake_voice_payload"]
 
 VOICE_API = "https://voice.bandwidth.com/api/v2/accounts"
-MESSAGING_API = "https://messaging.bandwidth.com/api/v2/users"
 
 _Generate = Callable[["_Values"], Any]
 
 
-def _hex(length: int) -> str:
-    return secrets.token_hex(length // 2)
-
-
-def _bandwidth_id(prefix: str) -> str:
-    """An id shaped like Bandwidth's: ``c-95ac8d6e-1a31c52e-b38f-4198-93c1-51633ec68f8d``."""
-    return f"{prefix}-{_hex(8)}-{_hex(8)}-{_hex(4)}-{_hex(4)}-{_hex(4)}-{_hex(12)}"
-
-
 def _number() -> str:
     return f"+1919555{secrets.randbelow(10_000):04d}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Values:
@@ -103,12 +90,12 @@ class _Values:
         return self.made[key]
 
     def ago(self, seconds: float) -> str:
-        return _iso(self.now - timedelta(seconds=seconds))
+        return iso(self.now - timedelta(seconds=seconds))
 
 
 def _stream(v: _Values, *, stopped: bool = False) -> dict[str, Any]:
     stream = {
-        "id": _bandwidth_id("s"),
+        "id": bandwidth_id("s"),
         "name": "live_audio",
         "destination": "wss://stream.example.com/calls",
         "startTime": v.ago(8),
@@ -120,7 +107,7 @@ def _stream(v: _Values, *, stopped: bool = False) -> dict[str, Any]:
 
 def _transcription(v: _Values, **extra: Any) -> dict[str, Any]:
     return {
-        "id": _bandwidth_id("t"),
+        "id": bandwidth_id("t"),
         "name": "live_transcript",
         "startTime": v.ago(8),
         "tracks": ["inbound"],
@@ -131,14 +118,14 @@ def _transcription(v: _Values, **extra: Any) -> dict[str, Any]:
 
 
 _COMMON: dict[str, _Generate] = {
-    "eventTime": lambda v: _iso(v.now),
+    "eventTime": lambda v: iso(v.now),
     "accountId": lambda v: str(10_000_000 + secrets.randbelow(90_000_000)),
     "applicationId": lambda v: str(uuid.uuid4()),
     "from": lambda v: _number(),
     "to": lambda v: _number(),
     "direction": lambda v: "outbound",
-    "callId": lambda v: _bandwidth_id("c"),
-    "parentCallId": lambda v: _bandwidth_id("c"),
+    "callId": lambda v: bandwidth_id("c"),
+    "parentCallId": lambda v: bandwidth_id("c"),
     "callUrl": lambda v: f"{VOICE_API}/{v['accountId']}/calls/{v['callId']}",
     "enqueuedTime": lambda v: v.ago(14),
     "startTime": lambda v: v.ago(12),
@@ -148,7 +135,7 @@ _COMMON: dict[str, _Generate] = {
     "transferCallerId": lambda v: v["from"],
     "transferTo": lambda v: _number(),
     "cause": lambda v: "hangup",
-    "conferenceId": lambda v: _bandwidth_id("conf"),
+    "conferenceId": lambda v: bandwidth_id("conf"),
     "name": lambda v: "support-conference",
     "recordingId": lambda v: f"r-{uuid.uuid4()}",
     "mediaUrl": lambda v: f"{v['callUrl']}/recordings/{v['recordingId']}/media",
@@ -230,7 +217,7 @@ _VOICE: dict[type[VoiceEvent], tuple[tuple[str, ...], dict[str, Any]]] = {
             "realTimeTranscription": lambda v: _transcription(
                 v,
                 status="available",
-                url=f"{v['callUrl']}/transcriptions/{_bandwidth_id('t')}",
+                url=f"{v['callUrl']}/transcriptions/{bandwidth_id('t')}",
                 completedTime=v.ago(0.5),
             )
         },
@@ -293,13 +280,6 @@ _MESSAGING: dict[type[MessagingEvent], tuple[str, str]] = {  # direction, descri
 }
 
 
-def _message_id() -> str:
-    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    return str(1_700_000_000_000 + secrets.randbelow(10**11)) + "".join(
-        secrets.choice(alphabet) for _ in range(16)
-    )
-
-
 def fake_messaging_elements(
     cls: type[MessagingEvent], message_type: str, count: int
 ) -> list[dict[str, Any]]:
@@ -313,10 +293,10 @@ def fake_messaging_elements(
         moment = now - timedelta(seconds=count - 1 - index)
         sender, recipient = (theirs, ours) if direction == "in" else (ours, theirs)
         message: dict[str, Any] = {
-            "id": _message_id(),
+            "id": message_id(),
             "owner": ours,
             "applicationId": application,
-            "time": _iso(moment - timedelta(seconds=2)),
+            "time": iso(moment - timedelta(seconds=2)),
             "segmentCount": 1,
             "direction": direction,
             "to": [recipient],
@@ -333,7 +313,7 @@ def fake_messaging_elements(
             message["locationResponse"] = {"latitude": "37.7749", "longitude": "-122.4194"}
         element: dict[str, Any] = {
             "type": message_type,
-            "time": _iso(moment),
+            "time": iso(moment),
             "to": recipient,
             "description": description,
             "message": message,
@@ -341,6 +321,6 @@ def fake_messaging_elements(
         if cls is MessageFailedEvent:
             element["errorCode"] = 4432
         if cls is MessageReadEvent:
-            element["eventTime"] = _iso(moment)
+            element["eventTime"] = iso(moment)
         elements.append(element)
     return elements
