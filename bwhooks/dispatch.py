@@ -10,24 +10,30 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
+from bwhooks.errors import QueueUnavailable, RetryLater
 from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, Reply
 from bwhooks.http import CallbackRequest, CallbackResponse
 from bwhooks.observe import event_ids
 from bwhooks.registry import Handler, HandlerRegistry, Registration
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
-    from bwhooks.idempotency import IdempotencyStore
+    from bwhooks.idempotency import Claimed, IdempotencyStore
 
-__all__ = ["Dispatched", "Dispatcher", "SyncRunner", "current_request"]
+__all__ = ["Dispatched", "Dispatcher", "SyncRunner", "current_request", "handling"]
 
 OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
 EMPTY_BXML = CallbackResponse.bxml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
-_RETRY = (("Retry-After", "5"),)
+# 409, as the IETF Idempotency-Key draft answers a retry of a request still being processed:
+# a 4xx the sender retries unchanged, and every 5xx stays a failure.
+RETRY_LATER = CallbackResponse.error(409, "being handled, retry later", (("Retry-After", "5"),))
+_STORE = object()  # marks a step that is a store operation: ``(_STORE, call)``
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 _UNKNOWN = frozenset(UNKNOWN_EVENT_CLASSES)
 _BXML = Reply.BXML
@@ -36,7 +42,7 @@ SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
 """How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
 Dispatched = tuple[CallbackResponse, bool]
 """The answer to a delivery, and whether it was a duplicate (answered without handlers)."""
-_Call = tuple[Registration, Event]
+_Call = tuple[Registration, Event] | tuple[object, Callable[[], Any]]
 _Outcome = tuple[bool, Any]  # (True, the handler's result) or (False, its exception)
 # The steps yield each handler call, then the delivery's answer as their last item (a final
 # yield costs less than the StopIteration of a return).
@@ -52,6 +58,23 @@ def current_request() -> CallbackRequest:
         return _current.get()
     except LookupError:
         raise LookupError("current_request() is only available inside a handler") from None
+
+
+@contextmanager
+def handling(request: CallbackRequest) -> Iterator[None]:
+    """Make ``request`` what :func:`current_request` returns inside the block (a queue's
+    worker runs a handler in it)."""
+    token = _current.set(request)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _key_of(event: Event) -> str:
+    from bwhooks.idempotency import idempotency_key
+
+    return idempotency_key(event)
 
 
 class Dispatcher:
@@ -86,17 +109,24 @@ class Dispatcher:
         token = _current.set(request)
         try:
             step = next(steps)
-            while step[0].__class__ is Registration:
-                registration, event = step
-                try:
-                    result = registration.handler(event)
-                    if result is not None and inspect.isawaitable(result):
-                        result = _asyncio().run(_await(result, self.handler_timeout))
-                    outcome: _Outcome = (True, result)
-                except Exception as exc:
-                    outcome = (False, exc)
+            while True:
+                head = step[0]
+                if head.__class__ is Registration:
+                    try:
+                        result = head.handler(cast(Event, step[1]))
+                        if result is not None and inspect.isawaitable(result):
+                            result = _asyncio().run(_await(result, self.handler_timeout))
+                        outcome: _Outcome = (True, result)
+                    except Exception as exc:
+                        outcome = (False, exc)
+                elif head is _STORE:
+                    try:
+                        outcome = (True, cast(Callable[[], Any], step[1])())
+                    except Exception as exc:
+                        outcome = (False, exc)
+                else:
+                    return cast(Dispatched, step)  # the last item: the answer
                 step = steps.send(outcome)
-            return cast(Dispatched, step)  # the last item: the answer
         finally:
             steps.close()  # interrupted (KeyboardInterrupt, ...): claims are released
             _current.reset(token)
@@ -114,22 +144,38 @@ class Dispatcher:
         token = _current.set(request)
         try:
             step = next(steps)
-            while step[0].__class__ is Registration:
-                registration, event = step
-                try:
-                    result = await _call_async(registration, event, run_sync, self.handler_timeout)
-                    outcome: _Outcome = (True, result)
-                except _asyncio().CancelledError as exc:
-                    if _being_cancelled():
-                        raise  # the request itself is cancelled (server shutdown, disconnect)
-                    outcome = (False, exc)  # the handler's own
-                except Exception as exc:
-                    outcome = (False, exc)
+            while True:
+                head = step[0]
+                if head.__class__ is Registration:
+                    try:
+                        result = await _call_async(
+                            head, cast(Event, step[1]), run_sync, self.handler_timeout
+                        )
+                        outcome: _Outcome = (True, result)
+                    except _asyncio().CancelledError as exc:
+                        if _being_cancelled():
+                            raise  # the request itself is cancelled (server shutdown, ...)
+                        outcome = (False, exc)  # the handler's own
+                    except Exception as exc:
+                        outcome = (False, exc)
+                elif head is _STORE:
+                    try:
+                        outcome = (True, await self._store_call(cast(Callable[[], Any], step[1])))
+                    except Exception as exc:
+                        outcome = (False, exc)
+                else:
+                    return cast(Dispatched, step)  # the last item: the answer
                 step = steps.send(outcome)
-            return cast(Dispatched, step)  # the last item: the answer
         finally:
             steps.close()  # cancelled: claims are released, the retry must run the handlers
             _current.reset(token)
+
+    async def _store_call(self, call: Callable[[], Any]) -> Any:
+        """A store operation under ``dispatch_async``: in a thread when the store does I/O
+        (:class:`~bwhooks.idempotency.RedisStore`), so the loop never waits on it."""
+        if getattr(self.idempotency, "blocking", True):
+            return await _asyncio().to_thread(call)
+        return call()
 
     # -- the steps, written once ----------------------------------------------------------
 
@@ -147,7 +193,8 @@ class Dispatcher:
         for event in events:
             key: str | None = None
             if self.idempotency is not None:
-                key, early = self._claim(event)
+                key = _key_of(event)
+                early = self._early(event, (yield _STORE, partial(self.idempotency.claim, key)))
                 if early is not None:
                     duplicates += 1
                     if len(events) == 1 or not 200 <= early.status < 300:
@@ -179,7 +226,7 @@ class Dispatcher:
                 else:
                     response = OK
             if key is not None:
-                self._settle(key, response)
+                _stored((yield _STORE, self._settle(key, response)))
             if not 200 <= response.status < 300:
                 yield response, False
                 return
@@ -251,6 +298,25 @@ class Dispatcher:
     def _failure(
         self, registration: Registration, event: Event, error: BaseException
     ) -> CallbackResponse:
+        if isinstance(error, RetryLater):
+            self.logger.info(
+                "%s asked for a later delivery of the %s event (%s): %s",
+                registration.name,
+                event.event_type,
+                event_ids(event),
+                error,
+            )
+            return RETRY_LATER
+        if isinstance(error, QueueUnavailable):
+            self.logger.error(
+                "%s: the %s event (%s) could not be queued (%s): answered 500 so that "
+                "Bandwidth delivers it again",
+                registration.name,
+                event.event_type,
+                event_ids(event),
+                error,
+            )
+            return self._error("could not queue the event")
         if isinstance(error, TimeoutError | _asyncio().TimeoutError):
             self.logger.error(
                 "handler %s ran past %ss on %s event (%s): cancelled",
@@ -274,39 +340,45 @@ class Dispatcher:
 
     # -- duplicates -----------------------------------------------------------------------
 
-    def _claim(self, event: Event) -> tuple[str, CallbackResponse | None]:
-        """Claim the event's key: ``(key, None)`` to run the handlers, else the answer."""
-        from bwhooks.idempotency import Claim, idempotency_key
+    def _early(self, event: Event, outcome: _Outcome) -> CallbackResponse | None:
+        """What a claim found: ``None`` to run the handlers, else the duplicate's answer."""
+        from bwhooks.idempotency import Claim
 
-        assert self.idempotency is not None
-        key = idempotency_key(event)
-        claimed = self.idempotency.claim(key)
+        claimed: Claimed = _stored(outcome)
+
         if claimed.claim is Claim.NEW:
-            return key, None
+            return None
         if claimed.claim is Claim.DONE and claimed.response is not None:
             self.logger.info(
                 "duplicate %s event (%s): answered again", event.event_type, event_ids(event)
             )
-            return key, claimed.response
+            return claimed.response
         self.logger.info(
             "duplicate %s event (%s) while the first is handled: retry asked",
             event.event_type,
             event_ids(event),
         )
-        # 409, as the IETF Idempotency-Key draft answers a retry of a request still being
-        # processed: a 4xx the sender retries unchanged, and every 5xx stays a failure.
-        return key, CallbackResponse.error(409, "being handled, retry later", _RETRY)
+        return RETRY_LATER
 
-    def _settle(self, key: str, response: CallbackResponse) -> None:
+    def _settle(self, key: str, response: CallbackResponse) -> Callable[[], None]:
+        """The store call that settles a claim: release it after a failure (the retry must
+        run the handlers), else keep the answer for duplicates."""
         assert self.idempotency is not None
         if response.status >= 500:
-            self.idempotency.release(key)  # failed: the retry must run the handlers
-        else:
-            self.idempotency.complete(key, response)
+            return partial(self.idempotency.release, key)
+        return partial(self.idempotency.complete, key, response)
 
     def _release(self, key: str) -> None:
         assert self.idempotency is not None
         self.idempotency.release(key)
+
+
+def _stored(outcome: _Outcome) -> Any:
+    """The result of a store call, or its exception raised (the store is unreachable: the
+    server answers ``500``)."""
+    if not outcome[0]:
+        raise outcome[1]
+    return outcome[1]
 
 
 def _to_response(result: Any) -> CallbackResponse | None:

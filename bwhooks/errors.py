@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["FieldConversionWarning", "InsecureReceiverWarning", "InvalidCallback"]
+__all__ = [
+    "FieldConversionWarning",
+    "InsecureReceiverWarning",
+    "InvalidCallback",
+    "QueueUnavailable",
+    "RetryLater",
+]
 
 
 class InvalidCallback(ValueError):
@@ -30,3 +36,13 @@ class FieldConversionWarning(UserWarning):
     Issued with a WARNING on the ``bwhooks.parsing`` logger; a filter that turns it into an
     error never fails the callback.
     """
+
+
+class RetryLater(Exception):
+    """Raised by a handler (or a queue) to ask Bandwidth to deliver again later: the callback
+    is answered ``409`` with ``Retry-After``, logged at INFO, never as a failure."""
+
+
+class QueueUnavailable(Exception):
+    """A queued handler's event could not be handed to the queue (broker down, publish
+    timed out): the callback is answered ``500`` so that Bandwidth delivers it again."""

@@ -65,7 +65,11 @@ class Claimed:
 
 
 class IdempotencyStore(Protocol):
-    """Where a receiver records which callbacks it has handled."""
+    """Where a receiver records which callbacks it has handled.
+
+    A store may set ``blocking = False`` when its calls do no I/O; otherwise an async
+    receiver makes them in a worker thread.
+    """
 
     def claim(self, key: str) -> Claimed:
         """Claim ``key`` atomically for one delivery, or say why not."""
@@ -83,6 +87,8 @@ class IdempotencyStore(Protocol):
 class MemoryStore:
     """An in-process store with expiry; thread-safe. Keys live ``ttl`` seconds once done,
     and a claim ``in_flight_ttl`` seconds (a crashed delivery cannot block a key)."""
+
+    blocking = False  # no I/O: an async receiver calls it on its loop
 
     def __init__(
         self,
@@ -133,8 +139,11 @@ class RedisStore:
     """A store in Redis, shared by every receiver process and machine.
 
     ``client`` is a ``redis.Redis`` (``pip install redis``). A claim is one ``SET NX EX``;
-    the stored answer is JSON. Keys are prefixed with ``prefix``.
+    the stored answer is JSON. Keys are prefixed with ``prefix``. Under an async server
+    each call runs in a worker thread, so the event loop never waits on Redis.
     """
+
+    blocking = True  # network I/O: an async receiver calls it in a thread
 
     def __init__(
         self, client: Any, *, prefix: str = "bwhooks:", ttl: int = DAY, in_flight_ttl: int = 60

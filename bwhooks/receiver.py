@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import IdempotencyStore
     from bwhooks.network import AllowList
+    from bwhooks.queueing import Queue
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
@@ -109,12 +110,15 @@ class Receiver:
         """The hook called with every callback's :class:`~bwhooks.observe.Outcome`."""
         return self.observer.metrics
 
-    def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
+    def on(self, *event_classes: type[Event], queue: Queue | None = None) -> Callable[[H], H]:
         """Decorator: run the function (``def`` or ``async def``) for these event classes.
 
-        A class matches its subclasses too; handlers run in registration order.
+        A class matches its subclasses too; handlers run in registration order. With a
+        ``queue`` (:class:`bwhooks.celery.CeleryQueue`) the function runs on a worker: the
+        callback is answered once the queue has accepted the event, and the function's
+        return value is ignored.
         """
-        return self.registry.on(*event_classes)
+        return self.registry.on(*event_classes, queue=queue)
 
     # -- checks that need no body ---------------------------------------------------------
 

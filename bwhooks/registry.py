@@ -4,30 +4,39 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from bwhooks.events import Event
 
-__all__ = ["Handler", "HandlerRegistry", "Registration"]
+if TYPE_CHECKING:
+    from bwhooks.queueing import Queue
+
+__all__ = ["Handler", "HandlerRegistry", "Registration", "handler_name"]
 
 Handler = Callable[[Any], Any | Awaitable[Any]]
 H = TypeVar("H", bound=Handler)
 
 
+def handler_name(handler: Handler) -> str:
+    """A handler's qualified name, for logs."""
+    return str(getattr(handler, "__qualname__", repr(handler)))
+
+
 @attrs.frozen
 class Registration:
-    """One handler and the event classes it was registered for."""
+    """One handler and the event classes it was registered for.
+
+    ``handler`` is what dispatch calls: the function itself, or, for a handler registered
+    with a ``queue``, the queue's publisher of it (``queue`` is then set).
+    """
 
     handler: Handler
     event_classes: tuple[type[Event], ...]
     is_async: bool
-
-    @property
-    def name(self) -> str:
-        """The handler's qualified name, for logs."""
-        return str(getattr(self.handler, "__qualname__", repr(self.handler)))
+    queue: Queue | None = None
+    name: str = attrs.field(default=attrs.Factory(lambda self: handler_name(self.handler), True))
 
 
 class HandlerRegistry:
@@ -42,8 +51,9 @@ class HandlerRegistry:
         self._by_class: dict[type[Event], tuple[Registration, ...]] = {}
         self._async: dict[type[Event], bool] = {}
 
-    def on(self, *event_classes: type[Event]) -> Callable[[H], H]:
-        """Decorator: run the decorated function (``def`` or ``async def``) for these events."""
+    def on(self, *event_classes: type[Event], queue: Queue | None = None) -> Callable[[H], H]:
+        """Decorator: run the decorated function (``def`` or ``async def``) for these events;
+        with a ``queue``, on a worker of that queue instead (its return value is ignored)."""
         if not event_classes:
             raise TypeError("on() needs at least one event class, e.g. on(AnswerEvent)")
         for cls in event_classes:
@@ -51,19 +61,29 @@ class HandlerRegistry:
                 raise TypeError(f"on() takes event classes, not {cls!r}")
 
         def register(handler: H) -> H:
-            self.add(handler, *event_classes)
+            self.add(handler, *event_classes, queue=queue)
             return handler
 
         return register
 
-    def add(self, handler: Handler, *event_classes: type[Event]) -> None:
+    def add(
+        self, handler: Handler, *event_classes: type[Event], queue: Queue | None = None
+    ) -> None:
         """Register ``handler`` for ``event_classes`` (the call form of :meth:`on`)."""
         if not callable(handler):
             raise TypeError(f"a handler must be callable, not {handler!r}")
-        is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-            getattr(handler, "__call__", None)  # noqa: B004  (objects with async __call__)
-        )
-        self._registrations.append(Registration(handler, event_classes, is_async))
+        if queue is not None:
+            # Dispatch calls the queue's publisher: a plain function (a thread under ASGI).
+            publisher = queue.bind(handler)
+            registration = Registration(
+                publisher, event_classes, False, queue, f"{handler_name(handler)} (queued)"
+            )
+        else:
+            is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+                getattr(handler, "__call__", None)  # noqa: B004  (objects with async __call__)
+            )
+            registration = Registration(handler, event_classes, is_async)
+        self._registrations.append(registration)
         self._by_class.clear()
         self._async.clear()
 

@@ -142,6 +142,10 @@ class Event:
     #: The API generation: 1 for Bandwidth v1 (Catapult), 2 for Voice v2 and Messaging v2,
     #: whose fields that cannot be converted are left ``None`` (v1 answers ``400``).
     GENERATION: ClassVar[int] = 1
+    #: Whether Bandwidth documents a retry after a ``5xx`` answer (Messaging v2: for 24
+    #: hours). A queued handler's event that is not retried is spooled, never answered
+    #: ``5xx``, when the broker is down.
+    RETRIED_AFTER_FAILURE: ClassVar[bool] = False
 
     event_type: str = event_type_field()
     raw: Mapping[str, Any] = raw_field()

@@ -112,6 +112,7 @@ class MessagingEvent(Event):
 
     GENERATION: ClassVar[int] = 2
     REPLY: ClassVar[Reply] = Reply.NONE
+    RETRIED_AFTER_FAILURE: ClassVar[bool] = True
 
     event_type: str = event_type_field("type")
     time: datetime | None = None

@@ -1,0 +1,107 @@
+"""A durable local spool: envelopes that could not be queued while the broker was down.
+
+Bandwidth does not retry a voice callback answered ``5xx``, so a queued handler's voice
+event is written here (SQLite, ``synchronous=FULL``: on disk before the ``2xx``) and
+published when the broker is back. Every receiver process on the machine may share one
+file: a row is leased while it is being published, so two processes never publish it at
+the same moment, and a publish that lands twice is absorbed by the claims.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["Spool", "default_spool_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    envelope TEXT NOT NULL,
+    spooled_at REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0
+)
+"""
+
+
+def default_spool_path(name: str) -> Path:
+    """``$XDG_STATE_HOME/bwhooks/spool-<name>.sqlite3`` (``~/.local/state`` by default)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state) / "bwhooks" / f"spool-{name}.sqlite3"
+
+
+class Spool:
+    """Envelopes waiting for the broker, in the SQLite file at ``path`` (created readable by
+    its owner only: it holds callback payloads)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._ready = False  # the file is made when first used, not on import
+
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(_SCHEMA)
+        finally:
+            connection.close()
+        self._ready = True
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self._create()
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            connection.execute("PRAGMA synchronous=FULL")
+            yield connection
+        finally:
+            connection.close()
+
+    def put(self, envelope: str) -> None:
+        """Keep ``envelope`` (JSON text) until it is published; on disk when this returns."""
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO spool (envelope, spooled_at) VALUES (?, ?)", (envelope, time.time())
+            )
+
+    def take(self, limit: int, lease: float) -> list[tuple[int, str]]:
+        """Lease up to ``limit`` of the oldest envelopes for ``lease`` seconds."""
+        now = time.time()
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                rows = connection.execute(
+                    "SELECT id, envelope FROM spool WHERE lease_until < ? ORDER BY id LIMIT ?",
+                    (now, limit),
+                ).fetchall()
+                connection.executemany(
+                    "UPDATE spool SET lease_until = ? WHERE id = ?",
+                    [(now + lease, row[0]) for row in rows],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    def remove(self, row_id: int) -> None:
+        """The envelope was published (or was a duplicate): forget it."""
+        with self._connection() as connection:
+            connection.execute("DELETE FROM spool WHERE id = ?", (row_id,))
+
+    def release(self, row_id: int) -> None:
+        """The publish failed: the envelope waits for the next attempt."""
+        with self._connection() as connection:
+            connection.execute("UPDATE spool SET lease_until = 0 WHERE id = ?", (row_id,))
+
+    def __len__(self) -> int:
+        with self._connection() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM spool").fetchone()[0])

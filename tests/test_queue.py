@@ -1,0 +1,445 @@
+"""Queued handlers, wired for real: a redis-server of this module as broker and store, a
+real `celery worker` process, the receiver of tests/queue_app.py in this process.
+
+Quick enough for `make test`; the multi-process burst with kills is tests/test_queue_soak.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from processes import start_redis, start_worker
+from support import EXAMPLES_V2, free_port, load_get_example, load_v2_example
+
+from bwhooks import (
+    CallbackRequest,
+    CallbackResponse,
+    Event,
+    InsecureReceiverWarning,
+    Receiver,
+)
+from bwhooks.auth import basic_authorization
+from bwhooks.claims import RedisClaims, Start
+from bwhooks.dispatch import handling
+from bwhooks.errors import QueueUnavailable
+from bwhooks.events import VoiceEvent
+from bwhooks.idempotency import MemoryStore, idempotency_key
+from bwhooks.queueing import Envelope, EnvelopeError, TaskQueue, Verdict
+from bwhooks.testing import fake_payload
+
+pytestmark = pytest.mark.timeout(120)
+HEADERS = {
+    "Content-Type": "application/json",
+    "Authorization": basic_authorization("queue", "queue-pass"),
+}
+
+
+class Stack:
+    """This module's services: Redis (which a test may stop and start again) and a worker."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.env = {
+            "QUEUE_REDIS_URL": f"redis://127.0.0.1:{self.port}/0",
+            "QUEUE_PREFIX": "wiring:",
+            "QUEUE_SPOOL": str(directory / "spool.sqlite3"),
+        }
+        self.redis = start_redis(self.port, directory)
+        self.worker = start_worker("wiring", self.env, directory)
+
+    def restart_redis(self) -> None:
+        self.redis = start_redis(self.port, self.directory)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(tmp_path_factory.mktemp("queue"))
+    try:
+        yield stack
+    finally:
+        stack.worker.kill()
+        stack.redis.kill()
+
+
+@pytest.fixture(scope="module")
+def app(stack: Stack) -> Iterator[ModuleType]:
+    """tests/queue_app.py, imported with this module's environment."""
+    saved = dict(os.environ)
+    os.environ.update(stack.env)
+    try:
+        sys.modules.pop("queue_app", None)
+        yield importlib.import_module("queue_app")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sys.modules.pop("queue_app", None)
+
+
+def open_receiver(**options: Any) -> Receiver:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureReceiverWarning)
+        return Receiver(auth=None, **options)
+
+
+def post(app: ModuleType, body: Any, path: str = "/callbacks") -> CallbackResponse:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    receiver: Receiver = app.receiver
+    return receiver.handle(CallbackRequest("POST", path, HEADERS, data))
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        time.sleep(0.05)
+
+
+def count(app: ModuleType, name: str, key: str) -> int:
+    return int(app.store.hget(app.PREFIX + name, key) or 0)
+
+
+def completed(app: ModuleType, key: str) -> bool:
+    return count(app, "completions", key) == 1
+
+
+def keys_of(body: Any) -> list[str]:
+    from bwhooks import parse_delivery
+
+    return [idempotency_key(event) for event in parse_delivery(body)]
+
+
+def test_handlers_run_on_a_worker_v1_and_v2_with_the_inline_answer_unchanged(
+    app: ModuleType,
+) -> None:
+    answer = fake_payload("v2:answer")
+    bodies = [answer, fake_payload("sms"), fake_payload("message-delivered", count=3)]
+    responses = [post(app, body, path="/bw/voice") for body in bodies]
+    assert [r.status for r in responses] == [200, 200, 200]
+    assert b"<SpeakSentence>queued</SpeakSentence>" in responses[0].body  # the inline handler's
+    assert responses[1].body == responses[2].body == b""
+    keys = [key for body in bodies for key in keys_of(body)]
+    assert len(keys) == 5
+    for key in keys:
+        eventually(partial(completed, app, key), f"{key} completed")
+        assert app.store.hget(app.PREFIX + "paths", key) == b"/bw/voice"  # current_request()
+    (voice,) = keys_of(answer)
+    eventually(lambda: count(app, "async-completions", voice) == 1, "the async def handler ran")
+    assert app.store.get(app.PREFIX + "leaked-authorization") is None
+
+
+def test_a_get_callback_is_retyped_from_its_query_string(app: ModuleType) -> None:
+    query = load_get_example("answer-1.txt")
+    receiver: Receiver = app.receiver
+    response = receiver.handle(CallbackRequest("GET", "/callbacks", HEADERS, b"", query))
+    assert response.status == 200
+    (event,) = app.receiver.accept_all(CallbackRequest("GET", "/callbacks", HEADERS, b"", query))
+    key = idempotency_key(event)
+    eventually(lambda: count(app, "completions", key) == 1, "the GET callback ran on the worker")
+
+
+def test_duplicates_are_published_once_whichever_delivery_wins(app: ModuleType) -> None:
+    body = json.dumps(fake_payload("message-received")).encode()
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: post(app, body).status, range(6)))
+    # The copies racing the first one are asked to retry (409); none is a failure.
+    assert set(statuses) <= {200, 409}
+    assert 200 in statuses
+    for _ in range(3):
+        assert post(app, body).status == 200  # a later duplicate: acknowledged, not published
+    (key,) = keys_of(json.loads(body))
+    eventually(lambda: count(app, "completions", key) == 1, "the callback completed")
+    time.sleep(1)
+    assert count(app, "starts", key) == 1
+    queue: TaskQueue = app.queue
+    assert queue.claims.state(f"{key}|queue_app:record") == "done"
+
+
+def test_a_failing_handler_is_retried_then_dead_lettered(app: ModuleType) -> None:
+    body = fake_payload("message-received", message__text="poison")
+    assert post(app, body).status == 200  # queued: the failure happens on the worker
+    (key,) = keys_of(body)
+    work = f"{key}|queue_app:record"
+    dead_hook = app.PREFIX + "dead-hook"
+    eventually(lambda: work.encode() in app.store.lrange(dead_hook, 0, -1), "dead-lettered")
+    queue: TaskQueue = app.queue
+    assert count(app, "starts", key) == queue.max_attempts == 3
+    assert queue.claims.state(work) == "dead"
+    letter = next(d for d in queue.dead_letters() if d.envelope["key"] == work)
+    assert letter.error == "RuntimeError: a handler that always fails"
+    assert letter.attempts == 3
+    assert "Authorization" not in dict(letter.envelope["headers"])
+    assert post(app, body).status == 200  # a later delivery does not run it again
+    time.sleep(1)
+    assert count(app, "starts", key) == 3
+
+
+def test_broker_down_messaging_is_refused_voice_is_spooled_then_published(
+    app: ModuleType, stack: Stack
+) -> None:
+    messaging = fake_payload("message-delivered")
+    voice = fake_payload("v2:disconnect")
+    stack.redis.kill()
+    try:
+        started = time.monotonic()
+        refused = post(app, messaging)
+        assert refused.status == 500  # Bandwidth retries messaging for 24 hours
+        assert json.loads(refused.body) == {"error": "could not queue the event"}
+        assert time.monotonic() - started < 8, "the publish was not bounded in time"
+        spooled = post(app, voice)
+        assert spooled.status == 200  # not retried by Bandwidth: on disk before the 2xx
+        queue: TaskQueue = app.queue
+        assert queue.spool is not None
+        assert len(queue.spool) == 2
+    finally:
+        stack.restart_redis()
+    (voice_key,) = keys_of(voice)
+    eventually(lambda: count(app, "completions", voice_key) == 1, "the spooled event ran", 60)
+    eventually(lambda: count(app, "async-completions", voice_key) == 1, "both handlers", 60)
+    assert len(queue.spool) == 0
+    (messaging_key,) = keys_of(messaging)
+    assert count(app, "starts", messaging_key) == 0
+    assert post(app, messaging).status == 200  # Bandwidth's retry, the broker back
+    eventually(lambda: count(app, "completions", messaging_key) == 1, "the retried one ran")
+
+
+def test_without_a_spool_voice_gets_500_and_says_why(
+    app: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Down(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            raise ConnectionError("broker down")
+
+    queue = Down(RedisClaims(app.store, prefix="wiring-down:"), spool=None)
+    receiver = open_receiver()
+    receiver.on(VoiceEvent, queue=queue)(lambda event: None)
+    body = json.dumps(fake_payload("v2:disconnect")).encode()
+    caplog.set_level(logging.ERROR, "bwhooks.receiver")
+    response = receiver.handle(
+        CallbackRequest("POST", "/", {"Content-Type": "application/json"}, body)
+    )
+    assert response.status == 500
+    assert "could not be queued (ConnectionError: broker down)" in caplog.text
+
+
+def test_a_worker_defers_to_a_live_lease_and_skips_what_is_done(app: ModuleType) -> None:
+    queue: TaskQueue = app.queue
+    body = fake_payload("v2:answer")
+    (event,) = app.receiver.accept_all(
+        CallbackRequest("POST", "/x", HEADERS, json.dumps(body).encode())
+    )
+    envelope = queue.envelope(
+        "queue_app:record", event, CallbackRequest("POST", "/x", HEADERS, b"{}")
+    )
+    begun = queue.claims.begin(envelope.key, "another-worker", 3.0, 60)
+    assert begun.start is Start.RUN
+    assert begun.attempt == 1
+    ran = queue.run(envelope.to_dict())
+    assert ran.verdict is Verdict.RETRY
+    assert 2.0 < ran.countdown <= 4.0
+    assert queue.claims.finish(envelope.key, "another-worker", 60)
+    assert queue.run(envelope.to_dict()).verdict is Verdict.ACK  # done: skipped
+    assert count(app, "starts", idempotency_key(event)) == 0
+
+
+def test_work_whose_message_was_lost_is_published_again_until_done(app: ModuleType) -> None:
+    published: list[Envelope] = []
+
+    class Lossy(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            published.append(envelope)  # and the broker loses it
+
+    queue = Lossy(RedisClaims(app.store, prefix="wiring-lost:"))
+    publish = queue.bind(lambda event: None)
+    request = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("sms")).encode())
+    (event,) = app.receiver.accept_all(request)
+    with handling(request):
+        publish(event)
+    assert len(published) == 1
+    assert queue.republish_orphans(idle=60) == 0  # not idle long enough yet
+    time.sleep(0.05)
+    assert queue.republish_orphans(idle=0.01) == 1
+    assert published[1] == published[0]
+    assert queue.republish_orphans(idle=0.01) == 0  # one sweeper takes it, once per idle
+    time.sleep(0.05)
+    assert queue.republish_orphans(idle=0.01) == 1  # still not done: again
+    assert queue.run(published[0].to_dict()).verdict is Verdict.ACK  # a worker runs it
+    time.sleep(0.05)
+    assert queue.republish_orphans(idle=0.01) == 0  # done work leaves the index
+    assert app.store.zcard("wiring-lost:pending-at") == 0
+    assert app.store.hlen("wiring-lost:pending") == 0
+
+
+def test_the_documented_example_runs_its_handlers_on_a_worker(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        "REDIS_URL": f"redis://127.0.0.1:{stack.port}/1",
+        "BWHOOKS_CREDENTIALS": "bw-user:s3cret",
+        "XDG_STATE_HOME": str(tmp_path),  # the default spool's home
+    }
+    worker = start_worker("example", env, tmp_path, app="examples.celery_app:celery_app")
+    try:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.syspath_prepend(str(Path(__file__).parents[1]))
+        sys.modules.pop("examples.celery_app", None)
+        example = importlib.import_module("examples.celery_app")
+        assert "bwhooks queue" not in worker.text()  # the self-check found nothing
+        message = fake_payload("message-received")
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": basic_authorization("bw-user", "s3cret"),
+        }
+        request = CallbackRequest("POST", "/callbacks", headers, json.dumps(message).encode())
+        assert example.receiver.handle(request).status == 200
+        message_id = message[0]["message"]["id"]
+        eventually(lambda: f"message {message_id} received on" in worker.text(), "handled")
+    finally:
+        worker.kill()
+        sys.modules.pop("examples.celery_app", None)
+
+
+def test_envelopes_are_versioned_json_without_credentials(app: ModuleType) -> None:
+    queue: TaskQueue = app.queue
+    payload = load_v2_example(sorted(p.name for p in EXAMPLES_V2.glob("message-*.json"))[0])
+    request = CallbackRequest(
+        "POST", "/m", {**HEADERS, "Cookie": "s=1", "X-Trace": "t"}, json.dumps(payload).encode()
+    )
+    (event, *_) = app.receiver.accept_all(request)
+    envelope = queue.envelope("queue_app:record", event, request)
+    data = json.loads(json.dumps(envelope.to_dict()))
+    assert data["v"] == 1
+    assert data["array"] is True
+    assert {name.lower() for name, _ in data["headers"]} == {"content-type", "x-trace"}
+    again = Envelope.from_dict(data)
+    assert again == envelope
+    assert again.event() == event
+    assert again.request().headers.get("X-Trace") == "t"
+    for bad in ({**data, "v": 2}, {**data, "payload": [1]}, {"v": 1}, [data]):
+        with pytest.raises(EnvelopeError):
+            Envelope.from_dict(bad)
+
+
+def test_a_message_that_is_not_an_envelope_is_dead_lettered(app: ModuleType) -> None:
+    queue: TaskQueue = app.queue
+    assert queue.run({"v": 99, "key": "k"}).verdict is Verdict.ACK
+    assert queue.dead_letters(1)[0].error.startswith("EnvelopeError: not a version 1 envelope")
+
+
+def test_the_start_up_self_check(app: ModuleType) -> None:
+    from celery import Celery
+
+    from bwhooks.celery import CeleryQueue
+
+    celery_app = Celery("check", broker="redis://127.0.0.1:1/0")
+    celery_app.conf.broker_transport_options = {"visibility_timeout": 60}
+    queue = CeleryQueue(celery_app, spool=None)
+    problems = queue.check("prefork")
+    assert any(p.startswith("worker_prefetch_multiplier is 4") for p in problems)
+    assert any("visibility_timeout (60s)" in p for p in problems)
+    with pytest.raises(RuntimeError, match="refuses the gevent pool"):
+        queue.check("gevent")
+    celery_app.conf.worker_prefetch_multiplier = 1
+    celery_app.conf.broker_transport_options["visibility_timeout"] = 3600
+    assert queue.check("prefork") == []
+
+
+def test_the_wiring_worker_started_without_warnings(stack: Stack) -> None:
+    text = stack.worker.text()
+    assert "bwhooks queue" not in text, text
+
+
+def test_an_async_receiver_never_waits_on_redis_or_the_broker(app: ModuleType) -> None:
+    """Under ASGI the idempotency store and the publish run in worker threads."""
+    threads: list[str] = []
+
+    class Store(MemoryStore):
+        blocking = True
+
+        def claim(self, key: str) -> Any:
+            threads.append(threading.current_thread().name)
+            return super().claim(key)
+
+    class Recording(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            threads.append(threading.current_thread().name)
+
+    receiver = open_receiver(idempotency=Store())
+    receiver.on(Event, queue=Recording(RedisClaims(app.store, prefix="wiring-async:")))(
+        lambda event: None
+    )
+    body = json.dumps(fake_payload("v2:disconnect")).encode()
+
+    async def main() -> tuple[int, str]:
+        request = CallbackRequest("POST", "/", {"Content-Type": "application/json"}, body)
+        response = await receiver.handle_async(request)
+        return response.status, threading.current_thread().name
+
+    status, loop_thread = asyncio.run(main())
+    assert status == 200
+    assert len(threads) == 2
+    assert loop_thread not in threads
+
+
+def test_import_bwhooks_imports_nothing_of_celery() -> None:
+    code = (
+        "import sys, bwhooks, bwhooks.queueing\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] in ('celery', 'kombu')))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+
+
+def test_two_handlers_with_one_name_on_one_queue_are_refused(app: ModuleType) -> None:
+    queue = TaskQueue(RedisClaims(app.store, prefix="wiring-names:"))
+
+    def make() -> Callable[[Event], None]:
+        def handler(event: Event) -> None:
+            return None
+
+        return handler
+
+    queue.bind(make())
+    queue.bind(make())  # the same code again (a factory called twice): the same handler
+
+    def other(event: Event) -> None:
+        raise AssertionError("never called")
+
+    other.__qualname__ = make().__qualname__
+    with pytest.raises(ValueError, match="two different handlers are named"):
+        queue.bind(other)
+
+
+def test_queue_unavailable_is_raised_for_a_retried_event(app: ModuleType) -> None:
+    class Down(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            raise ConnectionError("down")
+
+    queue = Down(RedisClaims(app.store, prefix="wiring-raise:"))
+    publish = queue.bind(lambda event: None)
+    body = fake_payload("message-sending")
+    (event,) = app.receiver.accept_all(
+        CallbackRequest("POST", "/", HEADERS, json.dumps(body).encode())
+    )
+    with handling(CallbackRequest("POST", "/", HEADERS, b"[]")), pytest.raises(QueueUnavailable):
+        publish(event)
+    # The claim was given back: the next delivery publishes it.
+    key = queue.envelope("x", event, CallbackRequest("POST", "/", HEADERS, b"[]")).key
+    assert queue.claims.state(key.replace("|x", "|" + next(iter(queue.handlers)))) is None
