@@ -97,6 +97,8 @@ class CeleryQueue(TaskQueue):
         options = app.conf.broker_transport_options
         options.setdefault("socket_timeout", publish_timeout)
         options.setdefault("socket_connect_timeout", publish_timeout)
+        if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
+            options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
         self.task = app.task(
             name=f"bwhooks.{name}.run",
             bind=True,

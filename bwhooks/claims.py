@@ -89,13 +89,14 @@ for _, key in ipairs(keys) do
 end
 return found
 """
-# A worker's start: skip what is done or dead, wait for a live lease, else take the lease,
-# count the attempt (KEYS[2], kept ARGV[3] ms) and note the pending work moved (KEYS[3]).
+# A worker's start: skip what is done or dead, wait for a live lease (unless it is ARGV[6],
+# a lease whose holder is known dead), else take the lease, count the attempt (KEYS[2],
+# kept ARGV[3] ms) and note the pending work moved (KEYS[3]).
 _BEGIN = """
 local held = redis.call('GET', KEYS[1])
 if held == 'done' or held == 'dead' then return {held, 0} end
-if held and string.sub(held, 1, 8) == 'running:' then
-  return {'busy', redis.call('PTTL', KEYS[1])}
+if held and string.sub(held, 1, 8) == 'running:' and held ~= ARGV[6] then
+  return {'busy', redis.call('PTTL', KEYS[1]), held}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local attempt = redis.call('INCR', KEYS[2])
@@ -121,11 +122,13 @@ class Start(enum.Enum):
 
 @attrs.frozen
 class Begun:
-    """A worker's start: ``attempt`` (1, 2, ...) when it runs, ``wait`` seconds when busy."""
+    """A worker's start: ``attempt`` (1, 2, ...) when it runs; when busy, ``wait`` seconds
+    left on the lease and its ``holder``'s token."""
 
     start: Start
     attempt: int = 0
     wait: float = 0.0
+    holder: str = ""
 
 
 class RedisClaims:
@@ -171,16 +174,20 @@ class RedisClaims:
 
     # -- workers ----------------------------------------------------------------------------
 
-    def begin(self, key: str, token: str, lease: float, ttl: float) -> Begun:
-        """Take the lease for a run, unless the work is done, dead or leased elsewhere."""
-        state, number = self._begin(
+    def begin(
+        self, key: str, token: str, lease: float, ttl: float, *, take_over: str = ""
+    ) -> Begun:
+        """Take the lease for a run, unless the work is done, dead or leased elsewhere;
+        ``take_over``: the lease value (:attr:`Begun.holder`) of a holder known dead."""
+        reply = self._begin(
             keys=[self._key(key), f"{self.prefix}attempts:{key}", self._pending[1]],
-            args=[RUNNING + token, _ms(lease), _ms(ttl), time.time(), key],
+            args=[RUNNING + token, _ms(lease), _ms(ttl), time.time(), key, take_over],
         )
-        start = Start(_text(state))
+        start = Start(_text(reply[0]))
         if start is Start.BUSY:
-            return Begun(start, wait=max(int(number), 0) / 1000)
-        return Begun(start, attempt=int(number))
+            holder = _text(reply[2])[len(RUNNING) :]
+            return Begun(start, wait=max(int(reply[1]), 0) / 1000, holder=holder)
+        return Begun(start, attempt=int(reply[1]))
 
     def renew(self, key: str, token: str, lease: float) -> bool:
         """Extend this run's lease; ``False`` when it is no longer this run's."""

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -30,7 +31,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from bwhooks.claims import ENQUEUING, RedisClaims, Start
+from bwhooks.claims import ENQUEUING, RUNNING, RedisClaims, Start
 from bwhooks.decoding import decode
 from bwhooks.dispatch import current_request, handling
 from bwhooks.errors import InvalidCallback, QueueUnavailable, RetryLater
@@ -376,13 +377,8 @@ class TaskQueue:
                     return drained
                 self.spool.remove(row_id)
                 drained += 1
-                event = _event_or_none(envelope)
-                self.logger.info(
-                    "published the spooled %s event (%s) for %s",
-                    event.event_type if event else "?",
-                    event_ids(event) if event else envelope.key,
-                    envelope.handler,
-                )
+                event, about = _about(envelope)
+                self.logger.info("published the spooled %s for %s", about, envelope.handler)
                 self._report("unspooled" if published else "duplicate", event, envelope.handler)
 
     def _ensure_drainer(self, *, force: bool = False) -> None:
@@ -403,6 +399,7 @@ class TaskQueue:
             thread.start()
 
     def _drain_loop(self, interval: float = 1.0) -> None:
+        """Drain until the spool is empty; the next spooled envelope starts it again."""
         assert self.spool is not None
         while True:
             try:
@@ -410,7 +407,8 @@ class TaskQueue:
                 if len(self.spool) == 0:
                     return
             except Exception:
-                self.logger.exception("the spool drainer failed; trying again")
+                self.logger.exception("could not read the spool %s", self.spool.path)
+                return
             time.sleep(interval)
 
     def republish_orphans(self, idle: float, limit: int = 100) -> int:
@@ -422,11 +420,10 @@ class TaskQueue:
             envelope = Envelope.from_dict(json.loads(text))
             self.publish(envelope)
             republished += 1
-            event = _event_or_none(envelope)
+            event, about = _about(envelope)
             self.logger.warning(
-                "published the %s event (%s) for %s again: queued %s, its message was lost",
-                event.event_type if event else "?",
-                event_ids(event) if event else envelope.key,
+                "published the %s for %s again: queued %s, its message was lost",
+                about,
                 envelope.handler,
                 envelope.received_at,
             )
@@ -445,8 +442,15 @@ class TaskQueue:
             self.logger.error("dead-lettered a message that is not an envelope: %s", exc)
             self._dead_letter(data if isinstance(data, Mapping) else {"data": repr(data)}, exc, 0)
             return Ran(Verdict.ACK)
-        token = uuid.uuid4().hex
+        token = run_token()
         begun = self.claims.begin(envelope.key, token, self.lease, self.done_ttl)
+        if begun.start is Start.BUSY and holder_is_dead(begun.holder):
+            # A pool child killed mid-run on this machine: its message came back at once,
+            # its lease would hold the work for the rest of its length. Take it over.
+            self.logger.info("%s was held by a process that died: taken over", envelope.key)
+            begun = self.claims.begin(
+                envelope.key, token, self.lease, self.done_ttl, take_over=RUNNING + begun.holder
+            )
         if begun.start is Start.BUSY:
             wait = begun.wait + random.uniform(0.1, 1.0)  # noqa: S311  (jitter)
             self.logger.info("%s is running elsewhere: again in %.1fs", envelope.key, wait)
@@ -524,11 +528,10 @@ class TaskQueue:
         event: Event | None = None,
     ) -> Ran:
         self.claims.bury(envelope.key, token, self.done_ttl)
-        event = event or _event_or_none(envelope)
+        event, about = _about(envelope, event)
         self.logger.error(
-            "dead-lettered %s event (%s) for %s after %d attempts: %s",
-            event.event_type if event else "?",
-            event_ids(event) if event else envelope.key,
+            "dead-lettered the %s for %s after %d attempts: %s",
+            about,
             envelope.handler,
             attempts,
             type(error).__name__,
@@ -619,11 +622,65 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
+def _about(envelope: Envelope, event: Event | None = None) -> tuple[Event | None, str]:
+    """The envelope's event (``None`` if it cannot be read) and ``"sms event (ids)"``
+    for logs."""
+    event = event or _event_or_none(envelope)
+    if event is None:
+        return None, f"unreadable event {envelope.key}"
+    return event, f"{event.event_type} event ({event_ids(event)})"
+
+
 def _event_or_none(envelope: Envelope) -> Event | None:
     try:
         return envelope.event()
     except InvalidCallback:
         return None
+
+
+def _machine() -> str:
+    """This machine, across reboots: its host name and boot id."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as file:
+            boot = file.read().strip()[:8]
+    except OSError:
+        boot = "-"
+    return f"{socket.gethostname()}/{boot}"
+
+
+_MACHINE = _machine()
+
+
+def run_token() -> str:
+    """A run's lease token: this machine, this process, and a random part."""
+    return f"{_MACHINE}:{os.getpid()}:{uuid.uuid4().hex}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease's holder is a process of this machine that no longer runs (a killed
+    pool child): only then can a lease be taken over before it expires."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _MACHINE or not parts[1].isdigit():
+        return False
+    pid_text = parts[1]
+    if int(pid_text) == os.getpid():
+        return False
+    if not os.path.isdir("/proc"):
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+    try:
+        with open(f"/proc/{pid_text}/stat") as file:
+            state = file.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return state in ("Z", "X")  # a zombie, not reaped yet: dead all the same
 
 
 def _code(handler: Handler) -> object:

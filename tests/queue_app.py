@@ -74,8 +74,10 @@ def ident(event: Event) -> str:
 def record(event: Event) -> None:
     """Every callback, v1 and v2: a start and a completion per run."""
     key = ident(event)
-    store.hincrby(f"{PREFIX}starts", key, 1)
-    store.rpush(f"{PREFIX}runs", f"start {key} {os.getpid()} {time.time()}")
+    with store.pipeline() as marks:  # one transaction: a count without its marker is impossible
+        marks.hincrby(f"{PREFIX}starts", key, 1)
+        marks.rpush(f"{PREFIX}runs", f"start {key} {os.getpid()} {time.time()}")
+        marks.execute()
     request = current_request()
     if request.headers.get("Authorization") is not None:
         store.incr(f"{PREFIX}leaked-authorization")
@@ -84,8 +86,10 @@ def record(event: Event) -> None:
         raise RuntimeError("a handler that always fails")
     if SLEEP:
         time.sleep(SLEEP)
-    store.hincrby(f"{PREFIX}completions", key, 1)
-    store.rpush(f"{PREFIX}runs", f"finish {key} {os.getpid()} {time.time()}")
+    with store.pipeline() as marks:
+        marks.hincrby(f"{PREFIX}completions", key, 1)
+        marks.rpush(f"{PREFIX}runs", f"finish {key} {os.getpid()} {time.time()}")
+        marks.execute()
     store.hset(f"{PREFIX}paths", key, request.path)
 
 

@@ -316,6 +316,96 @@ def test_the_documented_example_runs_its_handlers_on_a_worker(
         sys.modules.pop("examples.celery_app", None)
 
 
+def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_over(app: ModuleType) -> None:
+    from bwhooks.queueing import holder_is_dead, run_token
+
+    queue: TaskQueue = app.queue
+    request = CallbackRequest("POST", "/x", HEADERS, json.dumps(fake_payload("sms")).encode())
+    (event,) = app.receiver.accept_all(request)
+    envelope = queue.envelope("queue_app:record", event, request)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    machine = run_token().rsplit(":", 2)[0]
+    dead_holder = f"{machine}:{gone.stdout.strip()}:abc"
+    live_holder = f"{machine}:{os.getppid()}:abc"
+    other_machine = f"elsewhere/12345678:{gone.stdout.strip()}:abc"
+    assert holder_is_dead(dead_holder)
+    assert not holder_is_dead(live_holder)
+    assert not holder_is_dead(other_machine)  # another machine's process: its lease counts
+    assert queue.claims.begin(envelope.key, dead_holder, 60.0, 60).start is Start.RUN
+    assert queue.run(envelope.to_dict()).verdict is Verdict.ACK  # ran at once, not deferred
+    assert completed(app, idempotency_key(event))
+
+
+def test_a_pool_without_time_limits_renews_the_lease_while_the_handler_runs(
+    app: ModuleType,
+) -> None:
+    states: list[str | None] = []
+
+    class Local(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            published.append(envelope)
+
+    published: list[Envelope] = []
+    queue = Local(RedisClaims(app.store, prefix="wiring-renew:"), lease=0.3, renew_leases=True)
+
+    def slow(event: Event) -> None:
+        for _ in range(4):  # three times the lease
+            time.sleep(0.25)
+            states.append(queue.claims.state(published[0].key))
+
+    publish = queue.bind(slow)
+    request = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("sms")).encode())
+    (event,) = app.receiver.accept_all(request)
+    with handling(request):
+        publish(event)
+    assert queue.run(published[0].to_dict()).verdict is Verdict.ACK
+    assert all(state is not None and state.startswith("running:") for state in states), states
+    assert queue.claims.state(published[0].key) == "done"
+
+
+def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
+    from celery import Celery
+
+    from bwhooks.celery import CeleryQueue
+
+    celery_app = Celery("rabbit", broker="amqp://guest@127.0.0.1:1//")
+    CeleryQueue(celery_app, redis=object(), spool=None)
+    options = celery_app.conf.broker_transport_options
+    assert options["confirm_publish"] is True
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 3.0
+
+
+def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:
+    from bwhooks.queueing import QueueOutcome
+
+    outcomes: list[QueueOutcome] = []
+
+    class Local(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            published.append(envelope)
+
+    published: list[Envelope] = []
+    queue = Local(RedisClaims(app.store, prefix="wiring-metrics:"), metrics=outcomes.append)
+    publish = queue.bind(lambda event: None)
+    request = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("v2:answer")).encode())
+    (event,) = app.receiver.accept_all(request)
+    with handling(request):
+        publish(event)
+        publish(event)
+    queue.run(published[0].to_dict())
+    queue.run(published[0].to_dict())
+    assert [o.name for o in outcomes] == ["queued", "duplicate", "handled", "skipped"]
+    assert outcomes[2].attempt == 1
+    assert outcomes[2].ids == outcomes[0].ids
+    assert "call_id=" in outcomes[0].ids
+    assert outcomes[0].event_type == "answer"
+
+
 def test_envelopes_are_versioned_json_without_credentials(app: ModuleType) -> None:
     queue: TaskQueue = app.queue
     payload = load_v2_example(sorted(p.name for p in EXAMPLES_V2.glob("message-*.json"))[0])
