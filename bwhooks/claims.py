@@ -37,12 +37,10 @@ if held then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 """
-# Move the key from ARGV[1] (the owner's value) to ARGV[2] for ARGV[3] ms; ARGV[2] == ''
-# deletes it. 1 if moved, 0 if someone else holds it now.
-_MOVE = """
+# Free the key if ARGV[1] (the owner's value) still holds it: 1 if freed, 0 if not.
+_ABANDON = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('DEL', KEYS[1]) return 1 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[1])
 return 1
 """
 # The publish of ARGV[1] landed: `queued` (unless a worker already took it), and the envelope
@@ -56,8 +54,8 @@ redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1
 """
-# Like _MOVE, and the pending index follows: ARGV[4] == 'forget' drops the key from it,
-# otherwise its time becomes ARGV[5].
+# A compare-and-set from ARGV[1] to ARGV[2] for ARGV[3] ms, and the pending index follows:
+# ARGV[4] == 'forget' drops the key from it, otherwise its time becomes ARGV[5].
 _SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -142,7 +140,7 @@ class RedisClaims:
         self.client = client
         self.prefix = prefix
         self._enqueue = client.register_script(_ENQUEUE)
-        self._move = client.register_script(_MOVE)
+        self._abandon = client.register_script(_ABANDON)
         self._begin = client.register_script(_BEGIN)
         self._renew = client.register_script(_RENEW)
         self._queued = client.register_script(_QUEUED)
@@ -170,7 +168,7 @@ class RedisClaims:
 
     def abandon(self, key: str, token: str) -> bool:
         """The publish of ``token`` failed: the key is free for the next delivery."""
-        return self._cas(key, ENQUEUING + token, "", 0)
+        return bool(self._abandon(keys=[self._key(key)], args=[ENQUEUING + token]))
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -247,9 +245,6 @@ class RedisClaims:
         entries = self.client.xrevrange(f"{self.prefix}dead", count=count)
         records = [json.loads(fields[b"record"]) for _, fields in entries]
         return records[::-1]
-
-    def _cas(self, key: str, expected: str, value: str, ttl: float) -> bool:
-        return bool(self._move(keys=[self._key(key)], args=[expected, value, _ms(ttl)]))
 
 
 def _ms(seconds: float) -> int:

@@ -238,6 +238,7 @@ class TaskQueue:
         self.logger = logger or logging.getLogger("bwhooks.queue")
         self.handlers: dict[str, Handler] = {}
         self._drainer: tuple[int, threading.Thread] | None = None
+        self._spool_checked = 0  # the process that looked for a spool to drain
         self._drain_lock = threading.Lock()
 
     @property
@@ -377,19 +378,24 @@ class TaskQueue:
                     return drained
                 self.spool.remove(row_id)
                 drained += 1
-                event, about = _about(envelope)
+                event = _event_or_none(envelope)
+                about = _about(envelope, event)
                 self.logger.info("published the spooled %s for %s", about, envelope.handler)
                 self._report("unspooled" if published else "duplicate", event, envelope.handler)
 
     def _ensure_drainer(self, *, force: bool = False) -> None:
-        """Run the drainer thread in this process while the spool has rows (checked once
-        per process unless ``force``: a restarted receiver drains what an earlier one left)."""
+        """Run the drainer thread in this process while the spool has rows: checked once per
+        process (a restarted receiver drains what an earlier one left), and again whenever
+        an envelope is spooled (``force``)."""
         if self.spool is None:
             return
         pid = os.getpid()
-        drainer = self._drainer
-        if drainer is not None and drainer[0] == pid and (drainer[1].is_alive() or not force):
-            return
+        if not force:
+            if self._spool_checked == pid:
+                return
+            self._spool_checked = pid
+            if not self.spool.path.exists():  # nothing was ever spooled here
+                return
         with self._drain_lock:
             drainer = self._drainer
             if drainer is not None and drainer[0] == pid and drainer[1].is_alive():
@@ -420,7 +426,8 @@ class TaskQueue:
             envelope = Envelope.from_dict(json.loads(text))
             self.publish(envelope)
             republished += 1
-            event, about = _about(envelope)
+            event = _event_or_none(envelope)
+            about = _about(envelope, event)
             self.logger.warning(
                 "published the %s for %s again: queued %s, its message was lost",
                 about,
@@ -442,6 +449,12 @@ class TaskQueue:
             self.logger.error("dead-lettered a message that is not an envelope: %s", exc)
             self._dead_letter(data if isinstance(data, Mapping) else {"data": repr(data)}, exc, 0)
             return Ran(Verdict.ACK)
+        request = envelope.request()
+        try:
+            event: Event | None = envelope.event(request)
+            unreadable: InvalidCallback | None = None
+        except InvalidCallback as exc:  # a newer receiver's payload this worker cannot read
+            event, unreadable = None, exc
         token = run_token()
         begun = self.claims.begin(envelope.key, token, self.lease, self.done_ttl)
         if begun.start is Start.BUSY and holder_is_dead(begun.holder):
@@ -454,21 +467,19 @@ class TaskQueue:
         if begun.start is Start.BUSY:
             wait = begun.wait + random.uniform(0.1, 1.0)  # noqa: S311  (jitter)
             self.logger.info("%s is running elsewhere: again in %.1fs", envelope.key, wait)
-            self._report("deferred", _event_or_none(envelope), envelope.handler)
+            self._report("deferred", event, envelope.handler)
             return Ran(Verdict.RETRY, wait)
         if begun.start is not Start.RUN:
             self.logger.info("%s was %s before: skipped", envelope.key, begun.start.value)
-            self._report("skipped", _event_or_none(envelope), envelope.handler)
+            self._report("skipped", event, envelope.handler)
             return Ran(Verdict.ACK)
         attempt = begun.attempt
         if attempt > self.max_attempts:  # lost worker after lost worker: a poison message
             error = RuntimeError(f"{attempt - 1} attempts, the last ones lost with their worker")
-            return self._give_up(envelope, token, error, attempt - 1)
-        request = envelope.request()
-        try:
-            event = envelope.event(request)
-        except InvalidCallback as exc:  # a newer receiver's payload this worker cannot read
-            return self._give_up(envelope, token, exc, attempt)
+            return self._give_up(envelope, event, token, error, attempt - 1)
+        if event is None:
+            assert unreadable is not None
+            return self._give_up(envelope, None, token, unreadable, attempt)
         handler = self.handlers.get(envelope.handler)
         started = time.perf_counter()
         try:
@@ -498,7 +509,7 @@ class TaskQueue:
         self, envelope: Envelope, event: Event, token: str, error: Exception, attempt: int
     ) -> Ran:
         if attempt >= self.max_attempts:
-            return self._give_up(envelope, token, error, attempt, event)
+            return self._give_up(envelope, event, token, error, attempt)
         self.claims.give_back(envelope.key, token, self.done_ttl)
         countdown = self.backoff(attempt)
         self.logger.warning(
@@ -522,13 +533,13 @@ class TaskQueue:
     def _give_up(
         self,
         envelope: Envelope,
+        event: Event | None,
         token: str,
         error: BaseException,
         attempts: int,
-        event: Event | None = None,
     ) -> Ran:
         self.claims.bury(envelope.key, token, self.done_ttl)
-        event, about = _about(envelope, event)
+        about = _about(envelope, event)
         self.logger.error(
             "dead-lettered the %s for %s after %d attempts: %s",
             about,
@@ -622,13 +633,11 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _about(envelope: Envelope, event: Event | None = None) -> tuple[Event | None, str]:
-    """The envelope's event (``None`` if it cannot be read) and ``"sms event (ids)"``
-    for logs."""
-    event = event or _event_or_none(envelope)
+def _about(envelope: Envelope, event: Event | None) -> str:
+    """``"sms event (ids)"`` for logs (the key when the event cannot be read)."""
     if event is None:
-        return None, f"unreadable event {envelope.key}"
-    return event, f"{event.event_type} event ({event_ids(event)})"
+        return f"unreadable event {envelope.key}"
+    return f"{event.event_type} event ({event_ids(event)})"
 
 
 def _event_or_none(envelope: Envelope) -> Event | None:

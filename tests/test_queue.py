@@ -406,6 +406,39 @@ def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:
     assert outcomes[0].event_type == "answer"
 
 
+def test_a_receiver_started_later_drains_what_an_earlier_one_spooled(
+    app: ModuleType, tmp_path: Path
+) -> None:
+    from bwhooks.spool import Spool
+
+    published: list[Envelope] = []
+
+    class Recording(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            published.append(envelope)
+
+    def noop(event: Event) -> None:
+        return None
+
+    path = tmp_path / "spool.sqlite3"
+    earlier = Recording(RedisClaims(app.store, prefix="wiring-later:"), spool=Spool(path))
+    earlier.bind(noop)
+    left = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("v2:answer")).encode())
+    (event,) = app.receiver.accept_all(left)
+    spooled = earlier.envelope(next(iter(earlier.handlers)), event, left)
+    Spool(path).put(json.dumps(spooled.to_dict()))  # spooled, then that process went away
+
+    later = Recording(RedisClaims(app.store, prefix="wiring-later:"), spool=Spool(path))
+    publish = later.bind(noop)
+    request = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("sms")).encode())
+    (sms,) = app.receiver.accept_all(request)
+    with handling(request):
+        publish(sms)  # its first publish looks for a spool left behind
+    eventually(lambda: len(published) == 2, "the spooled envelope published")
+    assert spooled in published
+    assert len(Spool(path)) == 0
+
+
 def test_envelopes_are_versioned_json_without_credentials(app: ModuleType) -> None:
     queue: TaskQueue = app.queue
     payload = load_v2_example(sorted(p.name for p in EXAMPLES_V2.glob("message-*.json"))[0])

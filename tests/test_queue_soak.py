@@ -63,7 +63,6 @@ class Callback:
         events = parse_delivery(payload)
         self.keys = [idempotency_key(event) for event in events]
         self.voice = [idempotency_key(e) for e in events if isinstance(e, VoiceEvent)]
-        self.retried = any(event.RETRIED_AFTER_FAILURE for event in events)
 
 
 def make_callbacks(rng: random.Random, count: int) -> list[Callback]:
