@@ -42,7 +42,7 @@ print("the core and the raw adapters import no framework")
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The test suite against a regular (non-editable) install."""
-    session.install(".[test,fast]")
+    session.install(".[test]")
     session.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not soak", *session.posargs)
 
 

@@ -15,13 +15,15 @@ import pytest
 #: (group prefix, role) -> (the ratio's bound, how it reads); ``sdk:`` ratios must reach
 #: the bound (the SDK's time over bwhooks'), every other ratio must stay under it.
 TARGETS: dict[tuple[str, str], tuple[float, str]] = {
-    ("core:", "bwhooks"): (1.5, "<= 1.5x json.loads"),
-    ("core:", "bwhooks+orjson"): (1.0, "<= 1.0x json.loads"),
-    ("sdk:", "bandwidth-sdk"): (3.0, "bwhooks >= 3x faster than the SDK"),
-    ("raw:", "bwhooks"): (1.3, "<= 1.3x the raw function"),
+    # One figure serves both targets of the core: msgspec is a core dependency, so a
+    # plain install and `bwhooks[fast]` (empty since) run the same compiled path.
+    ("core:", "bwhooks"): (1.0, "<= 1.0x json.loads (aim 0.7x; no extras <= 1.5x)"),
+    ("sdk:", "bandwidth-sdk"): (4.0, "bwhooks >= 4x faster than the SDK"),
+    ("raw:wsgi", "bwhooks"): (1.3, "<= 1.3x the raw function"),
+    ("raw:asgi", "bwhooks"): (1.2, "<= 1.2x the raw function"),
     ("framework:", "bwhooks"): (1.1, "<= 1.1x the bare route"),
-    ("http:", "bwhooks"): (1 / 0.9, "req/s >= 0.9x the bare app"),
-    ("import", "bwhooks"): (1.3, "<= 1.3x import attrs, cattrs, werkzeug"),
+    ("http:", "bwhooks"): (1 / 0.95, "req/s >= 0.95x the bare app"),
+    ("import", "bwhooks"): (1.1, "<= 1.1x import attrs, cattrs, werkzeug"),
 }
 _extra_rows: list[tuple[str, str, float, str]] = []
 

@@ -58,26 +58,17 @@ ITERATIONS, ROUNDS = 200, 40
 
 
 BODIES = {**V1, **V2}
-CORE_ROLES = ["baseline", "bwhooks", "bwhooks+orjson"]
+CORE_ROLES = ["baseline", "bwhooks"]
 CASES = [(kind, role) for kind in sorted(V1) for role in [*CORE_ROLES, "msgspec", "pydantic"]]
 CASES += [(kind, role) for kind in sorted(V2) for role in CORE_ROLES]  # no v2 model there
 
 
 @pytest.mark.parametrize(("kind", "role"), CASES)
-def test_core(benchmark: Any, kind: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_core(benchmark: Any, kind: str, role: str) -> None:
     body = BODIES[kind]
     if role == "baseline":
         run(benchmark, f"core:{kind}", role, lambda: json.loads(body))
-    elif role.startswith("bwhooks"):
-        # The standard library's JSON, as without the fast extra; or what bwhooks[fast]
-        # ships: orjson, with the standard library's safety net.
-        if role != "bwhooks":
-            pytest.importorskip("orjson")
-        from bwhooks.parsing import _json_backend
-
-        loads, quick_loads = _json_backend(use_orjson=role != "bwhooks")
-        monkeypatch.setattr("bwhooks.parsing._loads", loads)
-        monkeypatch.setattr("bwhooks.parsing._quick_loads", quick_loads)
+    elif role == "bwhooks":
         handler, sent = receiver(), request(body)
         assert handler.handle(sent).status == 200
         run(benchmark, f"core:{kind}", role, lambda: handler.handle(sent), lambda: json.loads(body))

@@ -25,7 +25,7 @@ SECONDS = int(os.environ.get("BWHOOKS_BENCH_HTTP_SECONDS", "4"))
 # Rounds alternate the order (bare then bwhooks, bwhooks then bare, ...): a shared machine's
 # drift hits both alike, and an even number of rounds runs each order equally often (the
 # second server of a round measured up to 5% faster, whichever it was).
-ROUNDS = 2 * max(1, int(os.environ.get("BWHOOKS_BENCH_HTTP_ROUNDS", "6")) // 2)
+ROUNDS = 2 * max(1, int(os.environ.get("BWHOOKS_BENCH_HTTP_ROUNDS", "8")) // 2)
 SERVERS = {
     "gunicorn": [
         "-m",

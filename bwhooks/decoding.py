@@ -8,9 +8,10 @@ in its query string. Anything that cannot be a callback raises
 
 from __future__ import annotations
 
+from bwhooks.compiled import decode_body
 from bwhooks.events import Event
 from bwhooks.http import CallbackRequest
-from bwhooks.parsing import decode_json, decode_query, parse_delivery, quick_parse_delivery
+from bwhooks.parsing import decode_json, decode_query, parse_delivery
 
 __all__ = ["decode", "quick_decode"]
 
@@ -24,6 +25,6 @@ def decode(request: CallbackRequest) -> tuple[Event, ...]:
 
 
 def quick_decode(body: bytes) -> tuple[Event, ...] | None:
-    """The common POST body's events in one step; ``None`` sends anything else to
-    :func:`decode`, which handles (and explains) it."""
-    return quick_parse_delivery(body)
+    """The common POST body's events on the compiled path (:mod:`bwhooks.compiled`);
+    ``None`` sends anything else to :func:`decode`, which handles (and explains) it."""
+    return decode_body(body)

@@ -1,8 +1,10 @@
 """Dispatch: a delivery's events to their handlers, in order, and the one answer they give.
 
-The steps are written once, as a generator that yields each handler call and is sent its
-outcome; :meth:`Dispatcher.dispatch` drives it with plain calls, :meth:`Dispatcher.dispatch_async`
-with ``await``. Nothing here knows HTTP beyond :class:`~bwhooks.CallbackResponse`.
+The common delivery (one event, no idempotency store) runs its handlers directly. Any other
+takes the steps, written once as a generator that yields each handler call and store
+operation and is sent its outcome; :meth:`Dispatcher.dispatch` drives it with plain calls,
+:meth:`Dispatcher.dispatch_async` with ``await``. Both ways settle an event's answer with
+the same rules. Nothing here knows HTTP beyond :class:`~bwhooks.CallbackResponse`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ _STORE = object()  # marks a step that is a store operation: ``(_STORE, call)``
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 _UNKNOWN = frozenset(UNKNOWN_EVENT_CLASSES)
 _BXML = Reply.BXML
+_NONE = Reply.NONE
 
 SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
 """How ``handle_async`` runs a plain ``def`` handler: ``await run_sync(handler, event)``."""
@@ -101,6 +104,14 @@ class Dispatcher:
     def dispatch(self, request: CallbackRequest, events: tuple[Event, ...]) -> Dispatched:
         """Run the handlers with plain calls; ``async def`` ones on an event loop of their
         own, so this must not be called from inside a running loop."""
+        if self.idempotency is None and len(events) == 1:  # the common delivery, directly
+            event = events[0]
+            if not self.registry.any_async(event.__class__):
+                token = _current.set(request)
+                try:
+                    return self._run(event), False
+                finally:
+                    _current.reset(token)
         for event in events:
             if self.registry.any_async(event.__class__):
                 _require_no_running_loop()
@@ -114,7 +125,7 @@ class Dispatcher:
                 if head.__class__ is Registration:
                     try:
                         result = head.handler(cast(Event, step[1]))
-                        if result is not None and inspect.isawaitable(result):
+                        if result is not None and _awaitable(result):
                             result = _asyncio().run(_await(result, self.handler_timeout))
                         outcome: _Outcome = (True, result)
                     except Exception as exc:
@@ -140,6 +151,12 @@ class Dispatcher:
         """Run the handlers on the running loop; ``def`` ones through ``run_sync`` (a
         worker thread by default), so the loop never blocks."""
         run_sync = run_sync or _to_thread
+        if self.idempotency is None and len(events) == 1:  # the common delivery, directly
+            token = _current.set(request)
+            try:
+                return await self._run_async(events[0], run_sync), False
+            finally:
+                _current.reset(token)
         steps = self._steps(events)
         token = _current.set(request)
         try:
@@ -176,6 +193,52 @@ class Dispatcher:
         if getattr(self.idempotency, "blocking", True):
             return await _asyncio().to_thread(call)
         return call()
+
+    # -- one event without a store: the common delivery, run directly ---------------------
+
+    def _run(self, event: Event) -> CallbackResponse:
+        """Run one event's handlers with plain calls (none is ``async def``) and settle
+        its answer, as :meth:`_steps` does for any delivery."""
+        answer: tuple[Registration, Any] | None = None
+        for registration in self._registrations(event):
+            try:
+                result = registration.handler(event)
+                if result is not None and _awaitable(result):
+                    result = _asyncio().run(_await(result, self.handler_timeout))
+            except Exception as exc:
+                return self._failure(registration, event, exc)
+            if result is not None:
+                if answer is not None:
+                    return self._conflict(event, answer[0], registration)
+                answer = (registration, result)
+        return self._settled(event, answer)
+
+    async def _run_async(self, event: Event, run_sync: SyncRunner) -> CallbackResponse:
+        """The ``async`` twin of :meth:`_run`."""
+        answer: tuple[Registration, Any] | None = None
+        for registration in self._registrations(event):
+            try:
+                result = await _call_async(registration, event, run_sync, self.handler_timeout)
+            except _asyncio().CancelledError as exc:
+                if _being_cancelled():
+                    raise  # the request itself is cancelled (server shutdown, ...)
+                return self._failure(registration, event, exc)  # the handler's own
+            except Exception as exc:
+                return self._failure(registration, event, exc)
+            if result is not None:
+                if answer is not None:
+                    return self._conflict(event, answer[0], registration)
+                answer = (registration, result)
+        return self._settled(event, answer)
+
+    def _settled(self, event: Event, answer: tuple[Registration, Any] | None) -> CallbackResponse:
+        """The answer to an event whose handlers all returned: the one a handler gave, or
+        the default (an empty BXML document where Bandwidth waits for one, else ``200``)."""
+        if answer is not None:
+            return self._answer(event, *answer)
+        if event.REPLY is _BXML:
+            return self._unanswered(event)
+        return OK
 
     # -- the steps, written once ----------------------------------------------------------
 
@@ -219,12 +282,7 @@ class Dispatcher:
                     self._release(key)
                 raise
             if response is None:
-                if answer is not None:
-                    response = self._answer(event, *answer)
-                elif event.REPLY is _BXML:
-                    response = self._unanswered(event)
-                else:
-                    response = OK
+                response = self._settled(event, answer)
             if key is not None:
                 _stored((yield _STORE, self._settle(key, response)))
             if not 200 <= response.status < 300:
@@ -264,6 +322,8 @@ class Dispatcher:
         return EMPTY_BXML
 
     def _answer(self, event: Event, registration: Registration, result: Any) -> CallbackResponse:
+        if result.__class__ is str and event.REPLY is not _NONE:  # BXML text: the usual answer
+            return CallbackResponse.bxml(result)
         response = _to_response(result)
         if response is None:
             self.logger.error(
@@ -275,7 +335,7 @@ class Dispatcher:
                 event_ids(event),
             )
             return self._error("handler returned an unusable answer")
-        if event.REPLY is Reply.NONE and not isinstance(result, CallbackResponse):
+        if event.REPLY is _NONE and not isinstance(result, CallbackResponse):
             self.logger.error(
                 "handler %s returned BXML for the %s event (%s), whose answer Bandwidth "
                 "ignores: not sent",
@@ -381,11 +441,17 @@ def _stored(outcome: _Outcome) -> Any:
     return outcome[1]
 
 
+def _awaitable(result: Any) -> bool:
+    """Whether a handler's result is to be awaited (the usual answers are told at once)."""
+    kind = result.__class__
+    return kind is not str and kind is not CallbackResponse and inspect.isawaitable(result)
+
+
 def _to_response(result: Any) -> CallbackResponse | None:
+    if result.__class__ is str or isinstance(result, bytes | str):
+        return CallbackResponse.bxml(result)
     if isinstance(result, CallbackResponse):
         return result
-    if isinstance(result, (str, bytes)):
-        return CallbackResponse.bxml(result)
     to_bxml = getattr(result, "to_bxml", None)
     if callable(to_bxml):
         document = to_bxml()
@@ -450,6 +516,6 @@ def _call_async(
 async def _in_thread(handler: Handler, event: Event, run_sync: SyncRunner) -> Any:
     # A thread cannot be stopped: no timeout for def handlers.
     result = await run_sync(handler, event)
-    if result is not None and inspect.isawaitable(result):
+    if result is not None and _awaitable(result):
         result = await result
     return result

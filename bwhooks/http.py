@@ -190,7 +190,7 @@ class CallbackResponse:
     @classmethod
     def empty(cls, status: int = 200) -> CallbackResponse:
         """A response without a body (a callback acknowledged)."""
-        return cls(status, _EMPTY_HEADERS, b"")
+        return _response(status, _EMPTY_HEADERS, b"")
 
     @classmethod
     def error(
@@ -203,7 +203,26 @@ class CallbackResponse:
     @classmethod
     def bxml(cls, document: str | bytes) -> CallbackResponse:
         """A ``200`` carrying a BXML document (``application/xml``)."""
-        return cls(200, _XML_HEADERS, _to_bytes(document))
+        return _response(
+            200,
+            _XML_HEADERS,
+            document.encode() if document.__class__ is str else _to_bytes(document),
+        )
+
+
+def _response(status: int, headers: Headers, body: bytes) -> CallbackResponse:
+    """A new response from parts that already have their types, without the converters'
+    calls: filled as attrs fills a frozen instance (it is not shared yet)."""
+    response: CallbackResponse = object.__new__(CallbackResponse)
+    _SET_STATUS(response, status)
+    _SET_HEADERS(response, headers)
+    _SET_BODY(response, body)
+    return response
+
+
+_SET_STATUS = slot_setter(CallbackResponse, "status")
+_SET_HEADERS = slot_setter(CallbackResponse, "headers")
+_SET_BODY = slot_setter(CallbackResponse, "body")
 
 
 _EMPTY_HEADERS = Headers()

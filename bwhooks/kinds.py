@@ -17,6 +17,7 @@ The rule, for one JSON object (or a GET query string's fields):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from bwhooks.errors import InvalidCallback
@@ -32,7 +33,15 @@ from bwhooks.events import (
     UnknownVoiceEvent,
 )
 
-__all__ = ["SHARED_EVENT_TYPES", "V2_KEYS", "class_for", "is_v2_voice"]
+__all__ = [
+    "MESSAGING_BY_TYPE",
+    "SHARED_EVENT_TYPES",
+    "V1_BY_TYPE",
+    "V2_KEYS",
+    "VOICE_BY_TYPE",
+    "class_for",
+    "is_v2_voice",
+]
 
 #: Keys that Voice v2 payloads carry and v1 payloads of the shared types never do (v1
 #: ``recording`` has a ``startTime``, but ``recording`` is v1 only).
@@ -67,6 +76,12 @@ def _by_type(classes: tuple[type[Event], ...]) -> dict[str, type[Event]]:
 _V1 = _by_type(EVENT_CLASSES)
 _VOICE = _by_type(VOICE_V2_CLASSES)
 _MESSAGING = _by_type(MESSAGING_V2_CLASSES)
+#: The class of each wire type, spelled exactly: v1 ``eventType``, Voice v2 ``eventType``,
+#: Messaging v2 ``type`` (``hangup`` gives :class:`HangupEvent`, which a ``cause`` of
+#: ``CALL_REJECTED`` makes a :class:`RejectEvent`).
+V1_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_V1)
+VOICE_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_VOICE)
+MESSAGING_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_MESSAGING)
 _V1_FOLDED = {event_type.lower(): cls for event_type, cls in _V1.items()}
 _VOICE_FOLDED = {event_type.lower(): cls for event_type, cls in _VOICE.items()}
 

@@ -17,9 +17,8 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from bwhooks.errors import InvalidCallback
-from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, UnknownEvent
+from bwhooks.events import Event, UnknownEvent
 from bwhooks.events._base import ALIASES, WIRE, freeze_raw, thaw
-from bwhooks.fastpath import make_fast_structure
 from bwhooks.kinds import class_for
 from bwhooks.lenient import LenientStructurer
 from bwhooks.timestamps import (
@@ -39,8 +38,6 @@ __all__ = [
     "make_converter",
     "parse_delivery",
     "parse_event",
-    "quick_parse",
-    "quick_parse_delivery",
     "to_payload",
     "wire_key",
     "wire_name",
@@ -187,11 +184,9 @@ def _structure_factory(
                 object.__setattr__(instance, "raw", freeze_raw(payload))
             return instance
 
-        if strict or not issubclass(cls, Event):
-            return structure
-        if cls.GENERATION >= 2:  # a field that cannot be converted is left None
-            return make_fast_structure(cls, wire_key, lenient.hook(cls))
-        return make_fast_structure(cls, wire_key, structure)
+        if not strict and issubclass(cls, Event) and cls.GENERATION >= 2:
+            return lenient.hook(cls)  # a field that cannot be converted is left None
+        return structure
 
     return factory
 
@@ -342,61 +337,6 @@ def _structure(
         raise InvalidCallback(str(exc)) from None
 
 
-def _none(payload: Any, cls: type) -> None:
-    return None
-
-
-_QUICK: dict[type[Event], Callable[[Any, type], Any]] = {}
-
-
-def quick_parse(body: bytes) -> Event | None:
-    """The common case in one step: a JSON object of a known event type whose fields all
-    have their declared JSON types. ``None`` for anything else, which
-    :func:`decode_json_body` and :func:`parse_event` then handle (and explain)."""
-    events = quick_parse_delivery(body)
-    return events[0] if events is not None and len(events) == 1 else None
-
-
-def quick_parse_delivery(body: bytes) -> tuple[Event, ...] | None:
-    """:func:`quick_parse` for every body: one object, or a Messaging v2 array whose
-    elements all take the quick way. ``None`` sends the body to the general path."""
-    quick_loads = _quick_loads
-    try:
-        payload = quick_loads(body) if quick_loads is not None else _loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if payload.__class__ is dict:
-        event = _quick_structure(payload, False)
-        return None if event is None else (event,)
-    if payload.__class__ is not list or not 0 < len(payload) <= MAX_ARRAY_ELEMENTS:
-        return None
-    events: list[Event] = []
-    for element in payload:
-        if element.__class__ is not dict:
-            return None
-        event = _quick_structure(element, True)
-        if event is None:
-            return None
-        events.append(event)
-    return tuple(events)
-
-
-def _quick_structure(payload: dict[str, Any], in_array: bool) -> Event | None:
-    try:
-        cls = class_for(payload, in_array=in_array)
-    except InvalidCallback:
-        return None
-    if cls in UNKNOWN_EVENT_CLASSES:
-        return None
-    structure = _QUICK.get(cls)
-    if structure is None:
-        structure = _QUICK[cls] = make_fast_structure(
-            cls, wire_key, _none, from_dict=True, unknown_floats=_has_float
-        )
-    event: Event | None = structure(payload, cls)
-    return event
-
-
 def _invalid(exc: ClassValidationError, prefix: str = "") -> InvalidCallback:
     """The first error of a cattrs validation group, told in wire names."""
     for error in exc.exceptions:
@@ -423,48 +363,6 @@ def to_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
-def _has_float(container: Any) -> bool:
-    """Whether a decoded object or array holds a float anywhere (callbacks carry none)."""
-    for item in container.values() if container.__class__ is dict else container:
-        kind = item.__class__
-        if kind is float or ((kind is dict or kind is list) and _has_float(item)):
-            return True
-    return False
-
-
-Loads = Callable[[bytes], Any]
-
-
-def _json_backend(use_orjson: bool = True) -> tuple[Loads, Loads | None]:
-    """``(loads, quick_loads)``: orjson when installed (``bwhooks[fast]``) and wanted, with
-    the standard library for what orjson refuses (NaN, Infinity) or reads differently
-    (integers past 64 bits): the same answers, sooner. ``quick_loads`` is orjson itself,
-    for :func:`quick_parse`, which checks the numbers itself (``None`` without orjson)."""
-    if not use_orjson:
-        return json.loads, None
-    try:
-        import orjson
-    except ImportError:
-        return json.loads, None
-    raw = orjson.loads
-
-    def loads(body: bytes) -> Any:
-        try:
-            value = raw(body)
-        except orjson.JSONDecodeError:
-            return json.loads(body)
-        # A document with any float is decoded again by the standard library, so numbers
-        # keep their exact values.
-        if (value.__class__ is dict or value.__class__ is list) and _has_float(value):
-            return json.loads(body)
-        return json.loads(body) if value.__class__ is float else value
-
-    return loads, raw
-
-
-_loads, _quick_loads = _json_backend()
-
-
 def decode_json_body(body: bytes) -> Mapping[str, Any]:
     """Decode a POST body that must be one JSON object (UTF-8, or UTF-16/32 with a BOM)."""
     value = decode_json(body)
@@ -479,7 +377,7 @@ def decode_json(body: bytes) -> dict[str, Any] | list[Any]:
     if not body or body.isspace():
         raise InvalidCallback("empty body")
     try:
-        value = _loads(body)
+        value = json.loads(body)
     except (ValueError, RecursionError):
         raise InvalidCallback("malformed JSON") from None
     if not isinstance(value, dict | list):

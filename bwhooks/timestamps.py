@@ -18,6 +18,7 @@ _TIMESTAMP = re.compile(
 )
 _OFFSETS: dict[str, timezone] = {}
 _NATIVE = sys.version_info >= (3, 11)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _offset(text: str | None) -> timezone:
@@ -49,10 +50,17 @@ def parse_timestamp(text: str) -> datetime:
     """Parse an ISO-8601 date-time into an aware ``datetime``; no offset means UTC.
 
     Accepts ``Z``, ``±HH:MM``, ``±HHMM`` and hour-only ``±HH`` offsets, any number of
-    fractional-second digits (kept to the microsecond) and optional seconds.
+    fractional-second digits (rounded to the microsecond, half up) and optional seconds.
     Raises ``ValueError`` for anything else.
     """
-    if _NATIVE and len(text) >= 20 and text[10] == "T" and text[4] == "-" and _plain_offset(text):
+    if (
+        _NATIVE
+        and len(text) >= 20
+        and text[10] == "T"
+        and text[4] == "-"
+        and _plain_offset(text)
+        and not (len(text) > 26 and text[19] == "." and text[26].isdigit())  # 7+ digits
+    ):
         try:  # Python 3.11+ parses every form Bandwidth sends, in C
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -64,7 +72,7 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError("not an ISO-8601 date-time")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    return datetime(
+    parsed = datetime(
         int(year),
         int(month),
         int(day),
@@ -74,6 +82,12 @@ def parse_timestamp(text: str) -> datetime:
         micro,
         tzinfo=_offset(offset),
     )
+    if fraction is not None and len(fraction) > 6 and fraction[6] >= "5":
+        try:  # rounded to the nearest microsecond, half up, as msgspec reads it
+            return parsed + _MICROSECOND
+        except OverflowError:
+            raise ValueError("date-time out of range") from None
+    return parsed
 
 
 def format_timestamp(value: datetime) -> str:

@@ -12,7 +12,7 @@ Every event keeps the payload exactly as received in ``raw``, read-only all the 
 
 from __future__ import annotations
 
-from bwhooks.events._base import CallEvent, Diversion, Event, Reply, UnknownEvent
+from bwhooks.events._base import CallEvent, Diversion, Event, LazyRaw, Reply, UnknownEvent
 from bwhooks.events.call import (
     AnswerEvent,
     DtmfEvent,
@@ -65,6 +65,7 @@ __all__ = [  # noqa: PLE0604  (the v2 names are added from their modules)
     "GatherEvent",
     "HangupEvent",
     "IncomingCallEvent",
+    "LazyRaw",
     "MessageEvent",
     "MmsEvent",
     "PlaybackEvent",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ __all__ = [
     "Diversion",
     "Event",
     "FrozenList",
+    "LazyRaw",
     "Reply",
     "UnknownEvent",
     "event_type_field",
@@ -43,12 +45,75 @@ class FrozenList(tuple):  # type: ignore[type-arg]
         return repr(list(self))
 
 
+class LazyRaw(Mapping[str, Any]):
+    """``raw`` of an event parsed on the compiled path: the payload as received, decoded
+    from the body when first read, read-only all the way down like every ``raw``.
+
+    ``source`` is the body (``key``: ``None`` for an object, the index of a Messaging v2
+    array's element) or the ``LazyRaw`` of the enclosing object (``key``: the wire key).
+    """
+
+    __slots__ = ("_key", "_source", "_value")
+
+    def __init__(self, source: bytes | LazyRaw, key: str | int | None = None) -> None:
+        self._source = source
+        self._key = key
+        self._value: Mapping[str, Any] | None = None
+
+    def read(self) -> Mapping[str, Any]:
+        """The payload, decoded on the first call (a read-only mapping)."""
+        value = self._value
+        if value is None:
+            source, key = self._source, self._key
+            if isinstance(source, LazyRaw):
+                value = source.read()[key]  # type: ignore[index]
+            else:  # the standard library's JSON, as the general path reads every body
+                decoded = json.loads(source)
+                value = freeze_raw(decoded if key is None else decoded[key], owned=True)
+            self._value = value
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.read())
+
+    def __len__(self) -> int:
+        return len(self.read())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.read()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.read().get(key, default)
+
+    def keys(self) -> Any:
+        return self.read().keys()
+
+    def items(self) -> Any:
+        return self.read().items()
+
+    def values(self) -> Any:
+        return self.read().values()
+
+    def __eq__(self, other: object) -> bool:
+        return self.read() == (other.read() if isinstance(other, LazyRaw) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.read())
+
+
 def freeze_raw(value: Mapping[str, Any], *, owned: bool = False) -> Mapping[str, Any]:
     """Make ``value`` read-only all the way down: objects become read-only mappings, arrays
     :class:`FrozenList`. A read-only mapping is taken as it is; ``owned`` (a dict nobody
     else holds, freshly decoded) is wrapped without a copy."""
     if value.__class__ is MappingProxyType:
         return value
+    if value.__class__ is LazyRaw:
+        return value.read()
     if owned and value.__class__ is dict:  # decoded JSON: containers are dicts and lists
         for key, item in value.items():
             if item.__class__ is dict or item.__class__ is list:
@@ -129,7 +194,9 @@ class Event:
     """Base class of every Bandwidth callback event.
 
     ``event_type`` is the wire ``eventType``; ``raw`` is the payload exactly as received
-    (for GET callbacks the decoded query values, as strings), unknown fields included.
+    (for GET callbacks the decoded query values, as strings), unknown fields included: a
+    read-only mapping, decoded from the body when first read (:class:`LazyRaw`) for an
+    event that took the compiled path.
     Register a handler for ``Event`` to receive every callback.
     """
 
