@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci bench services clean FORCE
+.PHONY: demo test lint typecheck docs pytest ci bench profile services clean FORCE
 
 demo: $(STAMP)
 	$(BIN)/bwhooks demo
@@ -44,6 +44,10 @@ bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } \
 		|| echo "wrk unavailable: the HTTP benchmarks will be skipped"
 	cd bench && ../$(BIN)/pytest -q
+
+# Where each benchmark row's time goes (cProfile, grouped by module).
+profile: $(VENV)/.bench
+	cd bench && ../$(BIN)/python profile_rows.py
 
 $(VENV)/.bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

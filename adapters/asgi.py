@@ -97,19 +97,23 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
+_ENCODED: dict[tuple[tuple[str, str], ...], tuple[tuple[bytes, bytes], ...]] = {}
+_MAX_ENCODED = 64
+
+
 def _messages(response: CallbackResponse, *, head: bool) -> tuple[Message, Message]:
     """The ``http.response.start`` and ``http.response.body`` messages of ``response``."""
     pairs = response.headers.pairs()
-    headers = (
-        [
+    encoded = _ENCODED.get(pairs) if pairs else ()  # an acknowledgement has no headers
+    if encoded is None:
+        encoded = tuple(
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in pairs
             if name.lower() != "content-length"
-        ]
-        if pairs
-        else []  # an acknowledgement: no comprehension to run
-    )
-    headers.append((b"content-length", b"%d" % len(response.body)))
+        )
+        if len(_ENCODED) < _MAX_ENCODED:  # the few header sets answers carry, bounded
+            _ENCODED[pairs] = encoded
+    headers = [*encoded, (b"content-length", b"%d" % len(response.body))]
     return (
         {"type": "http.response.start", "status": response.status, "headers": headers},
         {"type": "http.response.body", "body": b"" if head else response.body},

@@ -82,21 +82,29 @@ def environ_headers(environ: Mapping[str, Any]) -> Headers:
     names = _HEADER_NAMES
     pairs = []
     for key, value in environ.items():
-        if key[:5] == "HTTP_":
-            name = names.get(key)
-            if name is None:
-                name = key[5:].replace("_", "-").lower()
-                if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
-                    names[key] = name
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+            if len(names) < _MAX_HEADER_NAMES:  # clients choose names: a bounded cache
+                names[key] = name
+        if name and (value or name != "content-length"):  # CONTENT_LENGTH may be empty
             pairs.append((name, value))
-    if "CONTENT_TYPE" in environ:
-        pairs.append(("content-type", environ["CONTENT_TYPE"]))
-    if environ.get("CONTENT_LENGTH"):
-        pairs.append(("content-length", environ["CONTENT_LENGTH"]))
     return Headers.from_server(pairs)
 
 
-_HEADER_NAMES: dict[str, str] = {}  # "HTTP_USER_AGENT": "user-agent", the names seen
+def _header_name(key: str) -> str:
+    """The header name an environ key carries (``HTTP_USER_AGENT``: ``user-agent``), or
+    ``""`` for a key that is no header (``wsgi.input``, ``SERVER_NAME``, ...)."""
+    if key[:5] == "HTTP_":
+        return key[5:].replace("_", "-").lower()
+    return _CONTENT.get(key, "")
+
+
+_CONTENT = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+# The environ keys seen, with the header each carries ("" for none).
+_HEADER_NAMES: dict[str, str] = {}
 _MAX_HEADER_NAMES = 512
 
 
@@ -125,7 +133,8 @@ def _nothing(size: int) -> bytes:
 def _respond(
     response: CallbackResponse, start_response: StartResponse, *, head: bool
 ) -> list[bytes]:
-    headers = [p for p in response.headers.pairs() if p[0].lower() != "content-length"]
+    pairs = response.headers.pairs()
+    headers = [p for p in pairs if p[0].lower() != "content-length"] if pairs else []
     headers.append(("Content-Length", str(len(response.body))))
     start_response(response.status_line, headers)
     return [] if head else [response.body]

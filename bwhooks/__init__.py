@@ -7,13 +7,18 @@ ASGI, Flask, FastAPI and Django.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from bwhooks import events as _events
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
-from bwhooks.events import *  # noqa: F403  (the event classes are part of the top-level API)
 from bwhooks.events import __all__ as _event_names
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 from bwhooks.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.receiver import Receiver, current_request
+
+if TYPE_CHECKING:
+    from bwhooks.events import *  # noqa: F403  (the event classes are part of the top-level API)
 
 __version__ = "0.1.0.dev0"
 
@@ -35,3 +40,19 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "to_payload",
     *_event_names,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """An event class of :mod:`bwhooks.events`, its module imported on first use."""
+    if name not in _EVENT_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_events, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+_EVENT_NAMES = frozenset(_event_names)

@@ -25,11 +25,12 @@ from typing import Any
 
 import attrs
 
+from bwhooks import events, kinds
 from bwhooks._hints import declared_type
 from bwhooks._slots import slot_setter
-from bwhooks.events import Event, HangupEvent, RejectEvent
+from bwhooks.events import Event
 from bwhooks.events._base import ALIASES, LazyRaw
-from bwhooks.kinds import MESSAGING_BY_TYPE, V1_BY_TYPE, V2_KEYS, VOICE_BY_TYPE
+from bwhooks.kinds import V2_KEYS
 from bwhooks.parsing import MAX_ARRAY_ELEMENTS, wire_key
 from bwhooks.timestamps import Duration, parse_duration
 
@@ -50,7 +51,10 @@ def decode_body(body: bytes) -> tuple[Event, ...] | None:
                 return None
             builds = plan.builds
             return tuple([builds[e.__class__](e, body, index) for index, e in enumerate(elements)])
-        struct = plan.voice.decode(body)
+        # Which generation to try first for the types both send (it is checked after):
+        # every Voice v2 callback of those types carries an accountId, no v1 one does.
+        decoder = plan.voice if b'"accountId"' in body else plan.voice_v1_first
+        struct = decoder.decode(body)
         return (plan.builds[struct.__class__](struct, body, None),)
     except ValueError:  # msgspec's errors, and a duration or number the general path reads
         return None
@@ -59,6 +63,7 @@ def decode_body(body: bytes) -> tuple[Event, ...] | None:
 @attrs.frozen
 class _Plan:
     voice: Any  # msgspec.json.Decoder of the tagged union of every voice (and v1) struct
+    voice_v1_first: Any  # the same, with the v1 struct for the types both generations send
     messaging: Any  # of a list of the tagged union of every Messaging v2 struct
     builds: Mapping[type, Build]  # the function that makes the event of each struct
 
@@ -71,25 +76,32 @@ def _make_plan() -> _Plan:
     maker = _Maker()
     builds: dict[type, Build] = {}
     voice: list[type] = []
-    for event_type in sorted(V1_BY_TYPE.keys() | VOICE_BY_TYPE.keys()):
-        v1, v2 = V1_BY_TYPE.get(event_type), VOICE_BY_TYPE.get(event_type)
+    voice_v1_first: list[type] = []
+    v1_by_type, voice_by_type = kinds.V1_BY_TYPE, kinds.VOICE_BY_TYPE
+    for event_type in sorted(v1_by_type.keys() | voice_by_type.keys()):
+        v1, v2 = v1_by_type.get(event_type), voice_by_type.get(event_type)
         if v2 is not None and v1 is not None:  # told apart by the keys only v2 sends
-            struct, build = maker.shared(event_type, v1, v2)
-        elif v1 is HangupEvent:  # a rejected call is a hangup with a cause
-            struct, build = maker.hangup(event_type)
+            (struct, build), (v1_struct, v1_build) = maker.shared(event_type, v1, v2)
+            voice_v1_first.append(v1_struct)
+            builds[v1_struct] = v1_build
         else:
-            struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
+            if v1 is events.HangupEvent:  # a rejected call is a hangup with a cause
+                struct, build = maker.hangup(event_type)
+            else:
+                struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
+            voice_v1_first.append(struct)
         voice.append(struct)
         builds[struct] = build
     messaging: list[type] = []
-    for message_type, cls in sorted(MESSAGING_BY_TYPE.items()):
+    for message_type, cls in sorted(kinds.MESSAGING_BY_TYPE.items()):
         struct, build = maker.event(cls, "type", message_type, probe="eventType")
         messaging.append(struct)
         builds[struct] = build
-    msgspec = maker.msgspec
+    decoder = maker.msgspec.json.Decoder
     _plan = _Plan(
-        voice=msgspec.json.Decoder(typing.Union[tuple(voice)]),  # noqa: UP007
-        messaging=msgspec.json.Decoder(list[typing.Union[tuple(messaging)]]),  # type: ignore[misc]  # noqa: UP007
+        voice=decoder(typing.Union[tuple(voice)]),  # noqa: UP007
+        voice_v1_first=decoder(typing.Union[tuple(voice_v1_first)]),  # noqa: UP007
+        messaging=decoder(list[typing.Union[tuple(messaging)]]),  # type: ignore[misc]  # noqa: UP007
         builds=builds,
     )
     return _plan
@@ -119,8 +131,8 @@ class _Maker:
         return self._generate(cls, (tag_field, tag), probe, first=first)
 
     def hangup(self, tag: str) -> tuple[type, Build]:
-        struct, hangup = self.event(HangupEvent, "eventType", tag)
-        rejected = self._builder(RejectEvent, struct, tag)
+        struct, hangup = self.event(events.HangupEvent, "eventType", tag)
+        rejected = self._builder(events.RejectEvent, struct, tag)
 
         def build(struct: Any, source: Any, key: Any) -> Any:
             chosen = rejected if struct.cause == "CALL_REJECTED" else hangup
@@ -128,30 +140,45 @@ class _Maker:
 
         return struct, build
 
-    def shared(self, tag: str, v1: type[Event], v2: type[Event]) -> tuple[type, Build]:
-        """One ``eventType`` both generations send: read as Voice v2 (with every key only v2
-        sends); a payload showing none of them with a value is read again as v1, which
-        tells whether one is there with ``null`` (then it is v2, as on the general path)."""
+    def shared(
+        self, tag: str, v1: type[Event], v2: type[Event]
+    ) -> tuple[tuple[type, Build], tuple[type, Build]]:
+        """One ``eventType`` both generations send, told apart by the keys only v2 sends
+        (one of them present, even ``null``, makes it v2): the Voice v2 struct (with every
+        such key) and the v1 struct (with their presence), each with its build function,
+        which reads the body again as the other generation when the keys say so."""
         msgspec = self.msgspec
         if V2_KEYS & _wire_keys(v1):
             raise TypeError(f"{v1.__name__} reads a key that tells Voice v2 apart")
         extra = sorted(V2_KEYS - _wire_keys(v2))
-        struct, as_v2 = self._generate(v2, ("eventType", tag), first=V2_KEYS, extra=extra)
+        v2_struct, as_v2 = self._generate(v2, ("eventType", tag), first=V2_KEYS, extra=extra)
         v1_struct, as_v1 = self._generate(
             v1, ("eventType", tag), first=V2_KEYS, extra=sorted(V2_KEYS), absent=msgspec.UNSET
         )
-        v1_decoder = msgspec.json.Decoder(v1_struct)
+        as_read_by_v1, as_read_by_v2 = (
+            msgspec.json.Decoder(v1_struct),
+            msgspec.json.Decoder(v2_struct),
+        )
         unset, count = msgspec.UNSET, len(V2_KEYS)
         astuple = msgspec.structs.astuple
 
-        def build(struct: Any, source: Any, key: Any) -> Any:
+        def v1_absent(struct: Any) -> bool:  # read by the v1 struct: no v2 key, not even null
+            absent: int = astuple(struct)[:count].count(unset)
+            return absent == count
+
+        def from_v2(struct: Any, source: Any, key: Any) -> Any:
             if astuple(struct)[:count].count(None) == count:  # no v2 key with a value
-                as_read_by_v1 = v1_decoder.decode(source)
-                if astuple(as_read_by_v1)[:count].count(unset) == count:  # nor with null
-                    return as_v1(as_read_by_v1, source, key)
+                read_by_v1 = as_read_by_v1.decode(source)
+                if v1_absent(read_by_v1):
+                    return as_v1(read_by_v1, source, key)
             return as_v2(struct, source, key)
 
-        return struct, build
+        def from_v1(struct: Any, source: Any, key: Any) -> Any:
+            if v1_absent(struct):
+                return as_v1(struct, source, key)
+            return as_v2(as_read_by_v2.decode(source), source, key)
+
+        return (v2_struct, from_v2), (v1_struct, from_v1)
 
     def _generate(
         self,

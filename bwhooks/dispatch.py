@@ -19,8 +19,9 @@ from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
+from bwhooks import events
 from bwhooks.errors import QueueUnavailable, RetryLater
-from bwhooks.events import UNKNOWN_EVENT_CLASSES, Event, Reply
+from bwhooks.events import Event, Reply
 from bwhooks.http import CallbackRequest, CallbackResponse
 from bwhooks.observe import event_ids
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -37,7 +38,6 @@ EMPTY_BXML = CallbackResponse.bxml('<?xml version="1.0" encoding="UTF-8"?><Respo
 RETRY_LATER = CallbackResponse.error(409, "being handled, retry later", (("Retry-After", "5"),))
 _STORE = object()  # marks a step that is a store operation: ``(_STORE, call)``
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
-_UNKNOWN = frozenset(UNKNOWN_EVENT_CLASSES)
 _BXML = Reply.BXML
 _NONE = Reply.NONE
 
@@ -299,9 +299,10 @@ class Dispatcher:
 
     def _registrations(self, event: Event) -> tuple[Registration, ...]:
         registrations = self.registry.handlers_for(event.__class__)
-        if registrations and event.__class__ not in _UNKNOWN:
-            return registrations  # the common case, told in one look-up
-        if event.__class__ in _UNKNOWN:
+        unknown = event.__class__ in events.UNKNOWN_EVENT_CLASSES
+        if registrations and not unknown:
+            return registrations  # the common case
+        if unknown:
             self.logger.info(
                 "unknown callback event type %r (%s)", event.event_type, event_ids(event)
             )

@@ -168,6 +168,7 @@ _set_method, _set_path, _set_headers, _set_body, _set_query_string, _set_client 
 )
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
+_STATUS_LINES = {status: f"{status} {phrase}" for status, phrase in _PHRASES.items()}
 
 
 @attrs.frozen
@@ -185,7 +186,7 @@ class CallbackResponse:
     @property
     def status_line(self) -> str:
         """``"200 OK"``: the status as WSGI's ``start_response`` wants it."""
-        return f"{self.status} {_PHRASES.get(self.status, 'Unknown')}"
+        return _STATUS_LINES.get(self.status) or f"{self.status} Unknown"
 
     @classmethod
     def empty(cls, status: int = 200) -> CallbackResponse:

@@ -18,20 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bwhooks import events
 from bwhooks.errors import InvalidCallback
-from bwhooks.events import (
-    EVENT_CLASSES,
-    MESSAGING_V2_CLASSES,
-    VOICE_V2_CLASSES,
-    Event,
-    HangupEvent,
-    RejectEvent,
-    UnknownEvent,
-    UnknownMessagingEvent,
-    UnknownVoiceEvent,
-)
+from bwhooks.events import Event, UnknownEvent
+
+if TYPE_CHECKING:
+    #: The class of each wire type, spelled exactly: v1 ``eventType``, Voice v2
+    #: ``eventType``, Messaging v2 ``type`` (``hangup`` gives :class:`HangupEvent`, which a
+    #: ``cause`` of ``CALL_REJECTED`` makes a :class:`RejectEvent`).
+    V1_BY_TYPE: Mapping[str, type[Event]]
+    VOICE_BY_TYPE: Mapping[str, type[Event]]
+    MESSAGING_BY_TYPE: Mapping[str, type[Event]]
+    #: The ``eventType`` values both generations send, told apart by :data:`V2_KEYS`.
+    SHARED_EVENT_TYPES: frozenset[str]
 
 __all__ = [
     "MESSAGING_BY_TYPE",
@@ -73,26 +74,54 @@ def _by_type(classes: tuple[type[Event], ...]) -> dict[str, type[Event]]:
     return found
 
 
-_V1 = _by_type(EVENT_CLASSES)
-_VOICE = _by_type(VOICE_V2_CLASSES)
-_MESSAGING = _by_type(MESSAGING_V2_CLASSES)
-#: The class of each wire type, spelled exactly: v1 ``eventType``, Voice v2 ``eventType``,
-#: Messaging v2 ``type`` (``hangup`` gives :class:`HangupEvent`, which a ``cause`` of
-#: ``CALL_REJECTED`` makes a :class:`RejectEvent`).
-V1_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_V1)
-VOICE_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_VOICE)
-MESSAGING_BY_TYPE: Mapping[str, type[Event]] = MappingProxyType(_MESSAGING)
-_V1_FOLDED = {event_type.lower(): cls for event_type, cls in _V1.items()}
-_VOICE_FOLDED = {event_type.lower(): cls for event_type, cls in _VOICE.items()}
+class _Tables:
+    """The classes by wire type, built when first needed (the event classes are loaded
+    then, not by ``import bwhooks``)."""
 
-#: The ``eventType`` values both generations send, told apart by :data:`V2_KEYS`.
-SHARED_EVENT_TYPES = frozenset(_V1.keys() & _VOICE.keys())
-# The types whose class needs no look at the payload: one look-up for the common case.
-_PLAIN = {
-    event_type: cls
-    for event_type, cls in {**_V1, **_VOICE}.items()
-    if event_type not in SHARED_EVENT_TYPES and cls is not HangupEvent
-}
+    def __init__(self) -> None:
+        self.v1 = _by_type(events.EVENT_CLASSES)
+        self.voice = _by_type(events.VOICE_V2_CLASSES)
+        self.messaging = _by_type(events.MESSAGING_V2_CLASSES)
+        self.v1_folded = {event_type.lower(): cls for event_type, cls in self.v1.items()}
+        self.voice_folded = {event_type.lower(): cls for event_type, cls in self.voice.items()}
+        self.shared = frozenset(self.v1.keys() & self.voice.keys())
+        self.hangup: type[Event] = events.HangupEvent
+        self.reject: type[Event] = events.RejectEvent
+        self.unknown_voice: type[Event] = events.UnknownVoiceEvent
+        self.unknown_messaging: type[Event] = events.UnknownMessagingEvent
+        # The types whose class needs no look at the payload: one look-up, the common case.
+        self.plain = {
+            event_type: cls
+            for event_type, cls in {**self.v1, **self.voice}.items()
+            if event_type not in self.shared and cls is not self.hangup
+        }
+
+
+_tables: _Tables | None = None
+
+
+def _load() -> _Tables:
+    global _tables  # noqa: PLW0603  (built once, on first use)
+    _tables = _Tables()
+    return _tables
+
+
+def __getattr__(name: str) -> Any:
+    """The tables above, built on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    tables = _tables or _load()
+    value = {
+        "V1_BY_TYPE": MappingProxyType(tables.v1),
+        "VOICE_BY_TYPE": MappingProxyType(tables.voice),
+        "MESSAGING_BY_TYPE": MappingProxyType(tables.messaging),
+        "SHARED_EVENT_TYPES": tables.shared,
+    }[name]
+    globals()[name] = value
+    return value
+
+
+_LAZY = frozenset({"V1_BY_TYPE", "VOICE_BY_TYPE", "MESSAGING_BY_TYPE", "SHARED_EVENT_TYPES"})
 
 
 def is_v2_voice(payload: Mapping[str, Any]) -> bool:
@@ -103,9 +132,10 @@ def is_v2_voice(payload: Mapping[str, Any]) -> bool:
 def class_for(payload: Mapping[str, Any], *, in_array: bool = False) -> type[Event]:
     """The class ``payload`` parses into; :class:`~bwhooks.InvalidCallback` when it is
     no callback (no ``eventType``, nor a messaging ``type``)."""
+    tables = _tables or _load()
     event_type = payload.get("eventType")
     if event_type.__class__ is str and event_type:
-        return _PLAIN.get(event_type) or _voice_class(event_type, payload)
+        return tables.plain.get(event_type) or _voice_class(tables, event_type, payload)
     message_type = payload.get("type")
     if (
         "eventType" not in payload
@@ -113,22 +143,22 @@ def class_for(payload: Mapping[str, Any], *, in_array: bool = False) -> type[Eve
         and message_type
         and (in_array or "message" in payload)
     ):
-        return _MESSAGING.get(message_type, UnknownMessagingEvent)
+        return tables.messaging.get(message_type, tables.unknown_messaging)
     if in_array:
         raise InvalidCallback("missing type", field="type")
     raise InvalidCallback("missing eventType", field="eventType")
 
 
-def _voice_class(event_type: str, payload: Mapping[str, Any]) -> type[Event]:
-    v2 = _VOICE.get(event_type)
-    v1 = _V1.get(event_type)
+def _voice_class(tables: _Tables, event_type: str, payload: Mapping[str, Any]) -> type[Event]:
+    v2 = tables.voice.get(event_type)
+    v1 = tables.v1.get(event_type)
     if v1 is None and v2 is None:
         folded = event_type.lower()
-        v2, v1 = _VOICE_FOLDED.get(folded), _V1_FOLDED.get(folded)
+        v2, v1 = tables.voice_folded.get(folded), tables.v1_folded.get(folded)
     if v2 is not None and (v1 is None or is_v2_voice(payload)):
         return v2
     if v1 is None:
-        return UnknownVoiceEvent if is_v2_voice(payload) else UnknownEvent
-    if v1 is HangupEvent and payload.get("cause") == "CALL_REJECTED":
-        return RejectEvent
+        return tables.unknown_voice if is_v2_voice(payload) else UnknownEvent
+    if v1 is tables.hangup and payload.get("cause") == "CALL_REJECTED":
+        return tables.reject
     return v1

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.queueing import Queue
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
-from bwhooks.body import AsyncRead, Read, read_limited, read_limited_async
+from bwhooks.body import ASGIBody, AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.decoding import decode, quick_decode
 from bwhooks.dispatch import OK, Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
@@ -239,7 +239,11 @@ class Receiver:
             early = self.early_response(method, headers, client)
             if early is not None:
                 return early
-        body = await read_limited_async(read, self.max_body_size)
+        body = await (  # the ASGI messages, read without a read(n) per chunk
+            read.read_limited(self.max_body_size)
+            if read.__class__ is ASGIBody
+            else read_limited_async(read, self.max_body_size)
+        )
         if body is None:
             return self._too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)

@@ -378,11 +378,37 @@ def test_fractions_past_microseconds_round_at_the_seventh_digit() -> None:
 # -- built when first needed ----------------------------------------------------------------
 
 
-def test_decoders_are_built_on_first_use_not_at_import() -> None:
-    script = (
-        "import sys, bwhooks, bwhooks.compiled as c\n"
-        "assert 'msgspec' not in sys.modules and c._plan is None\n"
-        'c.decode_body(b\'{"eventType": "sms"}\')\n'
-        "assert 'msgspec' in sys.modules and c._plan is not None\n"
-    )
+def test_decoders_and_event_classes_are_built_on_first_use_not_at_import() -> None:
+    script = """
+import sys, bwhooks, bwhooks.compiled as c
+def loaded():
+    return sorted(m for m in sys.modules if m.startswith("bwhooks.events."))
+assert "msgspec" not in sys.modules and c._plan is None
+assert loaded() == ["bwhooks.events._base"], loaded()
+assert bwhooks.SmsEvent.__module__ == "bwhooks.events.messaging"
+assert "bwhooks.events.voice_v2" not in loaded()
+c.decode_body(b'{"eventType": "sms"}')
+assert "msgspec" in sys.modules and c._plan is not None
+assert "bwhooks.events.voice_v2" in loaded()
+"""
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_every_event_name_is_found_where_the_lazy_table_says() -> None:
+    import importlib
+
+    import bwhooks
+    from bwhooks import events
+
+    for module, names in events._MODULES.items():
+        loaded = importlib.import_module(f"bwhooks.events.{module}")
+        exported = set(loaded.__all__) | {n for n in vars(loaded) if n.endswith("_CLASSES")}
+        assert set(names) == exported, module
+    for name in events.__all__:
+        assert getattr(bwhooks, name) is getattr(events, name)
+        assert name in dir(bwhooks)
+        assert name in dir(events)
+    with pytest.raises(AttributeError):
+        bwhooks.NoSuchEvent  # noqa: B018
+    with pytest.raises(AttributeError):
+        events.NoSuchEvent  # noqa: B018

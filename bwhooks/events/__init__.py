@@ -12,104 +12,179 @@ Every event keeps the payload exactly as received in ``raw``, read-only all the 
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from bwhooks.events._base import CallEvent, Diversion, Event, LazyRaw, Reply, UnknownEvent
-from bwhooks.events.call import (
-    AnswerEvent,
-    DtmfEvent,
-    ErrorEvent,
-    GatherEvent,
-    HangupEvent,
-    IncomingCallEvent,
-    PlaybackEvent,
-    RecordingEvent,
-    RedirectEvent,
-    RejectEvent,
-    SpeakEvent,
-    TimeoutEvent,
-    TransferCompleteEvent,
-)
-from bwhooks.events.conference import (
-    ConferenceEvent,
-    ConferenceMemberEvent,
-    ConferencePlaybackEvent,
-    ConferenceRelatedEvent,
-    ConferenceSpeakEvent,
-)
-from bwhooks.events.messaging import MessageEvent, MmsEvent, SmsEvent
-from bwhooks.events.messaging_v2 import *  # noqa: F403
-from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES, UnknownMessagingEvent
-from bwhooks.events.messaging_v2 import __all__ as _messaging_v2
-from bwhooks.events.transcription import TranscriptionEvent
-from bwhooks.events.voice_v2 import *  # noqa: F403
-from bwhooks.events.voice_v2 import VOICE_V2_CLASSES, UnknownVoiceEvent
-from bwhooks.events.voice_v2 import __all__ as _voice_v2
 from bwhooks.timestamps import Duration
 
-__all__ = [  # noqa: PLE0604  (the v2 names are added from their modules)
-    "EVENT_CLASSES",
-    "MESSAGING_V2_CLASSES",
-    "VOICE_V2_CLASSES",
-    "UNKNOWN_EVENT_CLASSES",
-    "AnswerEvent",
-    "CallEvent",
-    "ConferenceEvent",
-    "ConferenceMemberEvent",
-    "ConferencePlaybackEvent",
-    "ConferenceRelatedEvent",
-    "ConferenceSpeakEvent",
-    "Diversion",
-    "DtmfEvent",
-    "Duration",
-    "ErrorEvent",
-    "Event",
-    "GatherEvent",
-    "HangupEvent",
-    "IncomingCallEvent",
-    "LazyRaw",
-    "MessageEvent",
-    "MmsEvent",
-    "PlaybackEvent",
-    "RecordingEvent",
-    "RedirectEvent",
-    "RejectEvent",
-    "Reply",
+if TYPE_CHECKING:  # at run time each module is loaded when one of its names is first used
+    from bwhooks.events.call import *  # noqa: F403
+    from bwhooks.events.conference import *  # noqa: F403
+    from bwhooks.events.messaging import *  # noqa: F403
+    from bwhooks.events.messaging_v2 import *  # noqa: F403
+    from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES as MESSAGING_V2_CLASSES
+    from bwhooks.events.transcription import *  # noqa: F403
+    from bwhooks.events.voice_v2 import *  # noqa: F403
+    from bwhooks.events.voice_v2 import VOICE_V2_CLASSES as VOICE_V2_CLASSES
+
+    EVENT_CLASSES: tuple[type[Event], ...]
+    UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...]
+
+#: The names each module of event classes defines: a module is imported when one of its
+#: names is first used (``import bwhooks`` creates no event class; some 90 attrs classes
+#: cost tens of milliseconds to create).
+_MODULES: dict[str, tuple[str, ...]] = {
+    "call": (
+        "AnswerEvent",
+        "DtmfEvent",
+        "ErrorEvent",
+        "GatherEvent",
+        "HangupEvent",
+        "IncomingCallEvent",
+        "PlaybackEvent",
+        "RecordingEvent",
+        "RedirectEvent",
+        "RejectEvent",
+        "SpeakEvent",
+        "TimeoutEvent",
+        "TransferCompleteEvent",
+    ),
+    "conference": (
+        "ConferenceEvent",
+        "ConferenceMemberEvent",
+        "ConferencePlaybackEvent",
+        "ConferenceRelatedEvent",
+        "ConferenceSpeakEvent",
+    ),
+    "messaging": (
+        "MessageEvent",
+        "MmsEvent",
+        "SmsEvent",
+    ),
+    "transcription": ("TranscriptionEvent",),
+    "voice_v2": (
+        "MachineDetectionResult",
+        "MediaStream",
+        "RealTimeTranscription",
+        "RecordingTranscription",
+        "StirShaken",
+        "UnknownVoiceEvent",
+        "VoiceAnswerEvent",
+        "VoiceBridgeCompleteEvent",
+        "VoiceBridgeTargetCompleteEvent",
+        "VoiceCallCompleteEvent",
+        "VoiceCallEvent",
+        "VoiceConferenceCompletedEvent",
+        "VoiceConferenceCreatedEvent",
+        "VoiceConferenceEvent",
+        "VoiceConferenceMemberExitEvent",
+        "VoiceConferenceMemberJoinEvent",
+        "VoiceConferenceRecordingAvailableEvent",
+        "VoiceConferenceRedirectEvent",
+        "VoiceDisconnectEvent",
+        "VoiceDiversion",
+        "VoiceDtmfEvent",
+        "VoiceEvent",
+        "VoiceGatherEvent",
+        "VoiceInitiateEvent",
+        "VoiceMachineDetectionCompleteEvent",
+        "VoiceMediaStreamRejectedEvent",
+        "VoiceMediaStreamStartedEvent",
+        "VoiceMediaStreamStoppedEvent",
+        "VoiceRealTimeTranscriptionAvailableEvent",
+        "VoiceRealTimeTranscriptionRejectedEvent",
+        "VoiceRealTimeTranscriptionStartedEvent",
+        "VoiceRealTimeTranscriptionStoppedEvent",
+        "VoiceRecordCompleteEvent",
+        "VoiceRecordingAvailableEvent",
+        "VoiceRedirectEvent",
+        "VoiceReferCompleteEvent",
+        "VoiceTranscriptionAvailableEvent",
+        "VoiceTransferAnswerEvent",
+        "VoiceTransferCompleteEvent",
+        "VoiceTransferDisconnectEvent",
+        "VOICE_V2_CLASSES",
+    ),
+    "messaging_v2": (
+        "CallbackMessage",
+        "InboundMessageEvent",
+        "MessageDeliveredEvent",
+        "MessageFailedEvent",
+        "MessageReadEvent",
+        "MessageReceivedEvent",
+        "MessageSendingEvent",
+        "MessageSentEvent",
+        "MessageStatusEvent",
+        "MessagingEvent",
+        "RbmLocationResponse",
+        "RbmMessageContent",
+        "RbmMessageContentFile",
+        "RbmSuggestionResponse",
+        "RequestedLocationResponseEvent",
+        "SuggestionResponseEvent",
+        "UnknownMessagingEvent",
+        "MESSAGING_V2_CLASSES",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
+#: Every concrete Bandwidth v1 event class (``UnknownEvent`` aside), in this order.
+_V1_CLASSES = (
     "SmsEvent",
-    "SpeakEvent",
+    "MmsEvent",
+    "AnswerEvent",
+    "PlaybackEvent",
     "TimeoutEvent",
+    "ConferenceEvent",
+    "ConferencePlaybackEvent",
+    "ConferenceMemberEvent",
+    "ConferenceSpeakEvent",
+    "DtmfEvent",
+    "GatherEvent",
+    "IncomingCallEvent",
+    "HangupEvent",
+    "RecordingEvent",
+    "RejectEvent",
+    "SpeakEvent",
     "TranscriptionEvent",
+    "ErrorEvent",
+    "RedirectEvent",
     "TransferCompleteEvent",
+)
+
+__all__ = [  # noqa: PLE0604  (the names of the modules are added from _MODULES)
+    "EVENT_CLASSES",
+    "UNKNOWN_EVENT_CLASSES",
+    "CallEvent",
+    "Diversion",
+    "Duration",
+    "Event",
+    "LazyRaw",
+    "Reply",
     "UnknownEvent",
-    *_voice_v2,
-    *_messaging_v2,
+    *_MODULE_OF,
 ]
 
-#: Every concrete Bandwidth v1 event class (``UnknownEvent`` aside).
-EVENT_CLASSES: tuple[type[Event], ...] = (
-    SmsEvent,
-    MmsEvent,
-    AnswerEvent,
-    PlaybackEvent,
-    TimeoutEvent,
-    ConferenceEvent,
-    ConferencePlaybackEvent,
-    ConferenceMemberEvent,
-    ConferenceSpeakEvent,
-    DtmfEvent,
-    GatherEvent,
-    IncomingCallEvent,
-    HangupEvent,
-    RecordingEvent,
-    RejectEvent,
-    SpeakEvent,
-    TranscriptionEvent,
-    ErrorEvent,
-    RedirectEvent,
-    TransferCompleteEvent,
-)
 
-#: The classes of events whose type bwhooks does not know (yet): their data is in ``raw``.
-UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...] = (
-    UnknownEvent,
-    UnknownVoiceEvent,
-    UnknownMessagingEvent,
-)
+def __getattr__(name: str) -> Any:
+    """An event class (or a tuple of them), its module imported on first use."""
+    if name == "EVENT_CLASSES":
+        #: Every concrete Bandwidth v1 event class (``UnknownEvent`` aside).
+        value: Any = tuple(__getattr__(n) for n in _V1_CLASSES)
+    elif name == "UNKNOWN_EVENT_CLASSES":
+        #: The classes of events whose type bwhooks does not know (yet): data in ``raw``.
+        value = (
+            UnknownEvent,
+            __getattr__("UnknownVoiceEvent"),
+            __getattr__("UnknownMessagingEvent"),
+        )
+    elif name in _MODULE_OF:
+        value = getattr(importlib.import_module(f"bwhooks.events.{_MODULE_OF[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
