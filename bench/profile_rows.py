@@ -77,11 +77,40 @@ def rows() -> dict[str, Callable[[], Any]]:
     }
 
 
+def parts() -> None:
+    """The core's steps, each timed alone (best of 7 runs), as multiples of ``json.loads``."""
+    import json
+    import timeit
+
+    from bwhooks.compiled import _make_plan, decode_body
+
+    plan = _make_plan()
+    core = core_receiver()
+    print("\nthe core's steps, each alone, in multiples of json.loads of the same body")
+    print(f"  {'kind':<12}{'json.loads':>11}{'msgspec':>9}{'build':>7}{'decode':>8}{'handle':>8}")
+    for kind, body in [("sms", V1["sms"]), ("v2-answer", V2["v2-answer"])]:
+        struct = plan.voice.decode(body)
+        build = plan.builds[struct.__class__]
+        sent = request(body)
+        steps = {
+            "json.loads": lambda body=body: json.loads(body),
+            "msgspec": lambda body=body: plan.voice.decode(body),
+            "build": lambda s=struct, b=build, body=body: b(s, body, None),
+            "decode": lambda body=body: decode_body(body),
+            "handle": lambda sent=sent: core.handle(sent),
+        }
+        times = {n: min(timeit.repeat(f, number=CALLS, repeat=7)) for n, f in steps.items()}
+        base = times["json.loads"]
+        cells = "".join(f"{times[n] / base:>8.2f}x" for n in list(steps)[1:])
+        print(f"  {kind:<12}{base / CALLS * 1e6:>8.2f} us{cells}")
+
+
 def main() -> None:
     for name, call in rows().items():
         print(f"\n{name}")
         for group, share in profile(call)[:10]:
             print(f"  {share:6.1%}  {group}")
+    parts()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from bwhooks.kinds import V2_KEYS
 from bwhooks.parsing import MAX_ARRAY_ELEMENTS, wire_key
 from bwhooks.timestamps import Duration, parse_duration
 
-__all__ = ["decode_body"]
+__all__ = ["decode_body", "prepare"]
 
 # (struct, source, key) -> event: ``source`` is the body, or the enclosing object's raw.
 Build = Callable[[Any, Any, Any], Any]
@@ -45,25 +45,29 @@ def decode_body(body: bytes) -> tuple[Event, ...] | None:
     or ``None`` when the general path must read it."""
     plan = _plan or _make_plan()
     try:
-        if body[:1] == b"[":
+        if body and body[0] == 0x5B:  # [: a Messaging v2 array
             elements = plan.messaging.decode(body)
             if not 0 < len(elements) <= MAX_ARRAY_ELEMENTS:
                 return None
             builds = plan.builds
             return tuple([builds[e.__class__](e, body, index) for index, e in enumerate(elements)])
-        # Which generation to try first for the types both send (it is checked after):
-        # every Voice v2 callback of those types carries an accountId, no v1 one does.
-        decoder = plan.voice if b'"accountId"' in body else plan.voice_v1_first
-        struct = decoder.decode(body)
+        struct = plan.voice.decode(body)
         return (plan.builds[struct.__class__](struct, body, None),)
     except ValueError:  # msgspec's errors, and a duration or number the general path reads
         return None
 
 
+def prepare() -> None:
+    """Build the decoders (and load the event classes) now rather than on the first
+    callback, which otherwise takes some 0.1 s longer: call it at start-up (before a
+    server forks its workers, to share them) where the first answer's latency matters."""
+    if _plan is None:
+        _make_plan()
+
+
 @attrs.frozen
 class _Plan:
     voice: Any  # msgspec.json.Decoder of the tagged union of every voice (and v1) struct
-    voice_v1_first: Any  # the same, with the v1 struct for the types both generations send
     messaging: Any  # of a list of the tagged union of every Messaging v2 struct
     builds: Mapping[type, Build]  # the function that makes the event of each struct
 
@@ -76,20 +80,15 @@ def _make_plan() -> _Plan:
     maker = _Maker()
     builds: dict[type, Build] = {}
     voice: list[type] = []
-    voice_v1_first: list[type] = []
     v1_by_type, voice_by_type = kinds.V1_BY_TYPE, kinds.VOICE_BY_TYPE
     for event_type in sorted(v1_by_type.keys() | voice_by_type.keys()):
         v1, v2 = v1_by_type.get(event_type), voice_by_type.get(event_type)
         if v2 is not None and v1 is not None:  # told apart by the keys only v2 sends
-            (struct, build), (v1_struct, v1_build) = maker.shared(event_type, v1, v2)
-            voice_v1_first.append(v1_struct)
-            builds[v1_struct] = v1_build
+            struct, build = maker.shared(event_type, v1, v2)
+        elif v1 is events.HangupEvent:  # a rejected call is a hangup with a cause
+            struct, build = maker.hangup(event_type)
         else:
-            if v1 is events.HangupEvent:  # a rejected call is a hangup with a cause
-                struct, build = maker.hangup(event_type)
-            else:
-                struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
-            voice_v1_first.append(struct)
+            struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
         voice.append(struct)
         builds[struct] = build
     messaging: list[type] = []
@@ -100,7 +99,6 @@ def _make_plan() -> _Plan:
     decoder = maker.msgspec.json.Decoder
     _plan = _Plan(
         voice=decoder(typing.Union[tuple(voice)]),  # noqa: UP007
-        voice_v1_first=decoder(typing.Union[tuple(voice_v1_first)]),  # noqa: UP007
         messaging=decoder(list[typing.Union[tuple(messaging)]]),  # type: ignore[misc]  # noqa: UP007
         builds=builds,
     )
@@ -140,45 +138,31 @@ class _Maker:
 
         return struct, build
 
-    def shared(
-        self, tag: str, v1: type[Event], v2: type[Event]
-    ) -> tuple[tuple[type, Build], tuple[type, Build]]:
-        """One ``eventType`` both generations send, told apart by the keys only v2 sends
-        (one of them present, even ``null``, makes it v2): the Voice v2 struct (with every
-        such key) and the v1 struct (with their presence), each with its build function,
-        which reads the body again as the other generation when the keys say so."""
+    def shared(self, tag: str, v1: type[Event], v2: type[Event]) -> tuple[type, Build]:
+        """One ``eventType`` both generations send, told apart by the keys only v2 sends (one
+        present, even ``null``, makes it v2): read as Voice v2, with every such key; a body
+        showing none of them with a value is read again as v1, with their presence."""
         msgspec = self.msgspec
         if V2_KEYS & _wire_keys(v1):
             raise TypeError(f"{v1.__name__} reads a key that tells Voice v2 apart")
         extra = sorted(V2_KEYS - _wire_keys(v2))
-        v2_struct, as_v2 = self._generate(v2, ("eventType", tag), first=V2_KEYS, extra=extra)
+        struct, as_v2 = self._generate(v2, ("eventType", tag), first=V2_KEYS, extra=extra)
         v1_struct, as_v1 = self._generate(
             v1, ("eventType", tag), first=V2_KEYS, extra=sorted(V2_KEYS), absent=msgspec.UNSET
         )
-        as_read_by_v1, as_read_by_v2 = (
-            msgspec.json.Decoder(v1_struct),
-            msgspec.json.Decoder(v2_struct),
-        )
+        read_by_v1 = msgspec.json.Decoder(v1_struct).decode
         unset, count = msgspec.UNSET, len(V2_KEYS)
         astuple = msgspec.structs.astuple
 
-        def v1_absent(struct: Any) -> bool:  # read by the v1 struct: no v2 key, not even null
-            absent: int = astuple(struct)[:count].count(unset)
-            return absent == count
-
-        def from_v2(struct: Any, source: Any, key: Any) -> Any:
+        def build(struct: Any, source: Any, key: Any) -> Any:
             if astuple(struct)[:count].count(None) == count:  # no v2 key with a value
-                read_by_v1 = as_read_by_v1.decode(source)
-                if v1_absent(read_by_v1):
-                    return as_v1(read_by_v1, source, key)
+                as_read_by_v1 = read_by_v1(source)
+                absent: int = astuple(as_read_by_v1)[:count].count(unset)
+                if absent == count:  # nor with null: v1
+                    return as_v1(as_read_by_v1, source, key)
             return as_v2(struct, source, key)
 
-        def from_v1(struct: Any, source: Any, key: Any) -> Any:
-            if v1_absent(struct):
-                return as_v1(struct, source, key)
-            return as_v2(as_read_by_v2.decode(source), source, key)
-
-        return (v2_struct, from_v2), (v1_struct, from_v1)
+        return struct, build
 
     def _generate(
         self,

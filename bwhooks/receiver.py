@@ -83,8 +83,12 @@ class Receiver:
         self.allow = allow
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
-        self._exact_auth: tuple[bytes, ...] | None = (
-            () if auth is None else auth.exact_headers() if type(auth) is BasicAuth else None
+        self._exact_auth: tuple[str, ...] | None = (
+            ()
+            if auth is None
+            else tuple(h.decode("ascii") for h in auth.exact_headers())
+            if type(auth) is BasicAuth
+            else None
         )
         if allow is not None:
             self._exact_auth = None  # every request takes the general path and its checks
@@ -343,12 +347,12 @@ class Receiver:
         first = headers.first_values()
         if exact:
             found = first.get("authorization")
-            if found is None or not found[1].isascii():
+            if found is None or not found[1].isascii():  # compare_digest takes ASCII text
                 return False
-            raw = found[1].encode()
+            sent = found[1]
             matched = False
             for expected in exact:  # every pair, in constant time
-                matched |= hmac.compare_digest(raw, expected)
+                matched |= hmac.compare_digest(sent, expected)
             if not matched:
                 return False
         found = first.get("content-type")

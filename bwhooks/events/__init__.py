@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # at run time each module is loaded when one of its names is 
     EVENT_CLASSES: tuple[type[Event], ...]
     UNKNOWN_EVENT_CLASSES: tuple[type[Event], ...]
 
-#: The names each module of event classes defines: a module is imported when one of its
-#: names is first used (``import bwhooks`` creates no event class; some 90 attrs classes
-#: cost tens of milliseconds to create).
+#: The public names of each module of event classes, which has no ``__all__`` of its own:
+#: a module is imported when one of its names is first used (``import bwhooks`` creates no
+#: event class; some 90 attrs classes cost tens of milliseconds to create).
 _MODULES: dict[str, tuple[str, ...]] = {
     "call": (
         "AnswerEvent",

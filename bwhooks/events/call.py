@@ -9,22 +9,6 @@ import attrs
 
 from bwhooks.events._base import CallEvent, Diversion
 
-__all__ = [
-    "AnswerEvent",
-    "DtmfEvent",
-    "ErrorEvent",
-    "GatherEvent",
-    "HangupEvent",
-    "IncomingCallEvent",
-    "PlaybackEvent",
-    "RecordingEvent",
-    "RedirectEvent",
-    "RejectEvent",
-    "SpeakEvent",
-    "TimeoutEvent",
-    "TransferCompleteEvent",
-]
-
 
 @attrs.frozen(kw_only=True)
 class AnswerEvent(CallEvent):

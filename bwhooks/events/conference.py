@@ -9,14 +9,6 @@ import attrs
 
 from bwhooks.events._base import Event
 
-__all__ = [
-    "ConferenceEvent",
-    "ConferenceMemberEvent",
-    "ConferencePlaybackEvent",
-    "ConferenceRelatedEvent",
-    "ConferenceSpeakEvent",
-]
-
 
 @attrs.frozen(kw_only=True)
 class ConferenceRelatedEvent(Event):

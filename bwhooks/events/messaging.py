@@ -9,8 +9,6 @@ import attrs
 
 from bwhooks.events._base import Event
 
-__all__ = ["MessageEvent", "MmsEvent", "SmsEvent"]
-
 
 @attrs.frozen(kw_only=True)
 class MessageEvent(Event):

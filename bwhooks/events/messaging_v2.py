@@ -16,26 +16,6 @@ import attrs
 
 from bwhooks.events._base import Event, Reply, event_type_field
 
-__all__ = [
-    "CallbackMessage",
-    "InboundMessageEvent",
-    "MessageDeliveredEvent",
-    "MessageFailedEvent",
-    "MessageReadEvent",
-    "MessageReceivedEvent",
-    "MessageSendingEvent",
-    "MessageSentEvent",
-    "MessageStatusEvent",
-    "MessagingEvent",
-    "RbmLocationResponse",
-    "RbmMessageContent",
-    "RbmMessageContentFile",
-    "RbmSuggestionResponse",
-    "RequestedLocationResponseEvent",
-    "SuggestionResponseEvent",
-    "UnknownMessagingEvent",
-]
-
 
 @attrs.frozen(kw_only=True)
 class RbmMessageContentFile:

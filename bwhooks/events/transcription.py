@@ -8,8 +8,6 @@ import attrs
 
 from bwhooks.events._base import Event
 
-__all__ = ["TranscriptionEvent"]
-
 
 @attrs.frozen(kw_only=True)
 class TranscriptionEvent(Event):

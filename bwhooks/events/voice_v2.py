@@ -22,49 +22,6 @@ import attrs
 from bwhooks.events._base import Event, Reply, raw_field, wire_field
 from bwhooks.timestamps import Duration
 
-__all__ = [
-    "MachineDetectionResult",
-    "MediaStream",
-    "RealTimeTranscription",
-    "RecordingTranscription",
-    "StirShaken",
-    "UnknownVoiceEvent",
-    "VoiceAnswerEvent",
-    "VoiceBridgeCompleteEvent",
-    "VoiceBridgeTargetCompleteEvent",
-    "VoiceCallCompleteEvent",
-    "VoiceCallEvent",
-    "VoiceConferenceCompletedEvent",
-    "VoiceConferenceCreatedEvent",
-    "VoiceConferenceEvent",
-    "VoiceConferenceMemberExitEvent",
-    "VoiceConferenceMemberJoinEvent",
-    "VoiceConferenceRecordingAvailableEvent",
-    "VoiceConferenceRedirectEvent",
-    "VoiceDisconnectEvent",
-    "VoiceDiversion",
-    "VoiceDtmfEvent",
-    "VoiceEvent",
-    "VoiceGatherEvent",
-    "VoiceInitiateEvent",
-    "VoiceMachineDetectionCompleteEvent",
-    "VoiceMediaStreamRejectedEvent",
-    "VoiceMediaStreamStartedEvent",
-    "VoiceMediaStreamStoppedEvent",
-    "VoiceRealTimeTranscriptionAvailableEvent",
-    "VoiceRealTimeTranscriptionRejectedEvent",
-    "VoiceRealTimeTranscriptionStartedEvent",
-    "VoiceRealTimeTranscriptionStoppedEvent",
-    "VoiceRecordCompleteEvent",
-    "VoiceRecordingAvailableEvent",
-    "VoiceRedirectEvent",
-    "VoiceReferCompleteEvent",
-    "VoiceTranscriptionAvailableEvent",
-    "VoiceTransferAnswerEvent",
-    "VoiceTransferCompleteEvent",
-    "VoiceTransferDisconnectEvent",
-]
-
 # -- nested objects -------------------------------------------------------------------------
 
 
