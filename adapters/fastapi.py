@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bwhooks.adapters.asgi import scope_client, scope_headers
+from bwhooks.adapters.asgi import _messages, scope_client, scope_headers
 from bwhooks.body import AsyncRead, asgi_reader
 from bwhooks.events import Event
 from bwhooks.extras import missing_extra
@@ -122,7 +122,7 @@ def router(
 
     async def callback(request: Request) -> Response:
         answer = await receiver.handle_stream_async(*_parts(request), **_extras(request.scope))
-        return Response(answer.body, answer.status, dict(answer.headers))
+        return _Answer(answer, head=request.scope["method"] == "HEAD")
 
     common: dict[str, Any] = {"response_class": Response, "responses": _RESPONSES}
     api.add_api_route(
@@ -151,6 +151,23 @@ def router(
         response_class=Response,
     )
     return api
+
+
+class _Answer(Response):
+    """The receiver's answer, sent as the ASGI adapter sends it (its messages built once,
+    without Starlette's header handling); background tasks run after, as Starlette's."""
+
+    def __init__(self, answer: CallbackResponse, *, head: bool) -> None:
+        self._start, self._body = _messages(answer, head=head)
+        self.status_code = answer.status
+        self.raw_headers = list(self._start["headers"])
+        self.background = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send(self._start)
+        await send(self._body)
+        if self.background is not None:
+            await self.background()
 
 
 def verified_event(receiver: Receiver) -> Callable[[Request], Awaitable[Event]]:

@@ -24,7 +24,6 @@ def decode(request: CallbackRequest) -> tuple[Event, ...]:
     return parse_delivery(decode_json(request.body))
 
 
-def quick_decode(body: bytes) -> tuple[Event, ...] | None:
-    """The common POST body's events on the compiled path (:mod:`bwhooks.compiled`);
-    ``None`` sends anything else to :func:`decode`, which handles (and explains) it."""
-    return decode_body(body)
+#: The common POST body's events on the compiled path (:func:`bwhooks.compiled.decode_body`);
+#: ``None`` sends anything else to :func:`decode`, which handles (and explains) it.
+quick_decode = decode_body

@@ -39,6 +39,15 @@ RETRY_LATER = CallbackResponse.error(409, "being handled, retry later", (("Retry
 _STORE = object()  # marks a step that is a store operation: ``(_STORE, call)``
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
 _BXML = Reply.BXML
+_UNKNOWN: frozenset[type[Event]] = frozenset()  # the unknown event classes, on first use
+
+
+def _unknown() -> frozenset[type[Event]]:
+    global _UNKNOWN  # noqa: PLW0603  (their modules are loaded on first use)
+    _UNKNOWN = frozenset(events.UNKNOWN_EVENT_CLASSES)
+    return _UNKNOWN
+
+
 _NONE = Reply.NONE
 
 SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
@@ -106,10 +115,11 @@ class Dispatcher:
         own, so this must not be called from inside a running loop."""
         if self.idempotency is None and len(events) == 1:  # the common delivery, directly
             event = events[0]
-            if not self.registry.any_async(event.__class__):
+            registrations = self.registry.plain_handlers_for(event.__class__)
+            if registrations is not None and event.__class__ not in (_UNKNOWN or _unknown()):
                 token = _current.set(request)
                 try:
-                    return self._run(event), False
+                    return self._run(event, registrations), False
                 finally:
                     _current.reset(token)
         for event in events:
@@ -152,11 +162,14 @@ class Dispatcher:
         worker thread by default), so the loop never blocks."""
         run_sync = run_sync or _to_thread
         if self.idempotency is None and len(events) == 1:  # the common delivery, directly
-            token = _current.set(request)
-            try:
-                return await self._run_async(events[0], run_sync), False
-            finally:
-                _current.reset(token)
+            event = events[0]
+            registrations = self.registry.handlers_for(event.__class__)
+            if registrations and event.__class__ not in (_UNKNOWN or _unknown()):
+                token = _current.set(request)
+                try:
+                    return await self._run_async(event, registrations, run_sync), False
+                finally:
+                    _current.reset(token)
         steps = self._steps(events)
         token = _current.set(request)
         try:
@@ -196,11 +209,11 @@ class Dispatcher:
 
     # -- one event without a store: the common delivery, run directly ---------------------
 
-    def _run(self, event: Event) -> CallbackResponse:
-        """Run one event's handlers with plain calls (none is ``async def``) and settle
-        its answer, as :meth:`_steps` does for any delivery."""
+    def _run(self, event: Event, registrations: tuple[Registration, ...]) -> CallbackResponse:
+        """Run a known event's handlers with plain calls (none is ``async def``) and
+        settle its answer, as :meth:`_steps` does for any delivery."""
         answer: tuple[Registration, Any] | None = None
-        for registration in self._registrations(event):
+        for registration in registrations:
             try:
                 result = registration.handler(event)
                 if result is not None and _awaitable(result):
@@ -213,10 +226,12 @@ class Dispatcher:
                 answer = (registration, result)
         return self._settled(event, answer)
 
-    async def _run_async(self, event: Event, run_sync: SyncRunner) -> CallbackResponse:
+    async def _run_async(
+        self, event: Event, registrations: tuple[Registration, ...], run_sync: SyncRunner
+    ) -> CallbackResponse:
         """The ``async`` twin of :meth:`_run`."""
         answer: tuple[Registration, Any] | None = None
-        for registration in self._registrations(event):
+        for registration in registrations:
             try:
                 result = await _call_async(registration, event, run_sync, self.handler_timeout)
             except _asyncio().CancelledError as exc:
@@ -299,7 +314,7 @@ class Dispatcher:
 
     def _registrations(self, event: Event) -> tuple[Registration, ...]:
         registrations = self.registry.handlers_for(event.__class__)
-        unknown = event.__class__ in events.UNKNOWN_EVENT_CLASSES
+        unknown = event.__class__ in (_UNKNOWN or _unknown())
         if registrations and not unknown:
             return registrations  # the common case
         if unknown:

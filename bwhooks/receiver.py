@@ -304,7 +304,12 @@ class Receiver:
         ``async def`` handlers run to completion on an event loop of their own, so this
         must not be called from inside a running loop: use :meth:`handle_async` there.
         """
-        return self._dispatch(request, self._quick_accept(request) or self.accept_all(request))
+        body = request.body
+        if len(body) <= self.max_body_size and self._quick_checks(request.method, request.headers):
+            events = quick_decode(body)  # the common request, in one step
+            if events is not None:
+                return self._dispatch(request, events)
+        return self._dispatch(request, self.accept_all(request))
 
     async def handle_async(
         self, request: CallbackRequest, *, run_sync: SyncRunner | None = None
@@ -314,19 +319,12 @@ class Receiver:
         Plain ``def`` handlers run in a worker thread (``asyncio.to_thread``), so the event
         loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
         """
-        accepted = self._quick_accept(request) or self.accept_all(request)
-        return await self._dispatch_async(request, accepted, run_sync)
-
-    def _quick_accept(self, request: CallbackRequest) -> tuple[Event, ...] | None:
-        """The common request in one step: a POST of JSON, the exact credentials header,
-        known events with well-typed fields. ``None`` sends anything else down the general
-        path, which checks, answers and explains it in full."""
         body = request.body
-        if len(body) > self.max_body_size or not self._quick_checks(
-            request.method, request.headers
-        ):
-            return None
-        return quick_decode(body)
+        if len(body) <= self.max_body_size and self._quick_checks(request.method, request.headers):
+            events = quick_decode(body)  # the common request, in one step
+            if events is not None:
+                return await self._dispatch_async(request, events, run_sync)
+        return await self._dispatch_async(request, self.accept_all(request), run_sync)
 
     def _decode_checked(self, request: CallbackRequest) -> _Accepted:
         """Decode a request whose method and headers passed :meth:`early_response`."""

@@ -50,6 +50,7 @@ class HandlerRegistry:
         self._registrations: list[Registration] = []
         self._by_class: dict[type[Event], tuple[Registration, ...]] = {}
         self._async: dict[type[Event], bool] = {}
+        self._plain: dict[type[Event], tuple[Registration, ...] | None] = {}
 
     def on(self, *event_classes: type[Event], queue: Queue | None = None) -> Callable[[H], H]:
         """Decorator: run the decorated function (``def`` or ``async def``) for these events;
@@ -86,6 +87,7 @@ class HandlerRegistry:
         self._registrations.append(registration)
         self._by_class.clear()
         self._async.clear()
+        self._plain.clear()
 
     def handlers_for(self, event_class: type[Event]) -> tuple[Registration, ...]:
         """The registrations that match ``event_class``, in registration order (cached)."""
@@ -96,6 +98,17 @@ class HandlerRegistry:
             )
             self._by_class[event_class] = found
         return found
+
+    def plain_handlers_for(self, event_class: type[Event]) -> tuple[Registration, ...] | None:
+        """The registrations for ``event_class`` when there are some and none is ``async``
+        (what runs with plain calls), else ``None`` (cached with the lookup)."""
+        try:
+            return self._plain[event_class]
+        except KeyError:
+            found = self.handlers_for(event_class)
+            plain = found if found and not self.any_async(event_class) else None
+            self._plain[event_class] = plain
+            return plain
 
     def any_async(self, event_class: type[Event]) -> bool:
         """Whether any handler for ``event_class`` is ``async`` (cached with the lookup)."""
