@@ -8,7 +8,10 @@ reading the body), then at most ``receiver.max_body_size`` bytes of body.
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from bwhooks.body import Read
@@ -18,8 +21,11 @@ from bwhooks.receiver import Receiver
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from bwhooks.recording import Recorder
+
 __all__ = [
     "CallbackMiddleware",
+    "RecordingMiddleware",
     "environ_headers",
     "handle_environ",
     "make_app",
@@ -40,6 +46,93 @@ class CallbackMiddleware:
         if environ.get("PATH_INFO", "") != self.path:
             return self.app(environ, start_response)
         return serve(self.receiver, environ, start_response)
+
+
+class RecordingMiddleware:
+    """Wrap ``app`` so that every request it answers is recorded with ``recorder``
+    (:class:`bwhooks.recording.Recorder`): the request as received, what bwhooks makes of
+    its body, and the answer, as ``kind`` (``live``, ``forwarded``). Bodies are kept whole up
+    to ``max_body_size`` bytes; the app always receives the body as sent."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        recorder: Recorder,
+        *,
+        kind: str = "live",
+        max_body_size: int = 1_000_000,
+    ) -> None:
+        self.app = app
+        self.recorder = recorder
+        self.kind = kind
+        self.max_body_size = max_body_size
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        from bwhooks.recording import Delivery, typed
+
+        received, started = datetime.now(timezone.utc), time.perf_counter()
+        read = _reader(environ)
+        body = read(self.max_body_size + 1)
+        while len(body) <= self.max_body_size and (
+            chunk := read(self.max_body_size + 1 - len(body))
+        ):
+            body += chunk
+        whole = len(body) <= self.max_body_size
+        environ["wsgi.input"] = io.BytesIO(body) if whole else _Chained(body, read)
+        answer: list[Any] = [500, []]
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [int(status.split(" ", 1)[0]), list(headers)]
+            return start_response(status, headers, exc_info)
+
+        chunks: list[bytes] = []
+        try:
+            result = self.app(environ, capture)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            method, query = environ.get("REQUEST_METHOD", "GET"), environ.get("QUERY_STRING", "")
+            headers = environ_headers(environ).pairs()
+            path = environ.get("PATH_INFO", "")
+            events, refused = typed(method, path, query, headers, body) if whole else (None, None)
+            replay_of = environ.get("HTTP_X_BWHOOKS_REPLAY_OF", "")
+            self.recorder.record(
+                Delivery(
+                    received_at=received,
+                    method=method,
+                    path=path,
+                    query=query,
+                    headers=headers,
+                    body=body[: self.max_body_size],
+                    events=events,
+                    refused=refused if whole else f"body over {self.max_body_size} bytes",
+                    status=answer[0],
+                    response_headers=tuple(answer[1]),
+                    response_body=b"".join(chunks),
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    kind="replayed" if replay_of.isdigit() else self.kind,
+                    replay_of=int(replay_of) if replay_of.isdigit() else None,
+                )
+            )
+        return chunks
+
+
+class _Chained:
+    """A ``wsgi.input`` that gives ``head`` first, then the rest of the original stream."""
+
+    def __init__(self, head: bytes, rest: Read) -> None:
+        self._head = io.BytesIO(head)
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._head.read(size)
+        if size < 0:
+            return chunk + b"".join(iter(lambda: self._rest(65536), b""))
+        return chunk or self._rest(size)
 
 
 def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware:

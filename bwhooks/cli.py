@@ -68,7 +68,54 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE:ATTR",
         help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. myapp.callbacks:receiver",
     )
+    listen.add_argument(
+        "--forward",
+        metavar="URL",
+        help="relay every delivery to your app at URL and answer with its answer (the 401 "
+        "challenge and BXML included); 502 when it is down, 504 when it is too slow",
+    )
+    listen.add_argument(
+        "--forward-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long --forward waits for your app's answer (default 10)",
+    )
+    listen.add_argument(
+        "--record",
+        metavar="FILE",
+        help="keep every delivery and its answer in this SQLite file (created owner-only)",
+    )
+    listen.add_argument(
+        "--max-deliveries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the most deliveries --record keeps; the oldest go first (default 10000)",
+    )
+    _replay_parser(commands)
     return parser
+
+
+def _replay_parser(commands: Any) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="send recorded deliveries again and compare the answers",
+        description="Send deliveries recorded by `listen --record` to URL the way Bandwidth "
+        "does (challenge first), with their content type and body byte for byte; print each "
+        "answer beside the recorded one. Exits 1 unless every answer is 2xx (with --diff, also "
+        "when an answer differs; BXML is compared as XML).",
+    )
+    replay.add_argument("file", metavar="FILE", help="the SQLite file of `listen --record`")
+    replay.add_argument("url", metavar="URL", help="where to send them (may carry user:pass@)")
+    _credentials(replay)
+    replay.add_argument(
+        "--id", type=int, action="append", default=[], dest="ids", help="only this one (repeatable)"
+    )
+    replay.add_argument("--status", type=int, help="only those answered with this status")
+    replay.add_argument("--type", dest="event_type", help="only those with an event of this type")
+    replay.add_argument("--text", help="only those whose body contains this text")
+    replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
 
 
 def _credentials(parser: argparse.ArgumentParser) -> None:
@@ -80,15 +127,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if (args.command in ("send", "listen")) and (args.user is None) != (args.password is None):
+    if args.command in ("send", "listen", "replay") and (args.user is None) != (
+        args.password is None
+    ):
         parser.error("--user and --password go together")
+    if args.command == "listen" and args.forward and (args.app or args.user):
+        parser.error("--forward relays to your app, which checks the credentials: no --app, --user")
     if args.command == "demo":
         from bwhooks.demo import run_demo
 
         return run_demo()
     if args.command == "send":
         return _send(args)
+    if args.command == "replay":
+        return _replay(args)
     return _listen(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from bwhooks.recording import Recorder
+    from bwhooks.replaying import chosen, replay
+    from bwhooks.testing import HttpSender
+
+    if not os.path.exists(args.file):
+        print(f"bwhooks replay: no such file: {args.file}", file=sys.stderr)
+        return 2
+    try:
+        sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
+        with Recorder(args.file) as recorder:
+            deliveries = chosen(
+                recorder,
+                ids=args.ids,
+                status=args.status,
+                event_type=args.event_type,
+                text=args.text,
+            )
+    except ValueError as exc:
+        print(f"bwhooks replay: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for delivery in deliveries:
+        kinds = ", ".join(e["event_type"] for e in delivery.events or ()) or "no event"
+        try:
+            done = replay(delivery, sender)
+        except OSError as exc:
+            print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {args.url}: {exc}")
+            failed += 1
+            continue
+        exchange = " -> ".join(str(status) for status in done.exchange)
+        verdict = "same answer" if done.same else "differs"
+        print(
+            f"#{delivery.id} {delivery.method} [{kinds}] {exchange}"
+            f" (recorded {delivery.status}): {verdict}"
+        )
+        if not done.same:
+            print(f"    recorded: {delivery.response_body[:200]!r}")
+            print(f"    now:      {done.answer.body[:200]!r}")
+        if not 200 <= done.answer.status < 300 or (args.diff and not done.same):
+            failed += 1
+    print(f"{len(deliveries)} replayed, {failed} failed")
+    return 1 if failed else 0
 
 
 def _value(text: str) -> Any:
@@ -139,14 +237,29 @@ def _listen(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     app = _listening_app(args)
+    recorder = None
+    if args.record:
+        from bwhooks.adapters.wsgi import RecordingMiddleware
+        from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
+
+        recorder = Recorder(
+            args.record, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES
+        )
+        app = RecordingMiddleware(app, recorder, kind="forwarded" if args.forward else "live")
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"bwhooks listening on http://{args.host}:{server.server_port}{args.path}", flush=True)
+    if args.forward:
+        print(f"forwarding every delivery to {args.forward}", flush=True)
+    if recorder is not None:
+        print(f"recording deliveries to {recorder.path}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if recorder is not None:
+            recorder.close()
     return 0
 
 
@@ -157,6 +270,10 @@ def _listening_app(args: argparse.Namespace) -> Any:
     from bwhooks.events import Event
     from bwhooks.receiver import Receiver
 
+    if args.forward:
+        from bwhooks.forwarding import DEFAULT_TIMEOUT, ForwardingApp
+
+        return ForwardingApp(args.forward, timeout=args.forward_timeout or DEFAULT_TIMEOUT)
     if args.app:
         from werkzeug.utils import import_string
 

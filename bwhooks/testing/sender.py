@@ -33,17 +33,19 @@ class HttpSender:
         self._scheme = parts.scheme
         self._host = parts.hostname
         self._port = parts.port
-        self._path = parts.path or "/"
-        self._query = parts.query
+        #: The URL's path and query string, where every callback goes.
+        self.path = parts.path or "/"
+        self.query = parts.query
 
     def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload or an event) and return the final answer."""
-        request = build_request(callback, method, self._path, self._query)
-        delivery = deliver(self._request, request, self.credentials)
+        request = build_request(callback, method, self.path, self.query)
+        delivery = deliver(self.request, request, self.credentials)
         self.exchange = delivery.exchange
         return delivery.response
 
-    def _request(self, request: OutgoingRequest) -> CallbackResponse:
+    def request(self, request: OutgoingRequest) -> CallbackResponse:
+        """Send one request as it is (no challenge exchange) and return the answer."""
         connection_class = (
             http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         )

@@ -1,0 +1,115 @@
+"""Replaying recorded deliveries: send them again the way Bandwidth does, compare the answers.
+
+Each recorded exchange is sent once more (a ``401`` challenge whose retry was recorded is that
+retry's first step, not a delivery of its own): first without credentials, then, after a Basic
+challenge, with them; with its recorded method, query string, content type and body byte for
+byte, and an ``X-Bwhooks-Replay-Of`` header naming the original, so that a listener recording
+it labels it ``replayed``. An answer is the same as the recorded one when its status is, and its
+body is: BXML compared as XML (canonical form), JSON as JSON, anything else as bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from xml.etree import ElementTree
+
+from bwhooks.http import CallbackResponse
+from bwhooks.recording import Delivery, Recorder
+from bwhooks.testing.delivery import OutgoingRequest, deliver
+from bwhooks.testing.sender import HttpSender
+
+__all__ = ["REPLAY_HEADER", "Replayed", "chosen", "replay", "replay_all", "same_answer"]
+
+#: The header a replayed request carries: the id of the delivery it replays.
+REPLAY_HEADER = "X-Bwhooks-Replay-Of"
+_KEPT = frozenset({"content-type", "user-agent"})  # what a replay sends of the recorded headers
+
+
+def chosen(
+    recorder: Recorder,
+    *,
+    ids: Sequence[int] = (),
+    status: int | None = None,
+    event_type: str | None = None,
+    text: str | None = None,
+) -> list[Delivery]:
+    """The recorded exchanges to replay, oldest first: all of them, or those with these
+    ``ids``, this recorded ``status``, an event of this ``event_type``, or ``text`` in the
+    body. Challenges answered by a recorded retry, and replays, are left out."""
+    every = recorder.deliveries()
+    retried = {d.challenge_id for d in every if d.challenge_id is not None}
+    found = []
+    for delivery in every:
+        if delivery.id in retried or delivery.kind == "replayed":
+            continue
+        if ids and delivery.id not in ids:
+            continue
+        if status is not None and delivery.status != status:
+            continue
+        if event_type is not None and event_type not in {
+            e.get("event_type") for e in delivery.events or ()
+        }:
+            continue
+        if text is not None and text.encode() not in delivery.body:
+            continue
+        found.append(delivery)
+    return found
+
+
+class Replayed:
+    """One replay: the recorded delivery, the new answer, the statuses of the exchange."""
+
+    def __init__(
+        self, delivery: Delivery, answer: CallbackResponse, exchange: tuple[int, ...]
+    ) -> None:
+        self.delivery = delivery
+        self.answer = answer
+        self.exchange = exchange
+
+    @property
+    def same(self) -> bool:
+        """Whether the answer is the one recorded (status, and body as BXML, JSON or bytes)."""
+        return same_answer(self.delivery, self.answer)
+
+
+def replay(delivery: Delivery, sender: HttpSender) -> Replayed:
+    """Send ``delivery`` again with ``sender`` (its URL and credentials)."""
+    headers = {n: v for n, v in delivery.headers if n.lower() in _KEPT}
+    headers[REPLAY_HEADER] = str(delivery.id)
+    request = OutgoingRequest(
+        method=delivery.method,
+        path=sender.path,
+        query=delivery.query or sender.query,
+        body=delivery.body,
+        headers=headers,
+    )
+    done = deliver(sender.request, request, sender.credentials)
+    return Replayed(delivery, done.response, done.exchange)
+
+
+def same_answer(delivery: Delivery, answer: CallbackResponse) -> bool:
+    """Whether ``answer`` is the answer ``delivery`` recorded."""
+    if answer.status != delivery.status:
+        return False
+    return _comparable(delivery.response_body) == _comparable(answer.body)
+
+
+def _comparable(body: bytes) -> object:
+    text = body.strip()
+    if text.startswith(b"<"):
+        try:
+            return ("xml", ElementTree.canonicalize(text.decode(), strip_text=True))
+        except (ElementTree.ParseError, UnicodeDecodeError, ValueError):
+            pass
+    if text[:1] in (b"{", b"["):
+        try:
+            return ("json", json.loads(text))
+        except ValueError:
+            pass
+    return ("bytes", body)
+
+
+def replay_all(deliveries: Iterable[Delivery], sender: HttpSender) -> list[Replayed]:
+    """Replay each delivery in order."""
+    return [replay(delivery, sender) for delivery in deliveries]

@@ -1,0 +1,127 @@
+"""`bwhooks replay FILE URL`: recorded deliveries sent again to a second app over real HTTP,
+the challenge first, the answers compared (BXML as XML)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from test_cli import start_listen, stop
+from test_recording import send
+
+from bwhooks.http import CallbackResponse
+from bwhooks.recording import Delivery, Recorder
+from bwhooks.replaying import same_answer
+
+APP = (
+    "from bwhooks import AnswerEvent, BasicAuth, Receiver\n"
+    "receiver = Receiver(auth=BasicAuth(('me', 'pw')))\n"
+    "@receiver.on(AnswerEvent)\n"
+    "def answer(event):\n"
+    "    return {bxml!r}\n"
+)
+
+
+def replay(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bwhooks", "replay", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_recorded_deliveries_replay_into_a_second_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "first_app.py").write_text(APP.format(bxml="<Response><Hangup/></Response>"))
+    # The same document written another way: equal as XML, not as bytes.
+    (tmp_path / "second_app.py").write_text(
+        APP.format(bxml="<Response>\n  <Hangup />\n</Response>")
+    )
+    (tmp_path / "changed_app.py").write_text(APP.format(bxml="<Response><Pause/></Response>"))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    recorded, second, changed = tmp_path / "r.sqlite3", tmp_path / "s.sqlite3", tmp_path / "c"
+    first, first_url = start_listen("--app", "first_app:receiver", "--record", str(recorded))
+    try:
+        assert send(first_url, "answer", "--user", "me", "--password", "pw").returncode == 0
+        assert send(first_url, "sms", "--user", "me", "--password", "pw").returncode == 0
+    finally:
+        stop(first)
+    app, url = start_listen("--app", "second_app:receiver", "--record", str(second))
+    try:
+        again = replay(str(recorded), url, "--user", "me", "--password", "pw", "--diff")
+        typed = replay(str(recorded), url, "--user", "me", "--password", "pw", "--type", "sms")
+        refused = replay(str(recorded), url, "--user", "me", "--password", "wrong")
+        by_url = replay(str(recorded), url.replace("://", "://me:pw@"), "--id", "2")
+    finally:
+        stop(app)
+    assert again.returncode == 0, again.stdout + again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[0] == "#2 POST [answer] 401 -> 200 (recorded 200): same answer"
+    assert lines[1] == "#4 POST [sms] 401 -> 200 (recorded 200): same answer"
+    assert lines[-1] == "2 replayed, 0 failed"
+    assert typed.stdout.splitlines()[0].startswith("#4 POST [sms]")
+    assert refused.returncode == 1  # an answer that is not 2xx fails the run
+    assert "2 replayed, 2 failed" in refused.stdout
+    assert by_url.returncode == 0
+    assert by_url.stdout.splitlines()[-1] == "1 replayed, 0 failed"
+    with Recorder(recorded) as original, Recorder(second) as replayed:
+        sent = {d.id: d for d in original.deliveries()}
+        received = [d for d in replayed.deliveries() if d.status == 200]
+    assert {d.kind for d in received} == {"replayed"}
+    assert [d.replay_of for d in received[:2]] == [2, 4]
+    for delivery in received[:2]:
+        assert delivery.replay_of is not None
+        assert delivery.body == sent[delivery.replay_of].body  # byte for byte
+        assert delivery.header("Content-Type") == sent[delivery.replay_of].header("Content-Type")
+    # --diff fails when the app now answers something else.
+    app, url = start_listen("--app", "changed_app:receiver", "--record", str(changed))
+    try:
+        differs = replay(str(recorded), url, "--user", "me", "--password", "pw", "--diff")
+        tolerated = replay(str(recorded), url, "--user", "me", "--password", "pw")
+    finally:
+        stop(app)
+    assert differs.returncode == 1
+    assert "#2 POST [answer] 401 -> 200 (recorded 200): differs" in differs.stdout
+    assert "<Pause/>" in differs.stdout
+    assert tolerated.returncode == 0
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert replay(str(tmp_path / "missing.sqlite3"), "http://127.0.0.1:9/cb").returncode == 2
+    Recorder(tmp_path / "f.sqlite3").close()
+    assert replay(str(tmp_path / "f.sqlite3"), "ftp://x/cb").returncode == 2
+
+
+def recorded(status: int, body: bytes) -> Delivery:
+    return Delivery(
+        received_at=datetime.now(timezone.utc),
+        method="POST",
+        path="/cb",
+        status=status,
+        response_body=body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        (
+            b'<Response><Speak a="1" b="2">hi</Speak></Response>',
+            b'<Response>\n <Speak b="2" a="1">hi</Speak>\n</Response>',
+            True,
+        ),
+        (b"<Response><Hangup/></Response>", b"<Response><Pause/></Response>", False),
+        (b'{"error": "x"}', b'{ "error" : "x" }', True),
+        (b"", b"", True),
+        (b"plain", b"plain ", False),
+    ],
+)
+def test_answers_compare_as_xml_json_or_bytes(before: bytes, after: bytes, same: bool) -> None:
+    assert same_answer(recorded(200, before), CallbackResponse(200, (), after)) is same
+    assert not same_answer(recorded(200, before), CallbackResponse(201, (), before))
