@@ -26,7 +26,8 @@ docs: $(STAMP)
 pytest: $(STAMP) services
 	$(BIN)/pytest -q -m "not soak"
 
-# Services the tests start and stop themselves, installed once: redis-server (Debian).
+# What the tests start themselves, installed once (Debian): redis-server, and the headless
+# browser that drives the inspector page (chromium and its matching chromium-driver).
 services:
 	@command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] || { \
 		apt-get install -y -q redis-server >/dev/null 2>&1 \
@@ -34,6 +35,11 @@ services:
 		service redis-server stop >/dev/null 2>&1 || true; }
 	@command -v redis-server >/dev/null \
 		|| { echo "the tests need redis-server: apt-get install redis-server"; false; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || [ "$$(id -u)" != 0 ] || \
+		apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null \
+		|| { echo "the tests need chromium: apt-get install chromium chromium-driver"; false; }
 
 # What is too slow for every edit: the suite on the other Pythons, the wheel check.
 ci: test

@@ -41,6 +41,18 @@ def basic_authorization(user: str, password: str) -> str:
     return "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+def parse_basic(header: str) -> tuple[str, str] | None:
+    """``(user, password)`` of a Basic ``Authorization`` value, or ``None`` if it is none."""
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = b64decode(token.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
 class BasicAuth:
     """HTTP Basic credentials that callbacks must carry.
 

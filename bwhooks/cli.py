@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         help="how long --forward waits for your app's answer (default 10)",
     )
     listen.add_argument(
+        "--inspect-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the inspector page's port on 127.0.0.1 (default: a free one, printed)",
+    )
+    listen.add_argument(
         "--record",
         metavar="FILE",
         help="keep every delivery and its answer in this SQLite file (created owner-only)",
@@ -234,33 +241,70 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _listen(args: argparse.Namespace) -> int:
+    import tempfile
+
     from werkzeug.serving import make_server
 
-    app = _listening_app(args)
-    recorder = None
-    if args.record:
-        from bwhooks.adapters.wsgi import RecordingMiddleware
-        from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
+    from bwhooks.adapters.wsgi import RecordingMiddleware
+    from bwhooks.inspector import start_inspector
+    from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
 
-        recorder = Recorder(
-            args.record, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES
-        )
-        app = RecordingMiddleware(app, recorder, kind="forwarded" if args.forward else "live")
+    scratch = None
+    if not args.record:  # the page shows this run's deliveries, kept in a private scratch file
+        scratch = tempfile.TemporaryDirectory(prefix="bwhooks-")
+    path = args.record or os.path.join(scratch.name, "deliveries.sqlite3")  # type: ignore[union-attr]
+    recorder = Recorder(path, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES)
+    credentials = _Credentials((args.user, args.password) if args.user else None)
+    app = RecordingMiddleware(
+        credentials.remember(_listening_app(args)),
+        recorder,
+        kind="forwarded" if args.forward else "live",
+    )
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"bwhooks listening on http://{args.host}:{server.server_port}{args.path}", flush=True)
+    url = f"http://{args.host}:{server.server_port}{args.path}"
+    inspector, page = start_inspector(
+        recorder, args.inspect_port, default_url=args.forward or url, credentials=credentials.get
+    )
+    print(f"bwhooks listening on {url}", flush=True)
     if args.forward:
         print(f"forwarding every delivery to {args.forward}", flush=True)
-    if recorder is not None:
+    if args.record:
         print(f"recording deliveries to {recorder.path}", flush=True)
+    print(f"inspector: {page}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        if recorder is not None:
-            recorder.close()
+        inspector.shutdown()
+        recorder.close()
+        if scratch is not None:
+            scratch.cleanup()
     return 0
+
+
+class _Credentials:
+    """The Basic credentials a replay from the page answers the challenge with: those of
+    ``--user/--password``, else the last ones a delivery carried (kept in memory only)."""
+
+    def __init__(self, given: tuple[str, str] | None) -> None:
+        self.given = given
+        self.seen: tuple[str, str] | None = None
+
+    def get(self) -> tuple[str, str] | None:
+        return self.given or self.seen
+
+    def remember(self, app: Any) -> Any:
+        from bwhooks.auth import parse_basic
+
+        def remembering(environ: Any, start_response: Any) -> Any:
+            found = parse_basic(environ.get("HTTP_AUTHORIZATION", ""))
+            if found is not None:
+                self.seen = found
+            return app(environ, start_response)
+
+        return remembering
 
 
 def _listening_app(args: argparse.Namespace) -> Any:
