@@ -101,6 +101,17 @@ def _parser() -> argparse.ArgumentParser:
         help="the most deliveries --record keeps; the oldest go first (default 10000)",
     )
     _replay_parser(commands)
+    export = commands.add_parser(
+        "export",
+        help="write recorded deliveries as regression fixtures, personal data replaced",
+        description="Write one JSON fixture per chosen delivery into DIR: the request and "
+        "the answer it got, with phone numbers, message text, media URLs, account ids, uui "
+        "and SIP headers replaced by placeholders (the same value by the same one). The "
+        "pytest plugin's bw_replay fixture delivers them to your app.",
+    )
+    export.add_argument("file", metavar="FILE", help="the SQLite file of `listen --record`")
+    export.add_argument("directory", metavar="DIR", help="where to write the fixtures")
+    _selection(export)
     return parser
 
 
@@ -116,13 +127,17 @@ def _replay_parser(commands: Any) -> None:
     replay.add_argument("file", metavar="FILE", help="the SQLite file of `listen --record`")
     replay.add_argument("url", metavar="URL", help="where to send them (may carry user:pass@)")
     _credentials(replay)
-    replay.add_argument(
+    _selection(replay)
+    replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--id", type=int, action="append", default=[], dest="ids", help="only this one (repeatable)"
     )
-    replay.add_argument("--status", type=int, help="only those answered with this status")
-    replay.add_argument("--type", dest="event_type", help="only those with an event of this type")
-    replay.add_argument("--text", help="only those whose body contains this text")
-    replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
+    parser.add_argument("--status", type=int, help="only those answered with this status")
+    parser.add_argument("--type", dest="event_type", help="only those with an event of this type")
+    parser.add_argument("--text", help="only those whose body contains this text")
 
 
 def _credentials(parser: argparse.ArgumentParser) -> None:
@@ -148,7 +163,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _send(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "export":
+        return _export(args)
     return _listen(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bwhooks.fixtures import write_fixtures
+    from bwhooks.recording import Recorder
+    from bwhooks.replaying import chosen
+
+    if not os.path.exists(args.file):
+        print(f"bwhooks export: no such file: {args.file}", file=sys.stderr)
+        return 2
+    try:
+        with Recorder(args.file) as recorder:
+            deliveries = chosen(
+                recorder,
+                ids=args.ids,
+                status=args.status,
+                event_type=args.event_type,
+                text=args.text,
+            )
+    except ValueError as exc:
+        print(f"bwhooks export: {exc}", file=sys.stderr)
+        return 2
+    for path in write_fixtures(deliveries, args.directory):
+        print(path)
+    print(f"{len(deliveries)} fixtures written to {args.directory}")
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -19,7 +19,15 @@ from bwhooks.recording import Delivery, Recorder
 from bwhooks.testing.delivery import OutgoingRequest, deliver
 from bwhooks.testing.sender import HttpSender
 
-__all__ = ["REPLAY_HEADER", "Replayed", "chosen", "replay", "replay_all", "same_answer"]
+__all__ = [
+    "REPLAY_HEADER",
+    "Replayed",
+    "chosen",
+    "replay",
+    "replay_all",
+    "same_answer",
+    "same_body",
+]
 
 #: The header a replayed request carries: the id of the delivery it replays.
 REPLAY_HEADER = "X-Bwhooks-Replay-Of"
@@ -90,9 +98,12 @@ def replay(delivery: Delivery, sender: HttpSender) -> Replayed:
 
 def same_answer(delivery: Delivery, answer: CallbackResponse) -> bool:
     """Whether ``answer`` is the answer ``delivery`` recorded."""
-    if answer.status != delivery.status:
-        return False
-    return _comparable(delivery.response_body) == _comparable(answer.body)
+    return answer.status == delivery.status and same_body(delivery.response_body, answer.body)
+
+
+def same_body(recorded: bytes, answered: bytes) -> bool:
+    """Whether two answer bodies say the same: as XML (canonical form), as JSON, or bytes."""
+    return _comparable(recorded) == _comparable(answered)
 
 
 def _comparable(body: bytes) -> object:

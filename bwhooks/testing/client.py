@@ -44,18 +44,24 @@ class CallbackClient:
 
     def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload or an event); return the final answer."""
+        return self.send_request(build_request(callback, method, self.path))
+
+    def send_request(self, request: OutgoingRequest) -> CallbackResponse:
+        """Deliver a request as it is (a recorded body byte for byte, say), the challenge
+        exchange included; return the final answer."""
         if self.interface == "asgi":
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
-                return asyncio.run(self.send_async(callback, method))
+                return asyncio.run(self._send_request_async(request))
             raise RuntimeError("inside a running event loop, use: await client.send_async(...)")
-        request = build_request(callback, method, self.path)
         return self._record(deliver(self._wsgi, request, self.credentials))
 
     async def send_async(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """The same, awaited (for ASGI apps, inside async tests)."""
-        request = build_request(callback, method, self.path)
+        return await self._send_request_async(build_request(callback, method, self.path))
+
+    async def _send_request_async(self, request: OutgoingRequest) -> CallbackResponse:
         first = await self._asgi(request)
         retry = retry_after(request, first, self.credentials)
         if retry is None:

@@ -9,7 +9,9 @@ Inert until a test asks for one of its fixtures:
   pytest-httpserver (imported only when this fixture is used), recording what your
   handlers call;
 - ``bandwidth_api_v2``: a :class:`~bwhooks.testing.FakeBandwidthApiV2`, Bandwidth's
-  Messaging v2 and Voice v2 REST APIs (OAuth2 or Basic) on the same server.
+  Messaging v2 and Voice v2 REST APIs (OAuth2 or Basic) on the same server;
+- ``bw_replay``: ``bw_replay(path)`` delivers a fixture that ``bwhooks export`` wrote to
+  ``bwhooks_app`` through ``bw_client`` and fails unless the answer is the one recorded.
 
 The ``bwhooks`` marker sets the ``bw_client`` path: ``@pytest.mark.bwhooks(path="/hooks")``.
 """
@@ -100,3 +102,30 @@ def bandwidth_api(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApi]:
     bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
     yield api
     bwhooks_api_server.clear()
+
+
+@pytest.fixture
+def bw_replay(bw_client: CallbackClient) -> Callable[..., Any]:
+    """``bw_replay(path)``: deliver a fixture of ``bwhooks export`` to ``bwhooks_app`` (its
+    method, query, content type and body, the challenge first) and fail unless the answer
+    has the recorded status and body (BXML compared as XML, JSON as JSON); returns it."""
+    from bwhooks.fixtures import load_fixture
+    from bwhooks.replaying import same_body
+    from bwhooks.testing.delivery import OutgoingRequest
+
+    def replay(path: Any) -> Any:
+        fixture = load_fixture(path)
+        headers = {"Content-Type": fixture.content_type, "User-Agent": "BandwidthAPI/v1 (bwhooks)"}
+        request = OutgoingRequest(
+            fixture.method, bw_client.path, fixture.query, fixture.body, headers
+        )
+        answer = bw_client.send_request(request)
+        if answer.status != fixture.status or not same_body(fixture.answer, answer.body):
+            pytest.fail(
+                f"{path}: answered {answer.status} {answer.body[:300]!r}, "
+                f"recorded {fixture.status} {fixture.answer[:300]!r}",
+                pytrace=False,
+            )
+        return answer
+
+    return replay
