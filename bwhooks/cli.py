@@ -168,17 +168,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _listen(args)
 
 
-def _export(args: argparse.Namespace) -> int:
-    from bwhooks.fixtures import write_fixtures
+def _recorded(args: argparse.Namespace) -> list[Any] | None:
+    """The deliveries of ``args.file`` that the selection options choose (``None``, said on
+    stderr, when the file cannot be read)."""
     from bwhooks.recording import Recorder
     from bwhooks.replaying import chosen
 
     if not os.path.exists(args.file):
-        print(f"bwhooks export: no such file: {args.file}", file=sys.stderr)
-        return 2
+        print(f"bwhooks {args.command}: no such file: {args.file}", file=sys.stderr)
+        return None
     try:
         with Recorder(args.file) as recorder:
-            deliveries = chosen(
+            return chosen(
                 recorder,
                 ids=args.ids,
                 status=args.status,
@@ -186,7 +187,15 @@ def _export(args: argparse.Namespace) -> int:
                 text=args.text,
             )
     except ValueError as exc:
-        print(f"bwhooks export: {exc}", file=sys.stderr)
+        print(f"bwhooks {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bwhooks.fixtures import write_fixtures
+
+    deliveries = _recorded(args)
+    if deliveries is None:
         return 2
     for path in write_fixtures(deliveries, args.directory):
         print(path)
@@ -195,25 +204,16 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from bwhooks.recording import Recorder
-    from bwhooks.replaying import chosen, replay
+    from bwhooks.replaying import replay
     from bwhooks.testing import HttpSender
 
-    if not os.path.exists(args.file):
-        print(f"bwhooks replay: no such file: {args.file}", file=sys.stderr)
-        return 2
     try:
         sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
-        with Recorder(args.file) as recorder:
-            deliveries = chosen(
-                recorder,
-                ids=args.ids,
-                status=args.status,
-                event_type=args.event_type,
-                text=args.text,
-            )
     except ValueError as exc:
         print(f"bwhooks replay: {exc}", file=sys.stderr)
+        return 2
+    deliveries = _recorded(args)
+    if deliveries is None:
         return 2
     failed = 0
     for delivery in deliveries:
