@@ -52,7 +52,8 @@ class RecordingMiddleware:
     """Wrap ``app`` so that every request it answers is recorded with ``recorder``
     (:class:`bwhooks.recording.Recorder`): the request as received, what bwhooks makes of
     its body, and the answer, as ``kind`` (``live``, ``forwarded``). Bodies are kept whole up
-    to ``max_body_size`` bytes; the app always receives the body as sent."""
+    to ``max_body_size`` bytes; the app always receives the body as sent. With the
+    ``receiver`` that serves the app, each event also names the handlers registered for it."""
 
     def __init__(
         self,
@@ -61,11 +62,17 @@ class RecordingMiddleware:
         *,
         kind: str = "live",
         max_body_size: int = 1_000_000,
+        receiver: Receiver | None = None,
     ) -> None:
         self.app = app
         self.recorder = recorder
         self.kind = kind
         self.max_body_size = max_body_size
+        self.receiver = receiver
+
+    def _handlers(self, event: Any) -> list[str]:
+        assert self.receiver is not None
+        return [r.name for r in self.receiver.registry.handlers_for(type(event))]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         from bwhooks.recording import Delivery, typed
@@ -98,7 +105,12 @@ class RecordingMiddleware:
             method, query = environ.get("REQUEST_METHOD", "GET"), environ.get("QUERY_STRING", "")
             headers = environ_headers(environ).pairs()
             path = environ.get("PATH_INFO", "")
-            events, refused = typed(method, path, query, headers, body) if whole else (None, None)
+            handlers = self._handlers if self.receiver is not None else None
+            events, refused = (
+                typed(method, path, query, headers, body, handlers=handlers)
+                if whole
+                else (None, None)
+            )
             replay_of = environ.get("HTTP_X_BWHOOKS_REPLAY_OF", "")
             self.recorder.record(
                 Delivery(

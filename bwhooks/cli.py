@@ -288,7 +288,7 @@ def _listen(args: argparse.Namespace) -> int:
 
     from werkzeug.serving import make_server
 
-    from bwhooks.adapters.wsgi import RecordingMiddleware
+    from bwhooks.adapters.wsgi import CallbackMiddleware, RecordingMiddleware
     from bwhooks.inspector import start_inspector
     from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
 
@@ -298,10 +298,12 @@ def _listen(args: argparse.Namespace) -> int:
     path = args.record or os.path.join(scratch.name, "deliveries.sqlite3")  # type: ignore[union-attr]
     recorder = Recorder(path, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES)
     credentials = _Credentials((args.user, args.password) if args.user else None)
+    served = _listening_app(args)
     app = RecordingMiddleware(
-        credentials.remember(_listening_app(args)),
+        credentials.remember(served),
         recorder,
         kind="forwarded" if args.forward else "live",
+        receiver=served.receiver if isinstance(served, CallbackMiddleware) else None,
     )
     server = make_server(args.host, args.port, app, threaded=True)
     url = f"http://{args.host}:{server.server_port}{args.path}"

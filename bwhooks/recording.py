@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ CREATE TABLE deliveries (
     query TEXT NOT NULL,             -- the raw query string (GET callbacks carry fields)
     headers TEXT NOT NULL,           -- JSON [[name, value], ...], credentials masked
     body BLOB NOT NULL,              -- byte for byte
-    events TEXT,                     -- JSON [{"class": ..., "event_type": ..., "fields": {...}}]
+    events TEXT,                     -- JSON [{"class", "event_type", "fields", "handlers"?}]
     refused TEXT,                    -- why bwhooks refuses the body, when it does
     status INTEGER NOT NULL,         -- the answer
     response_headers TEXT NOT NULL,  -- JSON [[name, value], ...]
@@ -289,10 +289,17 @@ def _delivery(row: Sequence[Any]) -> Delivery:
 
 
 def typed(
-    method: str, path: str, query: str, headers: Sequence[tuple[str, str]], body: bytes
+    method: str,
+    path: str,
+    query: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    *,
+    handlers: Callable[[Any], Sequence[str]] | None = None,
 ) -> tuple[tuple[Mapping[str, Any], ...] | None, str | None]:
     """What bwhooks makes of a request: its events (class, ``event_type`` and the fields
-    that are set, JSON-ready), or why it refuses the body (``None`` and the reason)."""
+    that are set, JSON-ready; with ``handlers``, the names of the handlers registered for
+    each), or why it refuses the body (``None`` and the reason)."""
     from bwhooks.decoding import decode
     from bwhooks.errors import InvalidCallback
     from bwhooks.http import CallbackRequest
@@ -305,7 +312,11 @@ def typed(
         )
     except InvalidCallback as exc:
         return None, exc.reason
-    return tuple(event_record(event) for event in found), None
+    records = [event_record(event) for event in found]
+    if handlers is not None:
+        for record, event in zip(records, found, strict=True):
+            record["handlers"] = list(handlers(event))
+    return tuple(records), None
 
 
 def event_record(event: Any) -> dict[str, Any]:

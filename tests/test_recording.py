@@ -8,6 +8,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def test_listen_records_each_exchange_with_its_challenge_and_keeps_it(tmp_path: 
     (event,) = answered.events
     assert (event["class"], event["event_type"]) == ("AnswerEvent", "answer")
     assert event["fields"]["call_id"] == "c-rec"
+    assert event["handlers"] == ["_listening_app.<locals>.show"]  # the handler that ran
     assert answered.method == "POST"
     assert answered.path.endswith("/callbacks")
     assert answered.duration_ms > 0
@@ -80,7 +82,7 @@ def test_listen_records_each_exchange_with_its_challenge_and_keeps_it(tmp_path: 
     assert [d.id for d in every] == list(range(1, 7))
     assert every[-1].events is not None
     assert every[-1].events[0]["class"] == "SmsEvent"
-    with sqlite3.connect(file) as db:
+    with closing(sqlite3.connect(file)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
@@ -120,8 +122,9 @@ def test_a_challenge_pairs_with_the_next_retry_of_the_same_request(tmp_path: Pat
 
 def test_a_file_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
     file = tmp_path / "f.sqlite3"
-    with sqlite3.connect(file) as db:
+    with closing(sqlite3.connect(file)) as db:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+        db.commit()
     with pytest.raises(ValueError, match="schema version"):
         Recorder(file)
 
