@@ -144,7 +144,12 @@ class _Chained:
         chunk = self._head.read(size)
         if size < 0:
             return chunk + b"".join(iter(lambda: self._rest(65536), b""))
-        return chunk or self._rest(size)
+        while len(chunk) < size:  # as a file reads: all that is asked, unless the end comes
+            more = self._rest(size - len(chunk))
+            if not more:
+                break
+            chunk += more
+        return chunk
 
 
 def make_app(receiver: Receiver, path: str = "/callbacks") -> CallbackMiddleware:

@@ -11,6 +11,7 @@ import sys
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli import start_listen, stop
@@ -163,3 +164,35 @@ def test_the_documented_schema_is_the_one_created() -> None:
     from bwhooks.recording import SCHEMA
 
     assert f"```sql{SCHEMA}```" in page
+
+
+def test_a_body_over_the_bound_reaches_the_app_whole_and_is_recorded_cut(tmp_path: Path) -> None:
+    import io
+
+    from bwhooks.adapters.wsgi import RecordingMiddleware
+
+    seen: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+        start_response("413 Content Too Large", [("Content-Type", "application/json")])
+        return [b'{"error": "too large"}']
+
+    body = b'{"eventType": "sms", "text": "' + b"x" * 5000 + b'"}'
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        recording = RecordingMiddleware(app, recorder, max_body_size=1000)
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/callbacks",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        start_response: Any = lambda status, headers, exc_info=None: None  # noqa: E731
+        answer = recording(environ, start_response)
+        (kept,) = recorder.deliveries()
+    assert seen == [body]  # the app reads the body as sent
+    assert list(answer) == [b'{"error": "too large"}']
+    assert kept.body == body[:1000]
+    assert kept.refused == "body over 1000 bytes"
+    assert (kept.status, kept.events) == (413, None)
