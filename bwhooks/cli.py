@@ -296,7 +296,11 @@ def _listen(args: argparse.Namespace) -> int:
     if not args.record:  # the page shows this run's deliveries, kept in a private scratch file
         scratch = tempfile.TemporaryDirectory(prefix="bwhooks-")
     path = args.record or os.path.join(scratch.name, "deliveries.sqlite3")  # type: ignore[union-attr]
-    recorder = Recorder(path, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES)
+    try:
+        recorder = Recorder(path, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES)
+    except ValueError as exc:
+        print(f"bwhooks listen: {exc}", file=sys.stderr)
+        return 2
     credentials = _Credentials((args.user, args.password) if args.user else None)
     served = _listening_app(args)
     app = RecordingMiddleware(

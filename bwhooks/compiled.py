@@ -122,11 +122,10 @@ class _Maker:
         tag: str,
         *,
         probe: str | None = None,
-        first: frozenset[str] = frozenset(),
     ) -> tuple[type, Build]:
         """The struct of ``cls`` tagged ``tag``; with ``probe``, a payload carrying that key
-        goes to the general path; fields whose wire key is in ``first`` come first."""
-        return self._generate(cls, (tag_field, tag), probe, first=first)
+        goes to the general path."""
+        return self._generate(cls, (tag_field, tag), probe)
 
     def hangup(self, tag: str) -> tuple[type, Build]:
         struct, hangup = self.event(events.HangupEvent, "eventType", tag)

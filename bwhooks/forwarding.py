@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
 
 from bwhooks.http import CallbackResponse
 
@@ -50,13 +50,11 @@ def forward(
 ) -> CallbackResponse:
     """Send one request to ``url`` (its path, the delivery's query string) and return the
     answer as it came, or ``502``/``504`` when the target is down or too slow."""
-    target = urlsplit(url)
-    if target.scheme not in ("http", "https") or not target.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+    target = _target(url)
     connection_class = (
         http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
     )
-    connection = connection_class(target.hostname, target.port, timeout=timeout)
+    connection = connection_class(target.hostname or "", target.port, timeout=timeout)
     path = (target.path or "/") + (f"?{query}" if query else "")
     try:
         connection.putrequest(method, path, skip_accept_encoding=True)
@@ -79,36 +77,39 @@ def forward(
 
 
 class ForwardingApp:
-    """A WSGI app that forwards every request to ``url`` (see :func:`forward`)."""
+    """A WSGI app that forwards every request to ``url`` (see :func:`forward`); a body over
+    ``max_body_size`` bytes is answered ``413`` without being relayed."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        urlsplit(url)  # refuse what is no URL now, not on the first delivery
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {url!r}")
+    def __init__(
+        self, url: str, *, timeout: float = DEFAULT_TIMEOUT, max_body_size: int = 1_000_000
+    ) -> None:
+        _target(url)  # refuse what is no URL now, not on the first delivery
         self.url = url
         self.timeout = timeout
+        self.max_body_size = max_body_size
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        from bwhooks.adapters.wsgi import _reader, environ_headers
+        from bwhooks.adapters.wsgi import _reader, _respond, environ_headers
+        from bwhooks.body import read_limited
 
-        read = _reader(environ)
-        body = b"".join(iter(lambda: read(65536), b""))
-        answer = forward(
-            self.url,
-            environ.get("REQUEST_METHOD", "GET"),
-            environ.get("QUERY_STRING", ""),
-            _original_names(environ_headers(environ).pairs()),
-            body,
-            timeout=self.timeout,
-        )
-        pairs = list(answer.headers.pairs())
-        pairs.append(("Content-Length", str(len(answer.body))))
-        start_response(answer.status_line, pairs)
-        return [answer.body]
+        method = environ.get("REQUEST_METHOD", "GET")
+        body = read_limited(_reader(environ), self.max_body_size)
+        if body is None:
+            answer = CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
+        else:
+            answer = forward(
+                self.url,
+                method,
+                environ.get("QUERY_STRING", ""),
+                environ_headers(environ).pairs(),
+                body,
+                timeout=self.timeout,
+            )
+        return _respond(answer, start_response, head=method == "HEAD")
 
 
-def _original_names(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, Any]]:
-    """Header names as HTTP writes them (``content-type`` -> ``Content-Type``)."""
-    return [
-        ("-".join(part.capitalize() for part in name.split("-")), value) for name, value in pairs
-    ]
+def _target(url: str) -> SplitResult:
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return target

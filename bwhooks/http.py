@@ -15,7 +15,9 @@ from bwhooks._slots import slot_setter
 __all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
 
 HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
-_REDACTED = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+#: Request headers that carry credentials: never logged, queued or recorded as they are.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_REDACTED = CREDENTIAL_HEADERS | {"set-cookie"}
 
 
 class Headers(Mapping[str, str]):

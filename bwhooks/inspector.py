@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Inspector", "delivery_json", "start_inspector"]
 
+#: The largest replay request the page sends (``{"id": ..., "url": ...}``), in bytes.
+MAX_REQUEST = 4096
 #: How often the live stream looks for new deliveries (seconds).
 POLL_INTERVAL = 0.2
 #: How often an idle stream sends a comment, so a closed page is noticed (seconds).
@@ -104,10 +107,11 @@ class Inspector:
         if method == "POST" and path == "/api/replay":
             if not secrets.compare_digest(environ.get("HTTP_X_BWHOOKS_TOKEN", ""), self.token):
                 return _answer(start_response, 403, {"error": "the token of this run is needed"})
+            length = environ.get("CONTENT_LENGTH") or "0"
+            if not length.isdigit() or int(length) > MAX_REQUEST:
+                return _answer(start_response, 400, {"error": "a replay request is small JSON"})
             try:
-                asked = json.loads(
-                    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-                )
+                asked = json.loads(environ["wsgi.input"].read(int(length)))
                 exchange = self.replay(int(asked["id"]), str(asked.get("url") or ""))
             except (ValueError, KeyError, TypeError) as exc:
                 return _answer(start_response, 400, {"error": str(exc)})
@@ -135,15 +139,8 @@ class Inspector:
 
 def _answer(start_response: StartResponse, status: int, value: Any) -> Iterator[bytes]:
     body = json.dumps(value).encode()
-    phrases = {
-        200: "OK",
-        400: "Bad Request",
-        403: "Forbidden",
-        404: "Not Found",
-        502: "Bad Gateway",
-    }
     start_response(
-        f"{status} {phrases[status]}",
+        f"{status} {HTTPStatus(status).phrase}",
         [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),

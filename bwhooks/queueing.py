@@ -37,7 +37,7 @@ from bwhooks.dispatch import current_request, handling
 from bwhooks.errors import InvalidCallback, QueueUnavailable, RetryLater
 from bwhooks.events import Event
 from bwhooks.events._base import thaw
-from bwhooks.http import CallbackRequest, Headers
+from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest, Headers
 from bwhooks.idempotency import DAY, idempotency_key
 from bwhooks.observe import event_ids
 from bwhooks.registry import Handler
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION = 1
-_PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class EnvelopeError(ValueError):
@@ -290,7 +289,9 @@ class TaskQueue:
             path=request.path,
             query=request.query_string.decode("latin-1"),
             headers=tuple(
-                pair for pair in request.headers.pairs() if pair[0].lower() not in _PRIVATE_HEADERS
+                pair
+                for pair in request.headers.pairs()
+                if pair[0].lower() not in CREDENTIAL_HEADERS
             ),
             received_at=datetime.now(timezone.utc).isoformat(),
         )

@@ -27,6 +27,8 @@ from typing import Any
 
 import attrs
 
+from bwhooks.http import CREDENTIAL_HEADERS
+
 __all__ = [
     "DEFAULT_MAX_DELIVERIES",
     "SCHEMA",
@@ -44,8 +46,6 @@ SCHEMA_VERSION = 1
 DEFAULT_MAX_DELIVERIES = 10_000
 #: How long a ``401`` challenge waits for its retry to be paired with it (seconds).
 CHALLENGE_WINDOW = 60.0
-#: Headers whose values are never written to the file: credentials and cookies.
-MASKED = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 SCHEMA = """
 CREATE TABLE deliveries (
@@ -100,7 +100,8 @@ class Delivery:
 def mask_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The headers with credentials and cookies masked: ``Basic <masked>`` keeps the scheme."""
     return tuple(
-        (name, _mask(value) if name.lower() in MASKED else value) for name, value in headers
+        (name, _mask(value) if name.lower() in CREDENTIAL_HEADERS else value)
+        for name, value in headers
     )
 
 
@@ -122,22 +123,33 @@ class Recorder:
         _create_private(self.path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._open()
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            self._db.close()
+            if isinstance(exc, ValueError):
+                raise
+            raise ValueError(f"{self.path} is not a file of recorded deliveries: {exc}") from None
+        self._challenges: dict[str, tuple[int, float]] = {}  # request key -> (401 id, when)
+
+    def _open(self) -> None:
+        """Create the schema in a new file; refuse another schema version or another file."""
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
+            if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise ValueError(f"{self.path} is an SQLite file of something else")
             with self._transaction():  # the tables and their version, or nothing
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
-            self._db.close()
             raise ValueError(
                 f"{self.path} holds recorded deliveries of schema version {version}; "
                 f"this bwhooks reads version {SCHEMA_VERSION}"
             )
-        self._challenges: dict[str, tuple[int, float]] = {}  # request key -> (401 id, when)
 
     def record(self, delivery: Delivery) -> int:
         """Append ``delivery`` (its ``id`` is ignored); returns the id it was given."""

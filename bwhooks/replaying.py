@@ -11,7 +11,7 @@ body is: BXML compared as XML (canonical form), JSON as JSON, anything else as b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from bwhooks.http import CallbackResponse
@@ -24,7 +24,6 @@ __all__ = [
     "Replayed",
     "chosen",
     "replay",
-    "replay_all",
     "same_answer",
     "same_body",
 ]
@@ -119,8 +118,3 @@ def _comparable(body: bytes) -> object:
         except ValueError:
             pass
     return ("bytes", body)
-
-
-def replay_all(deliveries: Iterable[Delivery], sender: HttpSender) -> list[Replayed]:
-    """Replay each delivery in order."""
-    return [replay(delivery, sender) for delivery in deliveries]

@@ -117,3 +117,24 @@ def test_the_request_arrives_as_sent_and_the_answer_comes_back_as_given(
 def test_forward_refuses_what_is_no_http_url() -> None:
     with pytest.raises(ValueError, match="http"):
         forward("ftp://example.com/x", "POST", "", [], b"")
+
+
+def test_a_body_over_the_bound_is_answered_413_and_not_relayed(httpserver: HTTPServer) -> None:
+    import io
+
+    from bwhooks.forwarding import ForwardingApp
+
+    app = ForwardingApp(httpserver.url_for("/cb"), max_body_size=100)
+    body = b'{"eventType": "sms", "text": "' + b"x" * 500 + b'"}'
+    started: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    start_response: Any = lambda status, headers, exc_info=None: started.append(status)  # noqa: E731
+    answer = app(environ, start_response)
+    assert [status[:4] for status in started] == ["413 "]
+    assert b"body over 100 bytes" in b"".join(answer)
+    assert httpserver.log == []  # nothing reached the app

@@ -193,3 +193,15 @@ def test_a_foreign_host_or_a_missing_token_is_refused(listening: tuple[str, str,
         page, "POST", "/api/replay", body=replay, headers=right, host="evil.example"
     )
     assert status == 403
+
+
+def test_bad_replay_requests_are_answered_400(listening: tuple[str, str, Path]) -> None:
+    _, page, _ = listening
+    token = {"X-Bwhooks-Token": page.split("token=", 1)[1], "Content-Type": "application/json"}
+    for body in (b"{nope", b'{"url": "x"}', b'{"id": 999}', b'{"id": "x"}', b"[1]"):
+        status, answer = request(page, "POST", "/api/replay", body=body, headers=token)
+        assert status == 400, body
+        assert json.loads(answer)["error"]
+    huge = {**token, "Content-Length": str(10**9)}
+    assert request(page, "POST", "/api/replay", headers=huge)[0] == 400
+    assert request(page, "GET", "/nothing/here")[0] == 404

@@ -196,3 +196,34 @@ def test_a_body_over_the_bound_reaches_the_app_whole_and_is_recorded_cut(tmp_pat
     assert kept.body == body[:1000]
     assert kept.refused == "body over 1000 bytes"
     assert (kept.status, kept.events) == (413, None)
+
+
+def test_a_file_that_holds_no_recording_is_refused_clearly(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, " * 100)
+    with pytest.raises(ValueError, match="not a file of recorded deliveries"):
+        Recorder(text)
+    other = tmp_path / "other.sqlite3"
+    with closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE mine (x)")
+        db.commit()
+    with pytest.raises(ValueError, match="something else"):
+        Recorder(other)
+    with closing(sqlite3.connect(other)) as db:  # left as it was
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("mine",)]
+    commands = [
+        ["listen", "--port", "0", "--record", str(text)],
+        ["replay", str(text), "http://127.0.0.1:9/cb"],
+        ["export", str(text), str(tmp_path / "out")],
+    ]
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "bwhooks", *command],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 2, (command, done.stderr)
+        assert "not a file of recorded deliveries" in done.stderr
+        assert "Traceback" not in done.stderr
