@@ -2,22 +2,27 @@
 
 ``bwhooks listen`` serves it on its own port, bound to loopback, and prints its address with
 a per-run token. Requests whose ``Host`` is not the inspector's own loopback address are
-refused (``403``): a tunnel (or a web page using DNS rebinding) never reaches it. Anything
-that acts (a replay) needs the token as well. Deliveries appear as they arrive (server-sent
-events, ``Last-Event-ID`` resumes); the page is one HTML document with its script inline:
-no build step, nothing fetched from the internet.
+refused (``403``): a tunnel (or a web page using DNS rebinding) never reaches it. Every route
+needs the token: the printed address (``/?token=...``) sets it as a ``SameSite=Strict``,
+``HttpOnly`` cookie and redirects to ``/``, so the token leaves the address bar and the
+access log; scripts may send it as ``X-Bwhooks-Token`` instead. A replay (``POST``) must
+also come from the page itself: JSON, and no foreign ``Origin``. Deliveries appear as they
+arrive (server-sent events, ``Last-Event-ID`` resumes); the page is one HTML document with
+its script inline: no build step, nothing fetched from the internet.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from bwhooks.recording import Delivery, Recorder
 
@@ -28,10 +33,14 @@ __all__ = ["Inspector", "delivery_json", "start_inspector"]
 
 #: The largest replay request the page sends (``{"id": ..., "url": ...}``), in bytes.
 MAX_REQUEST = 4096
+#: How many deliveries ``/api/deliveries`` returns by default, and at most (``limit``).
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 #: How often the live stream looks for new deliveries (seconds).
 POLL_INTERVAL = 0.2
 #: How often an idle stream sends a comment, so a closed page is noticed (seconds).
 KEEPALIVE = 10.0
+_LARGEST_ID = 2**63 - 1  # SQLite's INTEGER
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
@@ -58,13 +67,13 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 class Inspector:
     """The inspector's WSGI app over ``recorder``; ``replay(id, url)`` sends a delivery
-    again (to ``url``, or the forward target when ``url`` is empty) and returns the
-    statuses of the exchange."""
+    again (to ``url``, or the forward target when ``url`` is empty) and returns what the
+    page shows of it (JSON-ready: ``exchange``, the statuses, and an optional ``note``)."""
 
     def __init__(
         self,
         recorder: Recorder,
-        replay: Callable[[int, str], tuple[int, ...]],
+        replay: Callable[[int, str], Mapping[str, Any]],
         *,
         token: str | None = None,
     ) -> None:
@@ -72,12 +81,15 @@ class Inspector:
         self.replay = replay
         self.token = token or secrets.token_urlsafe(18)
         self.allowed_hosts: frozenset[str] = frozenset()
+        self.cookie = "bwhooks_inspector"
         self.stopping = threading.Event()
 
     def serve_on(self, port: int) -> None:
-        """Accept only the loopback names of ``port`` as ``Host``."""
+        """Accept only the loopback names of ``port`` as ``Host``; the cookie is named after
+        the port (cookies are shared by every port of a host: two runs keep their own)."""
         names = ("127.0.0.1", "localhost", "[::1]")
         self.allowed_hosts = frozenset(f"{name}:{port}" for name in names)
+        self.cookie = f"bwhooks_inspector_{port}"
 
     def address(self, port: int) -> str:
         """The page's address, token included (what ``listen`` prints)."""
@@ -87,38 +99,103 @@ class Inspector:
         if environ.get("HTTP_HOST", "") not in self.allowed_hosts:
             return _answer(start_response, 403, {"error": "this page answers its own address only"})
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        if method == "GET" and path == "/" and "token" in _query(environ):
+            return self._sign_in(_query(environ)["token"], start_response)
+        if not self._authorized(environ):
+            needed = "the token of this run is needed: open the address bwhooks listen printed"
+            return _answer(start_response, 403, {"error": needed})
         if method == "GET" and path == "/":
             return _page(start_response)
         if method == "GET" and path == "/api/deliveries":
-            after = _int(_query(environ).get("after", "0"))
-            found = [delivery_json(d) for d in self.recorder.deliveries(after=after)]
-            return _answer(start_response, 200, found)
+            return self._deliveries(environ, start_response)
         if method == "GET" and path == "/events":
-            after = _int(environ.get("HTTP_LAST_EVENT_ID") or _query(environ).get("after", "0"))
+            after = _cursor(environ.get("HTTP_LAST_EVENT_ID") or _query(environ).get("after"))
+            if after is None:
+                return _answer(start_response, 400, {"error": "after: a delivery id"})
             start_response(
                 "200 OK",
                 [
                     ("Content-Type", "text/event-stream; charset=utf-8"),
                     ("Cache-Control", "no-store"),
                     ("X-Accel-Buffering", "no"),
+                    *_GUARDS,
                 ],
             )
             return self._stream(after)
         if method == "POST" and path == "/api/replay":
-            if not secrets.compare_digest(environ.get("HTTP_X_BWHOOKS_TOKEN", ""), self.token):
-                return _answer(start_response, 403, {"error": "the token of this run is needed"})
-            length = environ.get("CONTENT_LENGTH") or "0"
-            if not length.isdigit() or int(length) > MAX_REQUEST:
-                return _answer(start_response, 400, {"error": "a replay request is small JSON"})
-            try:
-                asked = json.loads(environ["wsgi.input"].read(int(length)))
-                exchange = self.replay(int(asked["id"]), str(asked.get("url") or ""))
-            except (ValueError, KeyError, TypeError) as exc:
-                return _answer(start_response, 400, {"error": str(exc)})
-            except OSError as exc:
-                return _answer(start_response, 502, {"error": f"cannot reach the target: {exc}"})
-            return _answer(start_response, 200, {"exchange": exchange})
+            return self._replay(environ, start_response)
         return _answer(start_response, 404, {"error": "not found"})
+
+    def _authorized(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request carries this run's token (header or cookie)."""
+        given = [environ.get("HTTP_X_BWHOOKS_TOKEN", "")]
+        given += _cookie_values(environ.get("HTTP_COOKIE", ""), self.cookie)
+        return any(_same(value, self.token) for value in given)
+
+    def _sign_in(self, token: str, start_response: StartResponse) -> Iterator[bytes]:
+        """The printed address: the token becomes a cookie and leaves the address."""
+        if not _same(token, self.token):
+            return _answer(start_response, 403, {"error": "this is not the token of this run"})
+        start_response(
+            "303 See Other",
+            [
+                ("Location", "/"),
+                ("Set-Cookie", f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"),
+                ("Content-Length", "0"),
+                ("Cache-Control", "no-store"),
+                *_GUARDS,
+            ],
+        )
+        return iter([b""])
+
+    def _deliveries(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterator[bytes]:
+        """One page of deliveries: ``limit`` of them (default :data:`DEFAULT_PAGE`, at most
+        :data:`MAX_PAGE`) with an id over ``after``; ``next`` is the ``after`` of the next
+        page (``null`` on the last)."""
+        asked = _query(environ)
+        after = _cursor(asked.get("after"))
+        limit = _cursor(asked.get("limit", str(DEFAULT_PAGE)))
+        if after is None:
+            return _answer(start_response, 400, {"error": "after: a delivery id"})
+        if limit is None or not 1 <= limit <= MAX_PAGE:
+            return _answer(start_response, 400, {"error": f"limit: from 1 to {MAX_PAGE}"})
+        found = self.recorder.deliveries(after=after, limit=limit + 1)
+        page = [delivery_json(d) for d in found[:limit]]
+        more = len(found) > limit
+        return _answer(
+            start_response, 200, {"deliveries": page, "next": page[-1]["id"] if more else None}
+        )
+
+    def _replay(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        if not self._from_the_page(environ):
+            return _answer(start_response, 403, {"error": "a replay comes from the page itself"})
+        media = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            return _answer(start_response, 415, {"error": "a replay request is JSON"})
+        length = _cursor(environ.get("CONTENT_LENGTH") or "0")
+        if length is None or length > MAX_REQUEST:
+            return _answer(start_response, 400, {"error": "a replay request is small JSON"})
+        try:
+            delivery_id, url = _replay_request(environ["wsgi.input"].read(length))
+            outcome = self.replay(delivery_id, url)
+        except LookupError as exc:
+            return _answer(start_response, 404, {"error": str(exc.args[0] if exc.args else exc)})
+        except ValueError as exc:  # http.client.InvalidURL is one
+            return _answer(start_response, 400, {"error": str(exc)})
+        except (OSError, http.client.HTTPException) as exc:
+            return _answer(start_response, 502, {"error": f"cannot reach the target: {exc}"})
+        return _answer(start_response, 200, dict(outcome))
+
+    def _from_the_page(self, environ: WSGIEnvironment) -> bool:
+        """Whether a browser that sent this request says it comes from this page (a script
+        without ``Origin`` or ``Sec-Fetch-Site`` has shown the token already)."""
+        site = environ.get("HTTP_SEC_FETCH_SITE")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
+        origin = environ.get("HTTP_ORIGIN")
+        return origin is None or origin in {f"http://{host}" for host in self.allowed_hosts}
 
     def _stream(self, after: int) -> Iterator[bytes]:
         yield b"retry: 1000\n\n"
@@ -137,6 +214,14 @@ class Inspector:
             self.stopping.wait(POLL_INTERVAL)
 
 
+# On every answer: never sniffed as another type, never read by another origin's page.
+_GUARDS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
 def _answer(start_response: StartResponse, status: int, value: Any) -> Iterator[bytes]:
     body = json.dumps(value).encode()
     start_response(
@@ -145,6 +230,7 @@ def _answer(start_response: StartResponse, status: int, value: Any) -> Iterator[
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
+            *_GUARDS,
         ],
     )
     return iter([body])
@@ -164,19 +250,79 @@ def _page(start_response: StartResponse) -> Iterator[bytes]:
                 "style-src 'unsafe-inline' 'self'; frame-ancestors 'none'",
             ),
             ("X-Frame-Options", "DENY"),
+            *_GUARDS,
         ],
     )
     return iter([page])
 
 
 def _query(environ: WSGIEnvironment) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
     return dict(parse_qsl(environ.get("QUERY_STRING", "")))
 
 
-def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+def _cursor(text: str | None) -> int | None:
+    """A non-negative id or count written in ASCII digits (``None`` when absent: 0)."""
+    if text is None:
+        return 0
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+def _same(given: str, token: str) -> bool:
+    """A constant-time comparison of any text (a non-ASCII value is simply not the token)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
+
+
+def _cookie_values(header: str, name: str) -> list[str]:
+    """Every value of cookie ``name`` in a ``Cookie`` header (another app of this host may
+    have set one of the same name: each is compared)."""
+    found = []
+    for pair in header.split(";"):
+        key, sep, value = pair.strip().partition("=")
+        if sep and key == name:
+            found.append(value.strip().strip('"'))
+    return found
+
+
+def _replay_request(body: bytes) -> tuple[int, str]:
+    """``{"id": <delivery id>, "url": <where, optional>}``, or ``ValueError``."""
+    try:
+        asked = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValueError("a replay request is JSON: {'id': ..., 'url': ...}") from None
+    if not isinstance(asked, dict):
+        raise ValueError("a replay request is a JSON object")
+    delivery_id, url = asked.get("id"), asked.get("url") or ""
+    if type(delivery_id) is not int or not 0 < delivery_id <= _LARGEST_ID:
+        raise ValueError("id: the number of a recorded delivery")
+    if not isinstance(url, str):
+        raise ValueError("url: an http(s) URL, or nothing")
+    return delivery_id, url
+
+
+def _request_handler() -> type[Any]:
+    """Werkzeug's request handler, logging each request by its method and path: never its
+    query string (the printed address carries the token), nor a malformed request line."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class QuietRequestHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            command, path = getattr(self, "command", None), getattr(self, "path", None)
+            if not command or not path:
+                line = "(a malformed request)"
+            else:
+                kept = quote(urlsplit(path).path, safe="/%:@!$&'()*+,;=-._~")
+                line = f"{quote(command)} {kept} {self.request_version}"
+            self.log("info", '"%s" %s %s', line, code, size)
+
+        def log_error(self, format: str, *args: Any) -> None:
+            if format.startswith("code "):  # send_error: its message may quote the request
+                self.log("error", "code %s", args[0] if args else "-")
+            else:
+                self.log("error", format, *args)
+
+    return QuietRequestHandler
 
 
 class _Running:
@@ -209,13 +355,16 @@ def start_inspector(
     from bwhooks.replaying import replay
     from bwhooks.testing import HttpSender
 
-    def replay_one(delivery_id: int, url: str) -> tuple[int, ...]:
+    def replay_one(delivery_id: int, url: str) -> dict[str, Any]:
+        sender = HttpSender(url or default_url, credentials())  # ValueError: not a URL
         delivery = recorder.get(delivery_id)
         if delivery is None:
-            raise KeyError(f"no delivery {delivery_id}")
-        return replay(delivery, HttpSender(url or default_url, credentials())).exchange
+            raise LookupError(f"no delivery {delivery_id}")
+        return {"exchange": list(replay(delivery, sender).exchange)}
 
     inspector = Inspector(recorder, replay_one)
-    server = make_server("127.0.0.1", port, inspector, threaded=True)
+    server = make_server(
+        "127.0.0.1", port, inspector, threaded=True, request_handler=_request_handler()
+    )
     inspector.serve_on(server.server_port)
     return _Running(inspector, server), inspector.address(server.server_port)

@@ -1,8 +1,8 @@
 """The inspector page of `bwhooks listen`, driven in a real headless Chromium (Debian's
 `chromium` and `chromium-driver`, which `make services` and `.ci/run` install; Selenium is
 pointed at them and never downloads a browser): deliveries sent over HTTP appear live with
-their typed fields, replay works from the page, filters filter, and a foreign `Host` or a
-missing token is refused."""
+their typed fields, replay works from the page, filters filter. Over real HTTP: every route
+needs the token (never logged), a foreign `Host` or origin is refused."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import http.client
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from test_cli import start_listen, stop
 from test_recording import send
+
+from bwhooks.inspector import MAX_PAGE
 
 SCREENSHOT = Path(__file__).parents[1] / "docs" / "images" / "inspector.png"
 
@@ -159,49 +164,241 @@ def request(
     host: str | None = None,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
+    token: bool = False,
 ) -> tuple[int, Any]:
+    """One request to the inspector; with ``token``, the run's token as a header."""
+    status, _, answer = exchange(
+        page, method, path, host=host, body=body, headers=headers, token=token
+    )
+    return status, answer
+
+
+def exchange(
+    page: str,
+    method: str,
+    path: str,
+    *,
+    host: str | None = None,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    token: bool = False,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
     parts = urlsplit(page)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    sent = {**(headers or {}), **({"Host": host} if host else {})}
+    if token:
+        sent["X-Bwhooks-Token"] = token_of(page)
     try:
-        sent = {**(headers or {}), **({"Host": host} if host else {})}
         connection.request(method, path, body=body or None, headers=sent)
         answer = connection.getresponse()
-        return answer.status, answer.read()
+        return answer.status, answer.headers, answer.read()
     finally:
         connection.close()
 
 
-def test_a_foreign_host_or_a_missing_token_is_refused(listening: tuple[str, str, Path]) -> None:
-    url, page, _ = listening
-    token = page.split("token=", 1)[1]
-    assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
-    assert request(page, "GET", "/")[0] == 200
-    status, body = request(page, "GET", "/api/deliveries")
-    assert status == 200
-    assert len(json.loads(body)) == 2
-    for path in ("/", "/api/deliveries", "/events"):  # a tunnel or a rebound DNS name
-        assert request(page, "GET", path, host="evil.example")[0] == 403
-        assert request(page, "GET", path, host=f"evil.example:{urlsplit(page).port}")[0] == 403
-    replay = json.dumps({"id": 2}).encode()
-    assert request(page, "POST", "/api/replay", body=replay)[0] == 403
-    wrong = {"X-Bwhooks-Token": "guessed", "Content-Type": "application/json"}
-    assert request(page, "POST", "/api/replay", body=replay, headers=wrong)[0] == 403
-    right = {"X-Bwhooks-Token": token, "Content-Type": "application/json"}
-    status, body = request(page, "POST", "/api/replay", body=replay, headers=right)
-    assert (status, json.loads(body)) == (200, {"exchange": [401, 200]})
-    status, body = request(
-        page, "POST", "/api/replay", body=replay, headers=right, host="evil.example"
+def token_of(page: str) -> str:
+    return page.split("token=", 1)[1]
+
+
+def listed(page: str, query: str = "") -> dict[str, Any]:
+    status, body = request(page, "GET", f"/api/deliveries{query}", token=True)
+    assert status == 200, body
+    found: dict[str, Any] = json.loads(body)
+    return found
+
+
+# The token, on every route.
+
+
+def listen(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str, str]:
+    """``bwhooks listen`` (in ``cwd``): the process, its callback URL and the page."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("BWHOOKS_CREDENTIALS", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bwhooks", "listen", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
     )
-    assert status == 403
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[-1]
+    for line in process.stdout:
+        if line.startswith("inspector: "):
+            return process, url, line.removeprefix("inspector: ").strip()
+    raise AssertionError(f"no inspector address: {finish(process)}")
 
 
-def test_bad_replay_requests_are_answered_400(listening: tuple[str, str, Path]) -> None:
+def finish(process: subprocess.Popen[str]) -> str:
+    """Stop ``bwhooks listen``; returns what it wrote on stderr (its access log)."""
+    process.terminate()
+    _, err = process.communicate(timeout=10)
+    return err
+
+
+def test_every_route_needs_the_token(listening: tuple[str, str, Path]) -> None:
+    url, page, _ = listening
+    token = token_of(page)
+    assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
+    routes = ("/", "/api/deliveries", "/events")
+    cookie = f"bwhooks_inspector_{urlsplit(page).port}"
+    for path in routes:
+        for refused in (
+            {},
+            {"X-Bwhooks-Token": "guessed"},
+            {"X-Bwhooks-Token": "é" + token},  # not ASCII: refused, never a 500
+            {"Cookie": f"{cookie}=guessed"},
+            {"Cookie": f"{cookie}=\xe9{token}"},
+            {"Cookie": f"other=1; bwhooks_inspector={token}"},  # another run's cookie name
+        ):
+            status, answer = request(page, "GET", path, headers=refused)
+            assert status == 403, (path, refused)
+            assert b"+1919" not in answer  # no data
+            assert b"sms" not in answer
+    replay = json.dumps({"id": 2}).encode()
+    json_type = {"Content-Type": "application/json"}
+    assert request(page, "POST", "/api/replay", body=replay, headers=json_type)[0] == 403
+    # The printed address sets the cookie and leaves the address bar.
+    status, headers, _ = exchange(page, "GET", f"/?token={token}")
+    assert (status, headers["Location"]) == (303, "/")
+    assert headers["Set-Cookie"] == f"{cookie}={token}; Path=/; HttpOnly; SameSite=Strict"
+    assert exchange(page, "GET", "/?token=guessed")[0] == 403
+    assert "Set-Cookie" not in exchange(page, "GET", "/?token=guessed")[1]
+    # The cookie (what the page and its event stream carry) or the header opens every route.
+    for path in ("/", "/api/deliveries"):
+        for given in ({"Cookie": f"theirs=x; {cookie}={token}"}, {"X-Bwhooks-Token": token}):
+            assert request(page, "GET", path, headers=given)[0] == 200, (path, given)
+    parts = urlsplit(page)
+    stream = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        stream.request("GET", "/events", headers={"Cookie": f"{cookie}={token}"})
+        answer = stream.getresponse()
+        assert answer.status == 200
+        assert answer.read(5) == b"retry"
+    finally:
+        stream.close()
+    status, body = request(
+        page,
+        "POST",
+        "/api/replay",
+        body=replay,
+        headers={"Cookie": f"{cookie}={token}", **json_type},
+    )
+    assert (status, json.loads(body)) == (200, {"exchange": [401, 200]})
+
+
+def test_the_host_allow_list_and_the_csrf_defences_hold(listening: tuple[str, str, Path]) -> None:
+    url, page, _ = listening
+    assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
+    port = urlsplit(page).port
+    for path in ("/", "/api/deliveries", "/events"):  # a tunnel or a rebound DNS name
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1:1"):
+            assert request(page, "GET", path, host=host, token=True)[0] == 403
+    replay = json.dumps({"id": 2}).encode()
+    json_type = {"Content-Type": "application/json"}
+    right = request(page, "POST", "/api/replay", body=replay, headers=json_type, token=True)
+    assert right[0] == 200
+    assert (
+        request(
+            page,
+            "POST",
+            "/api/replay",
+            body=replay,
+            headers=json_type,
+            token=True,
+            host="evil.example",
+        )[0]
+        == 403
+    )
+    # Another page of this machine (another port is the same site: the cookie goes along).
+    for foreign in (
+        {"Origin": "http://127.0.0.1:8080"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": f"http://127.0.0.1:{port}"},
+    ):
+        sent = {**json_type, **foreign}
+        assert request(page, "POST", "/api/replay", body=replay, headers=sent, token=True)[0] == 403
+    mine = {**json_type, "Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
+    assert request(page, "POST", "/api/replay", body=replay, headers=mine, token=True)[0] == 200
+    # A form can post text/plain without a preflight: not a replay.
+    form = {"Content-Type": "text/plain"}
+    assert request(page, "POST", "/api/replay", body=replay, headers=form, token=True)[0] == 415
+
+
+def test_the_token_never_reaches_the_access_log(tmp_path: Path) -> None:
+    process, _, page = listen("--record", str(tmp_path / "logged.sqlite3"))
+    token = token_of(page)
+    try:
+        assert exchange(page, "GET", f"/?token={token}")[0] == 303
+        assert exchange(page, "GET", f"/?token={token}x")[0] == 403
+        assert request(page, "GET", f"/api/deliveries?token={token}", token=True)[0] == 200
+        parts = urlsplit(page)
+        with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10) as raw:
+            raw.sendall(f"GET /?token={token} HTTP/1.1 junk\r\n\r\n".encode())  # malformed
+            answered = b"".join(iter(lambda: raw.recv(4096), b""))
+            assert b"400" in answered
+    finally:
+        log = finish(process)
+    assert '"GET / HTTP/1.1" 303' in log  # requests are logged, by their path
+    assert '"GET /api/deliveries HTTP/1.1" 200' in log
+    assert "code 400" in log
+    assert token not in log
+
+
+def test_deliveries_are_listed_page_by_page(listening: tuple[str, str, Path]) -> None:
+    url, page, _ = listening
+    for _ in range(3):
+        assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
+    first = listed(page, "?limit=4")
+    assert [d["id"] for d in first["deliveries"]] == [1, 2, 3, 4]
+    assert first["next"] == 4
+    last = listed(page, f"?limit=4&after={first['next']}")
+    assert ([d["id"] for d in last["deliveries"]], last["next"]) == ([5, 6], None)
+    assert len(listed(page)["deliveries"]) == 6  # the default page holds them
+    for query in (
+        "?limit=0",
+        f"?limit={MAX_PAGE + 1}",
+        "?limit=x",
+        "?limit=%C2%B2",
+        "?after=-1",
+        "?after=%C2%B2",
+        "?after=1e3",
+    ):
+        status, body = request(page, "GET", f"/api/deliveries{query}", token=True)
+        assert status == 400, query
+        assert json.loads(body)["error"]
+    assert request(page, "GET", "/events", headers={"Last-Event-ID": "\xb2"}, token=True)[0] == 400
+
+
+def test_bad_replay_requests_are_answered_4xx(listening: tuple[str, str, Path]) -> None:
     _, page, _ = listening
-    token = {"X-Bwhooks-Token": page.split("token=", 1)[1], "Content-Type": "application/json"}
-    for body in (b"{nope", b'{"url": "x"}', b'{"id": 999}', b'{"id": "x"}', b"[1]"):
-        status, answer = request(page, "POST", "/api/replay", body=body, headers=token)
+    json_type = {"Content-Type": "application/json"}
+    for body in (
+        b"{nope",
+        b'{"url": "x"}',
+        b'{"id": "x"}',
+        b"[1]",
+        b'{"id": 1e400}',
+        b'{"id": true}',
+        b'{"id": 99999999999999999999999}',
+        b'{"id": 1, "url": 5}',
+        b'{"id": 1, "url": "ftp://x"}',
+        b"[" * 4000,
+        b"\xff\xfe{",
+    ):
+        status, answer = request(
+            page, "POST", "/api/replay", body=body, headers=json_type, token=True
+        )
         assert status == 400, body
         assert json.loads(answer)["error"]
-    huge = {**token, "Content-Length": str(10**9)}
-    assert request(page, "POST", "/api/replay", headers=huge)[0] == 400
-    assert request(page, "GET", "/nothing/here")[0] == 404
+    missing = json.dumps({"id": 999}).encode()
+    status, answer = request(
+        page, "POST", "/api/replay", body=missing, headers=json_type, token=True
+    )
+    assert (status, json.loads(answer)) == (404, {"error": "no delivery 999"})
+    for length in (str(10**9), "\xb2", "-1"):
+        sent = {**json_type, "Content-Length": length}
+        assert request(page, "POST", "/api/replay", headers=sent, token=True)[0] == 400, length
+    assert request(page, "GET", "/nothing/here", token=True)[0] == 404
