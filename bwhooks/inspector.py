@@ -9,12 +9,16 @@ access log; scripts may send it as ``X-Bwhooks-Token`` instead. A replay (``POST
 also come from the page itself: JSON, and no foreign ``Origin``. Deliveries appear as they
 arrive (server-sent events, ``Last-Event-ID`` resumes); the page is one HTML document with
 its script inline: no build step, nothing fetched from the internet.
+
+"Copy as a test" asks the server for the test (:func:`generated_test`): every recorded value
+in it is a Python literal written by :func:`ascii`, never text pasted into code.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import secrets
 import threading
 import time
@@ -29,7 +33,7 @@ from bwhooks.recording import Delivery, Recorder
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Inspector", "delivery_json", "start_inspector"]
+__all__ = ["Inspector", "delivery_json", "generated_test", "start_inspector"]
 
 #: The largest replay request the page sends (``{"id": ..., "url": ...}``), in bytes.
 MAX_REQUEST = 4096
@@ -40,6 +44,7 @@ MAX_PAGE = 1000
 POLL_INTERVAL = 0.2
 #: How often an idle stream sends a comment, so a closed page is noticed (seconds).
 KEEPALIVE = 10.0
+_TEST_ROUTE = re.compile(r"/api/deliveries/([0-9]{1,18})/test")
 _LARGEST_ID = 2**63 - 1  # SQLite's INTEGER
 
 
@@ -63,6 +68,52 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "challenge_id": delivery.challenge_id,
         "replay_of": delivery.replay_of,
     }
+
+
+def generated_test(delivery: Delivery) -> str:
+    """A pytest module that sends ``delivery`` to your app through ``CallbackClient`` (its
+    method, path, query string, content type and body byte for byte; credentials after the
+    challenge when the recorded request carried some) and checks the answer is the recorded
+    one. Whatever the sender chose (method, path, query, headers, body, and
+    so the event types) appears only as a Python literal written by :func:`ascii`: the text
+    is ASCII and nothing a sender sends can become code or end a string."""
+    number, status = int(delivery.id), int(delivery.status)
+    # As recorded: with credentials (masked in the file: yours go here), or without.
+    sent = '("user", "password")' if delivery.header("Authorization") is not None else "None"
+    headers = {}
+    content_type = delivery.header("Content-Type")
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return "\n".join(
+        [
+            '"""A delivery recorded by bwhooks listen, sent again to your app."""',
+            "",
+            "from bwhooks.replaying import same_body",
+            "from bwhooks.testing import CallbackClient",
+            "from bwhooks.testing.delivery import OutgoingRequest",
+            "",
+            "from myapp import app  # your WSGI or ASGI app",
+            "",
+            f"# Delivery #{number}, received {delivery.received_at.isoformat()}.",
+            "REQUEST = OutgoingRequest(",
+            f"    method={str(delivery.method)!a},",
+            f"    path={str(delivery.path)!a},",
+            f"    query={str(delivery.query)!a},",
+            f"    body={bytes(delivery.body)!a},",
+            f"    headers={headers!a},",
+            ")",
+            f"ANSWER_BODY = {bytes(delivery.response_body)!a}",
+            "",
+            "",
+            f"def test_recorded_delivery_{number}() -> None:",
+            f'    """The app answers delivery #{number} as it did when it was recorded."""',
+            f"    client = CallbackClient(app, credentials={sent})",
+            "    answer = client.send_request(REQUEST)",
+            f"    assert answer.status == {status}",
+            "    assert same_body(ANSWER_BODY, answer.body), answer.body",
+            "",
+        ]
+    )
 
 
 class Inspector:
@@ -122,6 +173,12 @@ class Inspector:
                 ],
             )
             return self._stream(after)
+        found = _TEST_ROUTE.fullmatch(path)
+        if method == "GET" and found is not None:
+            delivery = self.recorder.get(int(found.group(1)))
+            if delivery is None:
+                return _answer(start_response, 404, {"error": "no such delivery"})
+            return _text(start_response, generated_test(delivery), "text/x-python")
         if method == "POST" and path == "/api/replay":
             return self._replay(environ, start_response)
         return _answer(start_response, 404, {"error": "not found"})
@@ -228,6 +285,20 @@ def _answer(start_response: StartResponse, status: int, value: Any) -> Iterator[
         f"{status} {HTTPStatus(status).phrase}",
         [
             ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *_GUARDS,
+        ],
+    )
+    return iter([body])
+
+
+def _text(start_response: StartResponse, text: str, media: str) -> Iterator[bytes]:
+    body = text.encode()
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", f"{media}; charset=utf-8"),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
             *_GUARDS,

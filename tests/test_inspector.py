@@ -2,32 +2,40 @@
 `chromium` and `chromium-driver`, which `make services` and `.ci/run` install; Selenium is
 pointed at them and never downloads a browser): deliveries sent over HTTP appear live with
 their typed fields, replay works from the page, filters filter. Over real HTTP: every route
-needs the token (never logged), a foreign `Host` or origin is refused."""
+needs the token (never logged), a foreign `Host` or origin is refused, and "Copy as a test"
+keeps what a sender chose in Python literals."""
 
 from __future__ import annotations
 
+import ast
 import http.client
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tokenize
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import attrs
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from support import http_request
 from test_cli import start_listen, stop
 from test_recording import send
 
-from bwhooks.inspector import MAX_PAGE
+from bwhooks.inspector import MAX_PAGE, generated_test
+from bwhooks.recording import Delivery
 
 SCREENSHOT = Path(__file__).parents[1] / "docs" / "images" / "inspector.png"
 
@@ -241,7 +249,7 @@ def test_every_route_needs_the_token(listening: tuple[str, str, Path]) -> None:
     url, page, _ = listening
     token = token_of(page)
     assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
-    routes = ("/", "/api/deliveries", "/events")
+    routes = ("/", "/api/deliveries", "/events", "/api/deliveries/2/test")
     cookie = f"bwhooks_inspector_{urlsplit(page).port}"
     for path in routes:
         for refused in (
@@ -266,7 +274,7 @@ def test_every_route_needs_the_token(listening: tuple[str, str, Path]) -> None:
     assert exchange(page, "GET", "/?token=guessed")[0] == 403
     assert "Set-Cookie" not in exchange(page, "GET", "/?token=guessed")[1]
     # The cookie (what the page and its event stream carry) or the header opens every route.
-    for path in ("/", "/api/deliveries"):
+    for path in ("/", "/api/deliveries", "/api/deliveries/2/test"):
         for given in ({"Cookie": f"theirs=x; {cookie}={token}"}, {"X-Bwhooks-Token": token}):
             assert request(page, "GET", path, headers=given)[0] == 200, (path, given)
     parts = urlsplit(page)
@@ -401,4 +409,166 @@ def test_bad_replay_requests_are_answered_4xx(listening: tuple[str, str, Path]) 
     for length in (str(10**9), "\xb2", "-1"):
         sent = {**json_type, "Content-Length": length}
         assert request(page, "POST", "/api/replay", headers=sent, token=True)[0] == 400, length
+    assert request(page, "GET", "/api/deliveries/999/test", token=True)[0] == 404
     assert request(page, "GET", "/nothing/here", token=True)[0] == 404
+
+
+# Copy as a test: what a sender chose is never code.
+
+PAYLOAD = 'answer"""\n    __import__("os").system("touch {marker}")\n    """'
+CODE_WORDS = ("__import__", "system", "touch")  # what running the payload needs
+
+
+def check_literals_only(code: str, *values: str | bytes) -> None:
+    """``code`` is Python whose every token outside string literals is the generator's own:
+    none of ``CODE_WORDS`` appears outside a literal, and each of ``values`` is inside one."""
+    tree = ast.parse(code)
+    outside = [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(code).readline)
+        if token.type != tokenize.STRING
+    ]
+    for word in CODE_WORDS:
+        assert not [t for t in outside if word in t], (word, code)
+    texts = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    for value in values:
+        if isinstance(value, str):
+            assert any(value in t for t in texts if isinstance(t, str)), (value, code)
+        else:
+            assert any(value in t for t in texts if isinstance(t, bytes)), (value, code)
+
+
+def requested(code: str) -> dict[str, Any]:
+    """The keyword arguments of ``REQUEST = OutgoingRequest(...)`` in a generated test."""
+    tree = ast.parse(code)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "REQUEST":
+            assert isinstance(node.value, ast.Call)
+            return {k.arg or "": ast.literal_eval(k.value) for k in node.value.keywords}
+    raise AssertionError(code)
+
+
+def test_a_generated_test_holds_every_recorded_value_as_an_escaped_literal() -> None:
+    hostile = PAYLOAD.format(marker="/nowhere/x") + "\u2028\u202e\x00'''\\"
+    delivery = Delivery(
+        id=7,
+        received_at=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
+        method="POST" + hostile,
+        path="/callbacks" + hostile,
+        query="a=" + hostile,
+        headers=(
+            ("Content-Type", "application/json" + hostile),
+            ("Authorization", "Basic <masked>"),
+        ),
+        body=json.dumps({"eventType": hostile}).encode() + b"\xff" + hostile.encode(),
+        status=200,
+        response_body=b"<Response/>" + hostile.encode(),
+    )
+    code = generated_test(delivery)
+    assert code.isascii()  # no bidi override or line separator reaches the text as such
+    check_literals_only(code, hostile, hostile.encode())
+    compile(code, "generated.py", "exec")
+    # Each value comes back exactly as recorded: the escaping is a literal's own.
+    assert requested(code) == {
+        "method": delivery.method,
+        "path": delivery.path,
+        "query": delivery.query,
+        "body": delivery.body,
+        "headers": {"Content-Type": "application/json" + hostile},
+    }
+    assert 'credentials=("user", "password")' in code  # it carried some: yours go there
+    unauthenticated = attrs.evolve(delivery, headers=(), status=401)
+    assert "credentials=None" in generated_test(unauthenticated)
+
+
+def test_copy_as_a_test_of_a_hostile_event_type_keeps_it_in_literals_in_chromium(
+    browser: webdriver.Chrome, listening: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    """An unauthenticated sender posts (and GETs) a malicious event type to a recording
+    listener; "Copy as a test", clicked in the page, yields code that holds it as data."""
+    url, page, _ = listening
+    browser.get(page)
+    wait(browser, lambda b: text_of(b, "connection") == "live")
+    payload = PAYLOAD.format(marker=tmp_path / "pwned")
+    body = json.dumps({"eventType": payload, "callId": "c-evil"}).encode()
+    posted = http_request(
+        url, "POST", urlsplit(url).path, body, {"Content-Type": "application/json"}
+    )
+    query = urlencode({"eventType": payload, "callId": "c-evil"})
+    got = http_request(url, "GET", f"{urlsplit(url).path}?{query}", b"", {})
+    assert (posted.status, got.status) == (401, 401)  # refused, and recorded all the same
+    wait(browser, lambda b: len(rows(b)) == 2)
+    sent: tuple[bytes | str, ...] = (body, query)  # as recorded: the body, the query
+    for row, value in zip(rows(browser), sent, strict=True):
+        assert row["types"] == payload  # the page shows it as text
+        pick(browser, row["id"])
+        browser.find_element(By.ID, "copy-test").click()
+        wait(browser, lambda b, i=row["id"]: f"test_recorded_delivery_{i}(" in generated_code_in(b))
+        code = generated_code_in(browser)
+        check_literals_only(code, value)
+        assert "credentials=None" in code
+    assert not (tmp_path / "pwned").exists()
+
+
+def generated_code_in(browser: webdriver.Chrome) -> str:
+    found: str = browser.execute_script("return document.getElementById('test-code').value")
+    return found
+
+
+MYAPP = """
+from bwhooks import BasicAuth, Receiver
+from bwhooks.adapters.wsgi import make_app
+from bwhooks.events import Event
+
+BXML = '<?xml version="1.0"?><Response><SpeakSentence>hi</SpeakSentence></Response>'
+receiver = Receiver(auth=BasicAuth(("user", "password")))
+
+
+@receiver.on(Event)
+def answered(event: Event) -> str | None:
+    return BXML if event.event_type == "answer" else None
+
+
+app = make_app(receiver, "/callbacks")
+"""
+
+
+def test_generated_tests_pass_against_the_app_that_answered_and_run_no_payload(
+    tmp_path: Path,
+) -> None:
+    """POST and GET deliveries recorded from an app become tests that pass against it under
+    pytest; the test of a malicious one runs nothing of it."""
+    (tmp_path / "myapp.py").write_text(MYAPP)
+    process, url, page = listen("--app", "myapp:receiver", cwd=tmp_path)
+    try:
+        posted = send(url, "v2:answer", "--user", "user", "--password", "password")
+        got = send(url, "answer", "--method", "GET", "--user", "user", "--password", "password")
+        assert (posted.returncode, got.returncode) == (0, 0), (posted.stderr, got.stderr)
+        assert "<SpeakSentence>" in posted.stdout
+        marker = tmp_path / "pwned"
+        evil = json.dumps({"eventType": PAYLOAD.format(marker=marker)}).encode()
+        http_request(url, "POST", "/callbacks", evil, {"Content-Type": "application/json"})
+        deliveries = listed(page)["deliveries"]
+        chosen = [d for d in deliveries if d["status"] == 200] + [deliveries[-1]]
+        assert [d["method"] for d in chosen] == ["POST", "GET", "POST"]
+        tests = tmp_path / "generated"
+        tests.mkdir()
+        for delivery in chosen:
+            status, code = request(
+                page, "GET", f"/api/deliveries/{delivery['id']}/test", token=True
+            )
+            assert status == 200
+            (tests / f"test_delivery_{delivery['id']}.py").write_bytes(code)
+    finally:
+        finish(process)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "3 passed" in ran.stdout
+    assert not marker.exists()
