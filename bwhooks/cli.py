@@ -312,7 +312,11 @@ def _listen(args: argparse.Namespace) -> int:
     server = make_server(args.host, args.port, app, threaded=True)
     url = f"http://{args.host}:{server.server_port}{args.path}"
     inspector, page = start_inspector(
-        recorder, args.inspect_port, default_url=args.forward or url, credentials=credentials.get
+        recorder,
+        args.inspect_port,
+        default_url=args.forward or url,
+        credentials=credentials.get,
+        trusted=(url,),  # the forward target (the default) and this listener get credentials
     )
     print(f"bwhooks listening on {url}", flush=True)
     if args.forward:
@@ -335,7 +339,8 @@ def _listen(args: argparse.Namespace) -> int:
 
 class _Credentials:
     """The Basic credentials a replay from the page answers the challenge with: those of
-    ``--user/--password``, else the last ones a delivery carried (kept in memory only)."""
+    ``--user/--password``, else the last ones of a delivery the app accepted (answered
+    ``2xx``), kept in memory only. Credentials that were refused are never remembered."""
 
     def __init__(self, given: tuple[str, str] | None) -> None:
         self.given = given
@@ -349,9 +354,16 @@ class _Credentials:
 
         def remembering(environ: Any, start_response: Any) -> Any:
             found = parse_basic(environ.get("HTTP_AUTHORIZATION", ""))
-            if found is not None:
-                self.seen = found
-            return app(environ, start_response)
+            if found is None:
+                return app(environ, start_response)
+
+            def answered(status: str, headers: Any, exc_info: Any = None) -> Any:
+                code = status.split(" ", 1)[0]
+                if exc_info is None and len(code) == 3 and code.startswith("2"):
+                    self.seen = found  # the app accepted them
+                return start_response(status, headers, exc_info)
+
+            return app(environ, answered)
 
         return remembering
 

@@ -22,7 +22,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -372,6 +372,19 @@ def _replay_request(body: bytes) -> tuple[int, str]:
     return delivery_id, url
 
 
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``url``'s scheme, host and port (the default port filled in), or ``None``."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
 def _request_handler() -> type[Any]:
     """Werkzeug's request handler, logging each request by its method and path: never its
     query string (the printed address carries the token), nor a malformed request line."""
@@ -417,21 +430,35 @@ def start_inspector(
     *,
     default_url: str,
     credentials: Callable[[], tuple[str, str] | None],
+    trusted: Sequence[str] = (),
 ) -> tuple[_Running, str]:
     """Serve the inspector on ``127.0.0.1:port`` (0: a free port) in a thread; returns it
     and the page's address. A replay goes to the URL given on the page, else
-    ``default_url``, answering the challenge with ``credentials()``."""
+    ``default_url``. It answers the challenge with ``credentials()`` only when it goes to
+    the scheme, host and port of ``default_url`` or of one of the ``trusted`` URLs (the
+    forward target, the listener); elsewhere it goes without them (those of a URL's
+    ``user:pass@``, typed on the page, excepted)."""
     from werkzeug.serving import make_server
 
     from bwhooks.replaying import replay
     from bwhooks.testing import HttpSender
 
+    origins = {found for found in map(_origin, (default_url, *trusted)) if found is not None}
+    shown = ", ".join(sorted(f"{scheme}://{host}:{port}" for scheme, host, port in origins))
+
     def replay_one(delivery_id: int, url: str) -> dict[str, Any]:
-        sender = HttpSender(url or default_url, credentials())  # ValueError: not a URL
+        target = url or default_url
+        ours = credentials()
+        allowed = _origin(target) in origins
+        sender = HttpSender(target, ours if allowed else None)  # ValueError: not a URL
         delivery = recorder.get(delivery_id)
         if delivery is None:
             raise LookupError(f"no delivery {delivery_id}")
-        return {"exchange": list(replay(delivery, sender).exchange)}
+        done = replay(delivery, sender)
+        outcome: dict[str, Any] = {"exchange": list(done.exchange)}
+        if ours is not None and not allowed:
+            outcome["note"] = f"this run's credentials were not sent: they go only to {shown}"
+        return outcome
 
     inspector = Inspector(recorder, replay_one)
     server = make_server(

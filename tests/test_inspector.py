@@ -2,8 +2,9 @@
 `chromium` and `chromium-driver`, which `make services` and `.ci/run` install; Selenium is
 pointed at them and never downloads a browser): deliveries sent over HTTP appear live with
 their typed fields, replay works from the page, filters filter. Over real HTTP: every route
-needs the token (never logged), a foreign `Host` or origin is refused, and "Copy as a test"
-keeps what a sender chose in Python literals."""
+needs the token (never logged), a foreign `Host` or origin is refused, "Copy as a test"
+keeps what a sender chose in Python literals, and credentials are remembered only from
+accepted deliveries and sent only where they belong."""
 
 from __future__ import annotations
 
@@ -34,8 +35,14 @@ from support import http_request
 from test_cli import start_listen, stop
 from test_recording import send
 
+from bwhooks import BasicAuth, Receiver
+from bwhooks.adapters.wsgi import make_app
+from bwhooks.auth import basic_authorization
+from bwhooks.demo import serving
+from bwhooks.events import Event
 from bwhooks.inspector import MAX_PAGE, generated_test
 from bwhooks.recording import Delivery
+from bwhooks.testing import fake_payload
 
 SCREENSHOT = Path(__file__).parents[1] / "docs" / "images" / "inspector.png"
 
@@ -572,3 +579,75 @@ def test_generated_tests_pass_against_the_app_that_answered_and_run_no_payload(
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "3 passed" in ran.stdout
     assert not marker.exists()
+
+
+# Credentials: remembered from accepted deliveries only, sent only to where they belong.
+
+
+class Target:
+    """A WSGI app that answers with a Basic challenge and keeps every Authorization sent."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        self.authorizations.append(environ.get("HTTP_AUTHORIZATION"))
+        start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="x"')])
+        return [b""]
+
+
+def replayed(page: str, delivery_id: int, url: str = "") -> dict[str, Any]:
+    body = json.dumps({"id": delivery_id, "url": url}).encode()
+    headers = {"Content-Type": "application/json"}
+    status, answer = request(page, "POST", "/api/replay", body=body, headers=headers, token=True)
+    assert status == 200, answer
+    found: dict[str, Any] = json.loads(answer)
+    return found
+
+
+def accepted_id(page: str) -> int:
+    return int(next(d["id"] for d in listed(page)["deliveries"] if d["status"] == 200))
+
+
+def test_refused_credentials_are_never_remembered(tmp_path: Path) -> None:
+    receiver = Receiver(auth=BasicAuth(("u", "p")))
+    receiver.on(Event)(lambda event: None)
+    with serving(make_app(receiver, "/callbacks")) as app:
+        process, url, page = listen(
+            "--forward", f"{app}/callbacks", "--record", str(tmp_path / "f.sqlite3")
+        )
+        try:
+            assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
+            delivery_id = accepted_id(page)
+            assert replayed(page, delivery_id) == {"exchange": [401, 200]}
+            # curl -u attacker:x: credentials the app refuses are not the ones remembered.
+            attacker = {"Authorization": basic_authorization("attacker", "x")}
+            sms = json.dumps(fake_payload("sms")).encode()
+            refused = http_request(
+                url, "POST", "/callbacks", sms, {**attacker, "Content-Type": "application/json"}
+            )
+            assert refused.status == 401
+            assert replayed(page, delivery_id) == {"exchange": [401, 200]}
+            assert replayed(page, delivery_id, f"{app}/callbacks") == {"exchange": [401, 200]}
+        finally:
+            finish(process)
+
+
+def test_a_replay_elsewhere_never_sends_this_runs_credentials(
+    listening: tuple[str, str, Path],
+) -> None:
+    url, page, _ = listening
+    assert send(url, "answer", "--user", "u", "--password", "p").returncode == 0
+    delivery_id = accepted_id(page)
+    target = Target()
+    with serving(target) as foreign:
+        outcome = replayed(page, delivery_id, f"{foreign}/callbacks")
+        assert outcome["exchange"] == [401]
+        assert "credentials were not sent" in outcome["note"]
+        assert urlsplit(url).netloc in outcome["note"]
+        # Credentials typed into the URL on the page are the user's choice for that URL.
+        typed = f"http://me:mine@{urlsplit(foreign).netloc}/callbacks"
+        assert replayed(page, delivery_id, typed)["exchange"] == [401, 401]
+    assert target.authorizations == [None, None, basic_authorization("me", "mine")]
+    # To this listener, typed in full, they go: it is where they belong.
+    assert replayed(page, delivery_id, url) == {"exchange": [401, 200]}
