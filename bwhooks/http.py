@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Union
@@ -230,3 +231,35 @@ _SET_BODY = slot_setter(CallbackResponse, "body")
 
 _EMPTY_HEADERS = Headers()
 _XML_HEADERS = Headers([("Content-Type", "application/xml; charset=utf-8")])
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def framing_error(
+    headers: Iterable[tuple[str, str]], version: str = "HTTP/1.1"
+) -> tuple[int, str] | None:
+    """Why a request's ``Content-Length`` and ``Transfer-Encoding`` headers do not say
+    where its body ends beyond doubt (RFC 9112 §6), as ``(status, reason)``; ``None`` when
+    they do. A request that carries both is the shape of request smuggling: refused, as is a
+    chunked coding that is not the last, a ``Transfer-Encoding`` in HTTP/1.0 and a
+    ``Content-Length`` that is no number or several different ones. The connection must be
+    closed after the answer."""
+    lengths: list[str] = []
+    codings: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "content-length":
+            lengths.extend(part.strip() for part in value.split(","))
+        elif key == "transfer-encoding":
+            codings.extend(part.strip().lower() for part in value.split(","))
+    if codings:
+        if lengths:
+            return 400, "both Content-Length and Transfer-Encoding"
+        if version == "HTTP/1.0" or codings[-1] != "chunked" or codings.count("chunked") > 1:
+            return 400, "a Transfer-Encoding that does not end the body"
+        if len(codings) > 1:
+            return 501, "a transfer coding other than chunked"
+    elif lengths and (len(set(lengths)) > 1 or not _DIGITS.fullmatch(lengths[0])):
+        return 400, "an invalid Content-Length"
+    return None
