@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Union
 from urllib.parse import parse_qsl
@@ -16,9 +16,69 @@ from bwhooks._slots import slot_setter
 __all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
 
 HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
-#: Request headers that carry credentials: never logged, queued or recorded as they are.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_REDACTED = CREDENTIAL_HEADERS | {"set-cookie"}
+
+
+class CredentialHeaders(Container[str]):
+    """Which header names carry credentials, by a rule rather than a list: ``name in
+    CREDENTIAL_HEADERS`` (any case) is true for every name that contains a word of
+    :attr:`WORDS`: ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``,
+    ``X-Api-Key``, ``X-Auth-Token``, ``X-Session-Id``, ``X-Bandwidth-Signature-SHA-256``...
+    The challenges ``WWW-Authenticate`` and ``Proxy-Authenticate`` carry none."""
+
+    #: Parts of a name that make it a credential header (``auth`` covers ``Authorization``).
+    WORDS = (
+        "auth",
+        "cookie",
+        "token",
+        "secret",
+        "key",
+        "signature",
+        "hmac",
+        "password",
+        "passwd",
+        "passphrase",
+        "session",
+        "credential",
+        "csrf",
+        "xsrf",
+        "jwt",
+    )
+    #: Names that match a word but carry no credential: the challenges.
+    SAFE = frozenset({"www-authenticate", "proxy-authenticate"})
+
+    __slots__ = ()
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = name.lower()
+        return key not in self.SAFE and any(word in key for word in self.WORDS)
+
+    def __repr__(self) -> str:
+        return "CREDENTIAL_HEADERS"
+
+
+#: Header names that carry credentials (see :class:`CredentialHeaders`): never logged,
+#: queued or recorded as they are.
+CREDENTIAL_HEADERS = CredentialHeaders()
+_SCHEMES = frozenset({"authorization", "proxy-authorization"})  # values: scheme credentials
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: an auth-scheme
+
+
+def mask_credentials(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``headers`` with the value of each credential header (:data:`CREDENTIAL_HEADERS`)
+    replaced by ``<masked>``; that of ``Authorization`` keeps its scheme (``Basic <masked>``)."""
+    return tuple(
+        (name, _masked(name, value) if name in CREDENTIAL_HEADERS else value)
+        for name, value in headers
+    )
+
+
+def _masked(name: str, value: str) -> str:
+    scheme, _, credentials = value.strip().partition(" ")
+    if name.lower() in _SCHEMES and credentials and _TOKEN.fullmatch(scheme):
+        return f"{scheme} <masked>"
+    return "<masked>"
 
 
 class Headers(Mapping[str, str]):
@@ -89,7 +149,7 @@ class Headers(Mapping[str, str]):
         return self._pairs
 
     def __repr__(self) -> str:
-        shown = [(n, "<redacted>" if n.lower() in _REDACTED else v) for n, v in self._pairs]
+        shown = [(n, "<redacted>" if n in CREDENTIAL_HEADERS else v) for n, v in self._pairs]
         return f"Headers({shown!r})"
 
 

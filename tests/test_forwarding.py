@@ -520,3 +520,39 @@ def test_listen_bounds_must_be_positive_numbers(
         main(["listen", option, value])
     assert exited.value.code == 2
     assert option in capsys.readouterr().err
+
+
+def test_credentials_reach_the_app_and_come_back_but_the_recording_masks_them(
+    tmp_path: Path,
+) -> None:
+    upstream = Upstream(
+        [("Content-Type", "text/plain"), ("Set-Cookie", "session=cookie-secret; HttpOnly")]
+    )
+    file = tmp_path / "relayed.sqlite3"
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb", "--record", str(file))
+        try:
+            answer = exchange(
+                url,
+                "POST",
+                [
+                    ("Content-Type", "application/json"),
+                    ("X-Api-Key", "key-secret"),
+                    ("X-Bandwidth-Signature-SHA-256", "signature-secret"),
+                ],
+                b"{}",
+            )
+        finally:
+            stop(relay)
+    assert answer.getheader("Set-Cookie") == "session=cookie-secret; HttpOnly"
+    (received,) = upstream.received
+    assert received["X-Api-Key"] == "key-secret"  # end to end: the app checks it
+    assert received["X-Bandwidth-Signature-SHA-256"] == "signature-secret"
+    with Recorder(file) as recorder:
+        (recorded,) = recorder.deliveries()
+    assert recorded.header("X-Api-Key") == "<masked>"
+    assert recorded.header("X-Bandwidth-Signature-SHA-256") == "<masked>"
+    assert ("Set-Cookie", "<masked>") in recorded.response_headers
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    for secret in (b"cookie-secret", b"key-secret", b"signature-secret"):
+        assert secret not in stored
