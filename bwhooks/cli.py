@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["main"]
@@ -82,6 +82,20 @@ def _parser() -> argparse.ArgumentParser:
         help="how long --forward waits for your app's answer (default 10)",
     )
     listen.add_argument(
+        "--client-timeout",
+        type=_positive(float),
+        default=None,
+        metavar="SECONDS",
+        help="how long a client may take to send its request; slower ones are dropped (default 10)",
+    )
+    listen.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="how many connections are handled at once; the next ones wait (default 64)",
+    )
+    listen.add_argument(
         "--inspect-port",
         type=int,
         default=0,
@@ -113,6 +127,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("directory", metavar="DIR", help="where to write the fixtures")
     _selection(export)
     return parser
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """An argparse type: a finite number of ``kind`` over 0."""
+
+    def positive(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be over 0: {text!r}")
+        return value
+
+    return positive
 
 
 def _replay_parser(commands: Any) -> None:
@@ -286,11 +315,10 @@ def _send(args: argparse.Namespace) -> int:
 def _listen(args: argparse.Namespace) -> int:
     import tempfile
 
-    from werkzeug.serving import make_server
-
     from bwhooks.adapters.wsgi import CallbackMiddleware, RecordingMiddleware
     from bwhooks.inspector import start_inspector
     from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
+    from bwhooks.serving import DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, ListenServer
 
     scratch = None
     if not args.record:  # the page shows this run's deliveries, kept in a private scratch file
@@ -309,7 +337,13 @@ def _listen(args: argparse.Namespace) -> int:
         kind="forwarded" if args.forward else "live",
         receiver=served.receiver if isinstance(served, CallbackMiddleware) else None,
     )
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = ListenServer(
+        args.host,
+        args.port,
+        app,
+        max_connections=args.max_connections or DEFAULT_MAX_CONNECTIONS,
+        request_timeout=args.client_timeout or DEFAULT_REQUEST_TIMEOUT,
+    )
     url = f"http://{args.host}:{server.server_port}{args.path}"
     inspector, page = start_inspector(
         recorder,

@@ -1,10 +1,16 @@
 """Forwarding: relay each delivery, synchronously, to your own app and answer with its answer.
 
 ``bwhooks listen --forward URL`` is a reverse proxy, never store-and-forward: Bandwidth's
-request goes to ``URL`` with its method, query string, headers (``Authorization`` included)
-and body byte for byte, and the app's answer comes back unchanged (the ``401`` challenge,
-BXML, any status). A target that refuses the connection answers ``502``; one that does not
-answer within ``timeout`` seconds answers ``504``. Standard library only.
+request goes to ``URL`` with its method, query string, end-to-end headers (``Authorization``
+included) and body byte for byte, and the app's answer comes back unchanged (the ``401``
+challenge, BXML, any status). As a proxy hop it drops the hop-by-hop headers of both (RFC 9110
+§7.6.1: the standard ones and every one that ``Connection`` names), and appends the client's
+address to ``X-Forwarded-For`` (and the scheme and host it was reached by to
+``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``Forwarded``), so that an app trusting one
+proxy reads the address the relay saw, never one the client wrote. A request whose body
+length is ambiguous (``Content-Length`` with ``Transfer-Encoding``) is refused ``400``. A
+target that refuses the connection answers ``502``; one that does not answer within
+``timeout`` seconds answers ``504``. Standard library only.
 """
 
 from __future__ import annotations
@@ -14,21 +20,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from bwhooks.http import CallbackResponse
+from bwhooks.http import CallbackResponse, framing_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["DEFAULT_TIMEOUT", "ForwardingApp", "forward"]
+__all__ = ["DEFAULT_TIMEOUT", "ForwardingApp", "forward", "hop_by_hop"]
 
 #: Seconds a forward target has to answer before the delivery is answered ``504``.
 DEFAULT_TIMEOUT = 10.0
-# Hop-by-hop headers (RFC 9110 §7.6.1) and those the connection itself sets.
+# Hop-by-hop headers (RFC 9110 §7.6.1, and the proxy credentials and challenges of §11.7,
+# meant for a proxy, not the app) and those the connection itself sets.
 _HOP = frozenset(
     {
         "connection",
         "keep-alive",
         "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
         "te",
         "trailer",
         "transfer-encoding",
@@ -37,6 +46,20 @@ _HOP = frozenset(
         "content-length",
     }
 )
+# What a proxy hop vouches for, each appended to what earlier hops wrote.
+_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"})
+
+
+def hop_by_hop(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The lower-case names of ``headers`` that stop at a proxy: the standard hop-by-hop
+    ones and those their ``Connection`` headers name (RFC 9110 §7.6.1)."""
+    named = (
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    )
+    return _HOP.union(named)
 
 
 def forward(
@@ -47,27 +70,41 @@ def forward(
     body: bytes,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    client: str | None = None,
+    scheme: str = "http",
 ) -> CallbackResponse:
     """Send one request to ``url`` (its path, the delivery's query string) and return the
-    answer as it came, or ``502``/``504`` when the target is down or too slow."""
+    answer as it came, or ``502``/``504`` when the target is down or too slow.
+
+    ``client`` is the address the request came from: when given, this call is a proxy hop
+    and appends it to ``X-Forwarded-For`` (with ``scheme`` and the request's ``Host`` to
+    ``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``Forwarded``). Hop-by-hop headers are
+    dropped both ways."""
     target = _target(url)
+    headers = list(headers)
     connection_class = (
         http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
     )
     connection = connection_class(target.hostname or "", target.port, timeout=timeout)
     path = (target.path or "/") + (f"?{query}" if query else "")
+    dropped = hop_by_hop(headers)
+    sent = [(n, v) for n, v in headers if n.lower() not in dropped]
+    if client is not None:
+        sent = _vouched(sent, client, scheme, _first(headers, "host"))
     try:
         connection.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers:
-            if name.lower() not in _HOP:
-                connection.putheader(name, value)
+        for name, value in sent:
+            connection.putheader(name, value)
         if body or method in ("POST", "PUT", "PATCH"):
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)
         answer = connection.getresponse()
         answered = answer.read()
-        pairs = [(n, v) for n, v in answer.getheaders() if n.lower() not in _HOP]
-        return CallbackResponse(answer.status, pairs, answered)
+        pairs = answer.getheaders()
+        dropped = hop_by_hop(pairs)
+        return CallbackResponse(
+            answer.status, [(n, v) for n, v in pairs if n.lower() not in dropped], answered
+        )
     except TimeoutError:
         return CallbackResponse.error(504, f"the forward target did not answer in {timeout:g}s")
     except (OSError, http.client.HTTPException) as exc:
@@ -76,9 +113,45 @@ def forward(
         connection.close()
 
 
+def _first(headers: list[tuple[str, str]], key: str) -> str | None:
+    return next((v for n, v in headers if n.lower() == key), None)
+
+
+def _joined(headers: list[tuple[str, str]], key: str, hop: str, *, split: bool = True) -> str:
+    """Every earlier value of header ``key``, then ``hop``, as one list (``a, b, hop``)."""
+    values = [v for n, v in headers if n.lower() == key]
+    earlier = [part.strip() for v in values for part in (v.split(",") if split else [v])]
+    return ", ".join([*(part for part in earlier if part), hop])
+
+
+def _vouched(
+    headers: list[tuple[str, str]], client: str, scheme: str, host: str | None
+) -> list[tuple[str, str]]:
+    """``headers`` with this hop appended to each forwarding header, one line each."""
+    element = f"for={_quoted(f'[{client}]' if ':' in client else client)};proto={scheme}"
+    hops = [
+        ("X-Forwarded-For", _joined(headers, "x-forwarded-for", client)),
+        ("X-Forwarded-Proto", _joined(headers, "x-forwarded-proto", scheme)),
+    ]
+    if host is not None:
+        hops.append(("X-Forwarded-Host", _joined(headers, "x-forwarded-host", host)))
+        element += f";host={_quoted(host)}"
+    # a Forwarded element may quote a comma: its values are kept whole
+    hops.append(("Forwarded", _joined(headers, "forwarded", element, split=False)))
+    return [(n, v) for n, v in headers if n.lower() not in _FORWARDED] + hops
+
+
+def _quoted(value: str) -> str:
+    """An RFC 7239 value as a quoted-string (the host is the client's: escaped, not trusted)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 class ForwardingApp:
-    """A WSGI app that forwards every request to ``url`` (see :func:`forward`); a body over
-    ``max_body_size`` bytes is answered ``413`` without being relayed."""
+    """A WSGI app that forwards every request to ``url`` (see :func:`forward`), as a proxy
+    hop for the client address the server gives (``REMOTE_ADDR``). A body over
+    ``max_body_size`` bytes is answered ``413``, one whose length is ambiguous ``400``
+    (:func:`bwhooks.http.framing_error`), neither relayed."""
 
     def __init__(
         self, url: str, *, timeout: float = DEFAULT_TIMEOUT, max_body_size: int = 1_000_000
@@ -93,17 +166,22 @@ class ForwardingApp:
         from bwhooks.body import read_limited
 
         method = environ.get("REQUEST_METHOD", "GET")
-        body = read_limited(_reader(environ), self.max_body_size)
-        if body is None:
+        headers = environ_headers(environ).pairs()
+        ambiguous = framing_error(headers, environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
+        if ambiguous is not None:
+            answer = CallbackResponse.error(*ambiguous)
+        elif (body := read_limited(_reader(environ), self.max_body_size)) is None:
             answer = CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
         else:
             answer = forward(
                 self.url,
                 method,
                 environ.get("QUERY_STRING", ""),
-                environ_headers(environ).pairs(),
+                headers,
                 body,
                 timeout=self.timeout,
+                client=environ.get("REMOTE_ADDR") or None,
+                scheme=environ.get("wsgi.url_scheme", "http"),
             )
         return _respond(answer, start_response, head=method == "HEAD")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Container, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Union
 from urllib.parse import parse_qsl
@@ -15,9 +16,69 @@ from bwhooks._slots import slot_setter
 __all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
 
 HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
-#: Request headers that carry credentials: never logged, queued or recorded as they are.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_REDACTED = CREDENTIAL_HEADERS | {"set-cookie"}
+
+
+class CredentialHeaders(Container[str]):
+    """Which header names carry credentials, by a rule rather than a list: ``name in
+    CREDENTIAL_HEADERS`` (any case) is true for every name that contains a word of
+    :attr:`WORDS`: ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``,
+    ``X-Api-Key``, ``X-Auth-Token``, ``X-Session-Id``, ``X-Bandwidth-Signature-SHA-256``...
+    The challenges ``WWW-Authenticate`` and ``Proxy-Authenticate`` carry none."""
+
+    #: Parts of a name that make it a credential header (``auth`` covers ``Authorization``).
+    WORDS = (
+        "auth",
+        "cookie",
+        "token",
+        "secret",
+        "key",
+        "signature",
+        "hmac",
+        "password",
+        "passwd",
+        "passphrase",
+        "session",
+        "credential",
+        "csrf",
+        "xsrf",
+        "jwt",
+    )
+    #: Names that match a word but carry no credential: the challenges.
+    SAFE = frozenset({"www-authenticate", "proxy-authenticate"})
+
+    __slots__ = ()
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = name.lower()
+        return key not in self.SAFE and any(word in key for word in self.WORDS)
+
+    def __repr__(self) -> str:
+        return "CREDENTIAL_HEADERS"
+
+
+#: Header names that carry credentials (see :class:`CredentialHeaders`): never logged,
+#: queued or recorded as they are.
+CREDENTIAL_HEADERS = CredentialHeaders()
+_SCHEMES = frozenset({"authorization", "proxy-authorization"})  # values: scheme credentials
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: an auth-scheme
+
+
+def mask_credentials(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``headers`` with the value of each credential header (:data:`CREDENTIAL_HEADERS`)
+    replaced by ``<masked>``; that of ``Authorization`` keeps its scheme (``Basic <masked>``)."""
+    return tuple(
+        (name, _masked(name, value) if name in CREDENTIAL_HEADERS else value)
+        for name, value in headers
+    )
+
+
+def _masked(name: str, value: str) -> str:
+    scheme, _, credentials = value.strip().partition(" ")
+    if name.lower() in _SCHEMES and credentials and _TOKEN.fullmatch(scheme):
+        return f"{scheme} <masked>"
+    return "<masked>"
 
 
 class Headers(Mapping[str, str]):
@@ -88,7 +149,7 @@ class Headers(Mapping[str, str]):
         return self._pairs
 
     def __repr__(self) -> str:
-        shown = [(n, "<redacted>" if n.lower() in _REDACTED else v) for n, v in self._pairs]
+        shown = [(n, "<redacted>" if n in CREDENTIAL_HEADERS else v) for n, v in self._pairs]
         return f"Headers({shown!r})"
 
 
@@ -230,3 +291,35 @@ _SET_BODY = slot_setter(CallbackResponse, "body")
 
 _EMPTY_HEADERS = Headers()
 _XML_HEADERS = Headers([("Content-Type", "application/xml; charset=utf-8")])
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def framing_error(
+    headers: Iterable[tuple[str, str]], version: str = "HTTP/1.1"
+) -> tuple[int, str] | None:
+    """Why a request's ``Content-Length`` and ``Transfer-Encoding`` headers do not say
+    where its body ends beyond doubt (RFC 9112 §6), as ``(status, reason)``; ``None`` when
+    they do. A request that carries both is the shape of request smuggling: refused, as is a
+    chunked coding that is not the last, a ``Transfer-Encoding`` in HTTP/1.0 and a
+    ``Content-Length`` that is no number or several different ones. The connection must be
+    closed after the answer."""
+    lengths: list[str] = []
+    codings: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "content-length":
+            lengths.extend(part.strip() for part in value.split(","))
+        elif key == "transfer-encoding":
+            codings.extend(part.strip().lower() for part in value.split(","))
+    if codings:
+        if lengths:
+            return 400, "both Content-Length and Transfer-Encoding"
+        if version == "HTTP/1.0" or codings[-1] != "chunked" or codings.count("chunked") > 1:
+            return 400, "a Transfer-Encoding that does not end the body"
+        if len(codings) > 1:
+            return 501, "a transfer coding other than chunked"
+    elif lengths and (len(set(lengths)) > 1 or not _DIGITS.fullmatch(lengths[0])):
+        return 400, "an invalid Content-Length"
+    return None

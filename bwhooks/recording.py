@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from bwhooks.http import CREDENTIAL_HEADERS
+from bwhooks.http import mask_credentials
 
 __all__ = [
     "DEFAULT_MAX_DELIVERIES",
@@ -98,16 +98,9 @@ class Delivery:
 
 
 def mask_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """The headers with credentials and cookies masked: ``Basic <masked>`` keeps the scheme."""
-    return tuple(
-        (name, _mask(value) if name.lower() in CREDENTIAL_HEADERS else value)
-        for name, value in headers
-    )
-
-
-def _mask(value: str) -> str:
-    scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-    return f"{scheme} <masked>".strip()
+    """The headers with credentials and cookies masked (:func:`bwhooks.http.mask_credentials`):
+    ``Basic <masked>`` keeps the scheme."""
+    return mask_credentials(headers)
 
 
 class Recorder:
@@ -178,7 +171,7 @@ class Recorder:
                         None if delivery.events is None else json.dumps(delivery.events),
                         delivery.refused,
                         delivery.status,
-                        json.dumps(delivery.response_headers),
+                        json.dumps(mask_headers(delivery.response_headers)),
                         delivery.response_body,
                         delivery.duration_ms,
                         challenge_id,

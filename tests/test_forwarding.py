@@ -3,10 +3,17 @@ recording both sides; and the relay function alone against pytest-httpserver."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import selectors
+import socket
+import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -15,8 +22,20 @@ from test_cli import start_listen, stop
 from test_recording import send
 from werkzeug import Request, Response
 
+from bwhooks import BasicAuth, Event, Receiver
+from bwhooks.adapters.wsgi import environ_headers, make_app
+from bwhooks.auth import basic_authorization
+from bwhooks.cli import main
+from bwhooks.demo import serving
 from bwhooks.forwarding import forward
+from bwhooks.http import Headers, framing_error
+from bwhooks.network import AllowList
 from bwhooks.recording import Recorder
+from bwhooks.serving import ListenServer
+from bwhooks.testing import fake_payload
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 BXML = "<Response><SpeakSentence>forwarded</SpeakSentence></Response>"
 
@@ -138,3 +157,402 @@ def test_a_body_over_the_bound_is_answered_413_and_not_relayed(httpserver: HTTPS
     assert [status[:4] for status in started] == ["413 "]
     assert b"body over 100 bytes" in b"".join(answer)
     assert httpserver.log == []  # nothing reached the app
+
+
+# The relay as a proxy hop, over real HTTP: `bwhooks listen --forward` (a process) in front
+# of a real app on 127.0.0.1 that keeps what it received.
+
+
+class Upstream:
+    """A WSGI app that keeps the headers of each request it gets and answers ``answer``."""
+
+    def __init__(self, headers: list[tuple[str, str]] | None = None) -> None:
+        self.received: list[Headers] = []
+        self.headers = headers or [("Content-Type", "text/plain")]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        self.received.append(environ_headers(environ))
+        start_response("200 OK", self.headers)
+        return [b"from the app"]
+
+
+def exchange(
+    url: str, method: str, headers: list[tuple[str, str]], body: bytes = b""
+) -> http.client.HTTPResponse:
+    """One request with exactly these headers (repeats kept) and the body's length; the
+    answer, read."""
+    target = urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    connection.putrequest(method, target.path, skip_accept_encoding=True)
+    for name, value in headers:
+        connection.putheader(name, value)
+    if body:
+        connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body or None)
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    return answer
+
+
+def test_hop_by_hop_headers_and_those_connection_names_stop_at_the_relay_both_ways() -> None:
+    upstream = Upstream(
+        [
+            ("Content-Type", "text/plain"),
+            ("Connection", "X-Answer-Hop"),
+            ("X-Answer-Hop", "for the relay only"),
+            ("Keep-Alive", "timeout=99"),
+            ("Proxy-Authenticate", 'Basic realm="proxy"'),
+            ("X-Answer-Kept", "end to end"),
+        ]
+    )
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            answer = exchange(
+                url,
+                "GET",
+                [
+                    ("Connection", "close, X-Hop-Secret"),
+                    ("X-Hop-Secret", "for the relay only"),
+                    ("Keep-Alive", "300"),
+                    ("Proxy-Authorization", "Basic cHJveHk6cHc="),
+                    ("Proxy-Connection", "keep-alive"),
+                    ("TE", "trailers"),
+                    ("Upgrade", "websocket"),
+                    ("X-Kept", "end to end"),
+                ],
+            )
+        finally:
+            stop(relay)
+    assert answer.status == 200
+    (received,) = upstream.received
+    assert received["x-kept"] == "end to end"
+    for hop in ("x-hop-secret", "keep-alive", "proxy-authorization", "proxy-connection", "te"):
+        assert hop not in received, hop
+    assert "upgrade" not in received
+    assert answer.getheader("X-Answer-Kept") == "end to end"
+    assert answer.getheader("X-Answer-Hop") is None
+    assert answer.getheader("Keep-Alive") is None
+    assert answer.getheader("Proxy-Authenticate") is None
+
+
+def test_the_app_trusts_the_address_the_relay_saw_not_the_one_the_client_wrote() -> None:
+    receiver = Receiver(
+        auth=BasicAuth(("u", "p")),
+        allow=AllowList(["203.0.113.0/24"], trusted_proxies=1),
+    )
+    receiver.on(Event)(lambda event: None)
+    served = make_app(receiver, "/cb")
+    seen: list[Headers] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        seen.append(environ_headers(environ))
+        return served(environ, start_response)
+
+    body = json.dumps(fake_payload("sms")).encode()
+    with serving(app) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            port = urlsplit(url).port
+            answer = exchange(
+                url,
+                "POST",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Authorization", basic_authorization("u", "p")),
+                    ("X-Forwarded-For", "198.51.100.7"),
+                    ("X-Forwarded-For", "203.0.113.66"),  # an allowed address, spoofed
+                    ("X-Forwarded-Proto", "https"),
+                    ("Forwarded", 'for="203.0.113.66";proto=https'),
+                ],
+                body,
+            )
+        finally:
+            stop(relay)
+    assert answer.status == 403  # the client is 127.0.0.1, whatever it wrote
+    (received,) = seen
+    assert received.getlist("X-Forwarded-For") == ["198.51.100.7, 203.0.113.66, 127.0.0.1"]
+    assert received["X-Forwarded-Proto"] == "https, http"
+    assert received["X-Forwarded-Host"] == f"127.0.0.1:{port}"
+    assert received["Forwarded"] == (
+        f'for="203.0.113.66";proto=https, for="127.0.0.1";proto=http;host="127.0.0.1:{port}"'
+    )
+
+
+SMUGGLING = [
+    pytest.param(
+        b'Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n',
+        b"HTTP/1.1",
+        400,
+        id="content-length-and-chunked",
+    ),
+    pytest.param(
+        b'Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n',
+        b"HTTP/1.1",
+        400,
+        id="chunked-and-content-length",
+    ),
+    pytest.param(
+        b'Transfer-Encoding: chunked, identity\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n',
+        b"HTTP/1.1",
+        400,
+        id="chunked-not-last",
+    ),
+    pytest.param(
+        b'Transfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n',
+        b"HTTP/1.0",
+        400,
+        id="chunked-in-http-1.0",
+    ),
+    pytest.param(
+        b'Transfer-Encoding: gzip, chunked\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n',
+        b"HTTP/1.1",
+        501,
+        id="unknown-coding",
+    ),
+    pytest.param(
+        b'Content-Length: 4\r\nContent-Length: 40\r\n\r\n{"a"',
+        b"HTTP/1.1",
+        400,
+        id="two-lengths",
+    ),
+    pytest.param(b'Content-Length: 4x\r\n\r\n{"a"', b"HTTP/1.1", 400, id="no-number"),
+]
+
+
+@pytest.mark.parametrize(("framing", "version", "status"), SMUGGLING)
+def test_a_body_of_ambiguous_length_is_refused_and_never_relayed(
+    framing: bytes, version: bytes, status: int
+) -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            with socket.create_connection(("127.0.0.1", urlsplit(url).port or 0)) as sock:
+                sock.settimeout(30)
+                sock.sendall(
+                    b"POST /callbacks " + version + b"\r\nHost: relay\r\n"
+                    b"Content-Type: application/json\r\n" + framing
+                )
+                answer = read_until_closed(sock)
+        finally:
+            stop(relay)
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == str(status).encode(), answer
+    assert b"\r\nConnection: close\r\n" in answer
+    assert b'{"error": ' in answer
+    assert upstream.received == []  # nothing reached the app
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_wsgi_app_alone_refuses_both_lengths_too(httpserver: HTTPServer) -> None:
+    """Behind another server that passes both headers on, the relay still refuses them."""
+    import io
+
+    from bwhooks.forwarding import ForwardingApp
+
+    app = ForwardingApp(httpserver.url_for("/cb"))
+    started: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": "40",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(b'{"a"'),
+    }
+    start_response: Any = lambda status, headers, exc_info=None: started.append(status)  # noqa: E731
+    answer = app(environ, start_response)
+    assert started == ["400 Bad Request"]
+    assert b"both Content-Length and Transfer-Encoding" in b"".join(answer)
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "version", "refused"),
+    [
+        ([("Content-Length", "4")], "HTTP/1.1", None),
+        ([("Content-Length", "4"), ("content-length", "4")], "HTTP/1.1", None),
+        ([("Content-Length", "4, 4")], "HTTP/1.1", None),
+        ([("Transfer-Encoding", "chunked")], "HTTP/1.1", None),
+        ([("Transfer-Encoding", "Chunked")], "HTTP/1.1", None),
+        ([], "HTTP/1.0", None),
+        ([("Content-Length", "4"), ("Transfer-Encoding", "chunked")], "HTTP/1.1", 400),
+        ([("Content-Length", "4, 5")], "HTTP/1.1", 400),
+        ([("Content-Length", "-4")], "HTTP/1.1", 400),
+        ([("Content-Length", "")], "HTTP/1.1", 400),
+        ([("Content-Length", "٤")], "HTTP/1.1", 400),  # an Arabic-Indic 4: no ASCII digit
+        ([("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], "HTTP/1.1", 400),
+        ([("Transfer-Encoding", "chunked, gzip")], "HTTP/1.1", 400),
+        ([("Transfer-Encoding", "")], "HTTP/1.1", 400),
+        ([("Transfer-Encoding", "chunked")], "HTTP/1.0", 400),
+        ([("Transfer-Encoding", "gzip, chunked")], "HTTP/1.1", 501),
+    ],
+)
+def test_framing_error_follows_rfc_9112(
+    headers: list[tuple[str, str]], version: str, refused: int | None
+) -> None:
+    found = framing_error(headers, version)
+    assert (found and found[0]) == refused
+
+
+# The listen server, bounded: slow clients are dropped, the others answered.
+
+
+def answer_ok(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))  # the body first
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+@contextmanager
+def listen_server(max_connections: int, request_timeout: float) -> Iterator[ListenServer]:
+    server = ListenServer(
+        "127.0.0.1",
+        0,
+        answer_ok,
+        max_connections=max_connections,
+        request_timeout=request_timeout,
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Wait (up to 30 s) for the server to close ``sock``: EOF or a reset."""
+    sock.settimeout(30)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def get(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", "/")
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+def test_idle_connections_hold_at_most_max_connections_threads_and_are_dropped() -> None:
+    with listen_server(max_connections=3, request_timeout=0.5) as server:
+        port = server.server_port
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # stalls
+        try:
+            assert get(port) == 200  # answered once a thread is free, never refused
+            assert all(closed_by_server(sock) for sock in [*idle, half])
+        finally:
+            for sock in [*idle, half]:
+                sock.close()
+        assert server.peak_connections <= 3
+        assert get(port) == 200
+
+
+def test_a_client_trickling_its_request_is_dropped_at_the_deadline() -> None:
+    """Never idle for long, a byte every 50 ms (slowloris): the deadline is the whole
+    request's, not each read's."""
+    with listen_server(max_connections=2, request_timeout=0.5) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            with selectors.DefaultSelector() as selector:
+                selector.register(sock, selectors.EVENT_READ)
+                for _ in range(600):  # 30 s at most
+                    if selector.select(timeout=0.05):  # the server closed (or answered)
+                        break
+                    try:
+                        sock.sendall(b"X")
+                    except OSError:  # reset while sending: dropped
+                        break
+                else:
+                    pytest.fail("the trickling client was never dropped")
+            assert closed_by_server(sock)
+        assert get(server.server_port) == 200
+
+
+def test_a_request_within_the_deadline_is_answered_whole() -> None:
+    with listen_server(max_connections=1, request_timeout=30) as server:
+        for _ in range(3):  # one slot, freed after each connection
+            assert get(server.server_port) == 200
+        assert server.peak_connections == 1
+
+
+def test_listen_drops_idle_clients_and_answers_the_others() -> None:
+    process, url = start_listen("--client-timeout", "0.5", "--max-connections", "2")
+    port = urlsplit(url).port or 0
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+        try:
+            body = json.dumps(fake_payload("sms")).encode()
+            answer = exchange(url, "POST", [("Content-Type", "application/json")], body)
+            assert answer.status == 200
+            assert all(closed_by_server(sock) for sock in idle)
+        finally:
+            for sock in idle:
+                sock.close()
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("option", ["--client-timeout", "--max-connections"])
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "many"])
+def test_listen_bounds_must_be_positive_numbers(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["listen", option, value])
+    assert exited.value.code == 2
+    assert option in capsys.readouterr().err
+
+
+def test_credentials_reach_the_app_and_come_back_but_the_recording_masks_them(
+    tmp_path: Path,
+) -> None:
+    upstream = Upstream(
+        [("Content-Type", "text/plain"), ("Set-Cookie", "session=cookie-secret; HttpOnly")]
+    )
+    file = tmp_path / "relayed.sqlite3"
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb", "--record", str(file))
+        try:
+            answer = exchange(
+                url,
+                "POST",
+                [
+                    ("Content-Type", "application/json"),
+                    ("X-Api-Key", "key-secret"),
+                    ("X-Bandwidth-Signature-SHA-256", "signature-secret"),
+                ],
+                b"{}",
+            )
+        finally:
+            stop(relay)
+    assert answer.getheader("Set-Cookie") == "session=cookie-secret; HttpOnly"
+    (received,) = upstream.received
+    assert received["X-Api-Key"] == "key-secret"  # end to end: the app checks it
+    assert received["X-Bandwidth-Signature-SHA-256"] == "signature-secret"
+    with Recorder(file) as recorder:
+        (recorded,) = recorder.deliveries()
+    assert recorded.header("X-Api-Key") == "<masked>"
+    assert recorded.header("X-Bandwidth-Signature-SHA-256") == "<masked>"
+    assert ("Set-Cookie", "<masked>") in recorded.response_headers
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    for secret in (b"cookie-secret", b"key-secret", b"signature-secret"):
+        assert secret not in stored

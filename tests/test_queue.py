@@ -460,6 +460,27 @@ def test_envelopes_are_versioned_json_without_credentials(app: ModuleType) -> No
             Envelope.from_dict(bad)
 
 
+def test_envelopes_carry_no_header_that_names_a_credential(app: ModuleType) -> None:
+    queue: TaskQueue = app.queue
+    payload = load_v2_example(sorted(p.name for p in EXAMPLES_V2.glob("message-*.json"))[0])
+    secrets = {
+        "Proxy-Authorization": "Basic proxy-secret",
+        "X-Api-Key": "key-secret",
+        "X-Auth-Token": "token-secret",
+        "X-Session-Id": "session-secret",
+        "Set-Cookie": "s=cookie-secret",
+        "X-Bandwidth-Signature-SHA-256": "signature-secret",
+        "x-bandwidth-signature-hmac-sha256": "hmac-secret",
+    }
+    request = CallbackRequest(
+        "POST", "/m", {**HEADERS, **secrets, "X-Trace": "t"}, json.dumps(payload).encode()
+    )
+    (event, *_) = app.receiver.accept_all(request)
+    data = json.dumps(queue.envelope("queue_app:record", event, request).to_dict())
+    assert {n.lower() for n, _ in json.loads(data)["headers"]} == {"content-type", "x-trace"}
+    assert not [value for value in secrets.values() if value.split("=")[-1] in data]
+
+
 def test_a_message_that_is_not_an_envelope_is_dead_lettered(app: ModuleType) -> None:
     queue: TaskQueue = app.queue
     assert queue.run({"v": 99, "key": "k"}).verdict is Verdict.ACK

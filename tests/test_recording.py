@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_cli import start_listen, stop
 
+from bwhooks.http import CREDENTIAL_HEADERS, Headers
 from bwhooks.recording import (
     SCHEMA_VERSION,
     Delivery,
@@ -145,6 +146,118 @@ def test_credentials_and_cookies_are_masked() -> None:
         ("X-Other", "kept"),
         ("authorization", "<masked>"),
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "proxy-authorization",
+        "Cookie",
+        "Set-Cookie",
+        "X-Api-Key",
+        "x-apikey",
+        "X-Auth-Token",
+        "X-Amz-Security-Token",
+        "X-Session-Id",
+        "X-Client-Secret",
+        "X-Hub-Signature-256",
+        "X-Bandwidth-Signature-SHA-256",
+        "x-bandwidth-signature-hmac-sha256",
+        "X-Hmac",
+        "X-Password",
+        "X-Bwhooks-Token",
+        "X-CSRF-Token",
+        "X-Credentials",
+        "Authentication-Info",
+    ],
+)
+def test_a_header_whose_name_speaks_of_a_credential_is_one(name: str) -> None:
+    assert name in CREDENTIAL_HEADERS
+    assert name.upper() in CREDENTIAL_HEADERS
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "WWW-Authenticate",  # a challenge, not a credential
+        "Proxy-Authenticate",
+        "Content-Type",
+        "User-Agent",
+        "Keep-Alive",
+        "X-Trace",
+        "X-Forwarded-For",
+        "X-Bwhooks-Replay-Of",
+    ],
+)
+def test_other_headers_are_not_credentials(name: str) -> None:
+    assert name not in CREDENTIAL_HEADERS
+
+
+def test_a_masked_value_keeps_only_an_authorization_scheme() -> None:
+    masked = mask_headers(
+        [
+            ("Authorization", "Bearer eyJhbGciOi.secret"),
+            ("Authorization", "opaque-secret"),
+            ("Proxy-Authorization", "Digest username=secret"),
+            ("Authorization", "bad=scheme secret"),
+            ("Cookie", "session=secret; theme=dark"),
+            ("Set-Cookie", "session=secret; Path=/; HttpOnly"),
+            ("X-Api-Key", "the secret"),
+        ]
+    )
+    assert masked == (
+        ("Authorization", "Bearer <masked>"),
+        ("Authorization", "<masked>"),
+        ("Proxy-Authorization", "Digest <masked>"),
+        ("Authorization", "<masked>"),
+        ("Cookie", "<masked>"),
+        ("Set-Cookie", "<masked>"),
+        ("X-Api-Key", "<masked>"),
+    )
+    assert "secret" not in repr(Headers(masked))
+    assert "secret" not in repr(Headers([("Set-Cookie", "s=secret"), ("X-Auth-Token", "secret")]))
+
+
+def test_a_recording_masks_credentials_in_requests_and_answers(tmp_path: Path) -> None:
+    file = tmp_path / "masked.sqlite3"
+    secrets = [f"secret-{n}" for n in range(7)]
+    with Recorder(file) as recorder:
+        recorder.record(
+            Delivery(
+                received_at=datetime.now(timezone.utc),
+                method="POST",
+                path="/cb",
+                headers=(
+                    ("Content-Type", "application/json"),
+                    ("Authorization", f"Basic {secrets[0]}"),
+                    ("X-Api-Key", secrets[1]),
+                    ("X-Auth-Token", secrets[2]),
+                    ("X-Bandwidth-Signature-SHA-256", secrets[3]),
+                    ("x-bandwidth-signature-hmac-sha256", secrets[4]),
+                    ("Cookie", f"a=b; s={secrets[5]}"),
+                ),
+                body=b"{}",
+                status=401,
+                response_headers=(
+                    ("WWW-Authenticate", 'Basic realm="bwhooks"'),
+                    ("Set-Cookie", f"session={secrets[6]}; HttpOnly"),
+                ),
+            )
+        )
+        (recorded,) = recorder.deliveries()
+    assert recorded.header("Authorization") == "Basic <masked>"
+    assert recorded.header("Content-Type") == "application/json"
+    assert {v for n, v in recorded.headers if n != "Authorization"} == {
+        "application/json",
+        "<masked>",
+    }
+    assert recorded.response_headers == (
+        ("WWW-Authenticate", 'Basic realm="bwhooks"'),
+        ("Set-Cookie", "<masked>"),
+    )
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert not [secret for secret in secrets if secret.encode() in stored]
 
 
 def test_typed_tells_the_events_or_why_the_body_is_refused() -> None:

@@ -1,0 +1,162 @@
+"""The embedded server of ``bwhooks listen``: werkzeug's threaded server, bounded.
+
+A listener reached through a tunnel faces the Internet, so unlike werkzeug's development
+server (a thread per connection, without limit, waiting on each for ever) it
+
+- handles at most ``max_connections`` connections at once, one thread each; the next ones
+  wait in the listening socket's backlog until a thread is free;
+- gives each client ``request_timeout`` seconds to send its whole request (line, headers and
+  body): every read waits at most what is left of that time, so a client that sends
+  nothing, or a byte now and then (slowloris), is dropped and frees its thread;
+- refuses, before the app sees it, a request whose body length is ambiguous
+  (:func:`bwhooks.http.framing_error`: ``Content-Length`` with ``Transfer-Encoding``, ...)
+  with a JSON ``400`` (or ``501``), and closes the connection (RFC 9112 §6.3).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import selectors
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from bwhooks.http import framing_error
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+    from _typeshed.wsgi import WSGIApplication
+
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_REQUEST_TIMEOUT", "ListenServer"]
+
+#: How many connections a listener handles at once.
+DEFAULT_MAX_CONNECTIONS = 64
+#: Seconds a client has to send its whole request before its connection is closed.
+DEFAULT_REQUEST_TIMEOUT = 10.0
+
+
+class ListenServer(ThreadedWSGIServer):
+    """Serve ``app`` on ``host:port``, bounded as the module says (``port`` 0: a free one).
+    Run it with ``serve_forever()``; ``connections`` and ``peak_connections`` tell how
+    many connections are being handled and the most there were at once."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: WSGIApplication,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        handler: type[WSGIRequestHandler] | None = None,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        if request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
+        self.max_connections = max_connections
+        self.request_timeout = request_timeout
+        self.connections = 0
+        self.peak_connections = 0
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._count = threading.Lock()
+        super().__init__(host, port, app, handler or BoundedRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Wait for a free slot (the next connections stay in the backlog), then start the
+        connection's thread."""
+        self._slots.acquire()
+        with self._count:
+            self.connections += 1
+            self.peak_connections = max(self.peak_connections, self.connections)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._count:
+            self.connections -= 1
+        self._slots.release()
+
+
+class BoundedRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, reading within the server's ``request_timeout`` and
+    refusing ambiguous framing."""
+
+    server: ListenServer
+
+    def setup(self) -> None:
+        super().setup()
+        timeout = self.server.request_timeout
+        self.connection.settimeout(timeout)  # also bounds each write
+        self.rfile.close()  # the socket's own reader, replaced by one with a deadline
+        deadline = time.monotonic() + timeout
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline, timeout))
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        refused = framing_error(self.headers.items(), self.request_version)
+        if refused is None:
+            return True
+        status, reason = refused
+        body = json.dumps({"error": reason}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self._discard()
+        return False
+
+    def handle_expect_100(self) -> bool:
+        return True  # werkzeug's run_wsgi sends the 100 Continue, once the request is valid
+
+    def _discard(self) -> None:
+        """Read what the client already sent, so that closing does not reset the
+        connection before it has read the answer."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            try:
+                for _ in range(64):  # at most 4 MiB: a client that keeps sending is cut off
+                    if not selector.select(timeout=0.01) or not self.connection.recv(65536):
+                        break
+            except OSError:
+                pass
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read waiting at most until ``deadline`` (then ``TimeoutError``,
+    which werkzeug and ``http.server`` take as a dropped connection)."""
+
+    def __init__(self, connection: socket.socket, deadline: float, timeout: float) -> None:
+        self._connection = connection
+        self._deadline = deadline
+        self._timeout = timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._connection.settimeout(left)
+        try:
+            return self._connection.recv_into(buffer)
+        finally:
+            self._connection.settimeout(self._timeout)
