@@ -518,7 +518,7 @@ def _connect_private(path: Path) -> sqlite3.Connection:
             with closing(_connect_read_only(path)) as db:
                 _version(db, path)
         if stat.S_IMODE(found.st_mode) != 0o600:
-            os.fchmod(descriptor, 0o600)
+            _owner_only(descriptor)
         for suffix in _COMPANIONS:  # (SQLite gives the ones it creates the file's mode)
             _private_companion(_companion(path, suffix))
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -553,9 +553,15 @@ def _private_companion(path: Path) -> None:
         raise ValueError(_refusal(path, exc)) from None
     try:
         if stat.S_IMODE(os.fstat(descriptor).st_mode) != 0o600:
-            os.fchmod(descriptor, 0o600)
+            _owner_only(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _owner_only(descriptor: int) -> None:
+    """The open file set to ``0600`` (where modes are set through a descriptor: POSIX)."""
+    if os.chmod in os.supports_fd:
+        os.chmod(descriptor, 0o600)
 
 
 def _refusal(path: Path, exc: OSError) -> str:
