@@ -52,7 +52,8 @@ class RecordingMiddleware:
     """Wrap ``app`` so that every request it answers is recorded with ``recorder``
     (:class:`bwhooks.recording.Recorder`): the request as received, what bwhooks makes of
     its body, and the answer, as ``kind`` (``live``, ``forwarded``). Bodies are kept whole up
-    to ``max_body_size`` bytes; the app always receives the body as sent. With the
+    to ``max_body_size`` bytes (the recorder cuts a refused one shorter); the app always
+    receives the body as sent. With the
     ``receiver`` that serves the app, each event also names the handlers registered for it."""
 
     def __init__(
@@ -120,6 +121,8 @@ class RecordingMiddleware:
                     query=query,
                     headers=headers,
                     body=body[: self.max_body_size],
+                    body_size=len(body) if whole else _declared(environ, len(body)),
+                    truncated=not whole,
                     events=events,
                     refused=refused if whole else f"body over {self.max_body_size} bytes",
                     status=answer[0],
@@ -131,6 +134,12 @@ class RecordingMiddleware:
                 )
             )
         return chunks
+
+
+def _declared(environ: WSGIEnvironment, read: int) -> int:
+    """The body's length as the request declares it, else (chunked) at least ``read``."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    return int(length) if length.isdigit() else read
 
 
 class _Chained:

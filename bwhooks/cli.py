@@ -7,7 +7,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bwhooks.recording import Recorder
+    from bwhooks.replaying import Selection
 
 __all__ = ["main"]
 
@@ -114,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the most deliveries --record keeps; the oldest go first (default 10000)",
     )
+    listen.add_argument(
+        "--max-bytes",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="the most bytes of deliveries --record keeps, in bytes or with K, M or G "
+        "(1024s); the oldest go first (default 64M)",
+    )
     _replay_parser(commands)
     export = commands.add_parser(
         "export",
@@ -160,6 +172,15 @@ def _replay_parser(commands: Any) -> None:
     replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
 
 
+def _size(text: str) -> int:
+    """A size in bytes: ``1048576``, ``512K``, ``64M``, ``1G`` (powers of 1024), at least 1."""
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text[-1:].upper() in units else (text, 1)
+    if not number.isdigit() or int(number) * unit < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 1048576, 512K, 64M, 1G)")
+    return int(number) * unit
+
+
 def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id", type=int, action="append", default=[], dest="ids", help="only this one (repeatable)"
@@ -197,38 +218,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _listen(args)
 
 
-def _recorded(args: argparse.Namespace) -> list[Any] | None:
-    """The deliveries of ``args.file`` that the selection options choose (``None``, said on
-    stderr, when the file cannot be read)."""
+def _recording(args: argparse.Namespace) -> Recorder | None:
+    """The recording ``args.file``, opened read-only (``None``, said on stderr, when it is
+    no recording: the file is left as it is)."""
     from bwhooks.recording import Recorder
-    from bwhooks.replaying import chosen
 
     if not os.path.exists(args.file):
         print(f"bwhooks {args.command}: no such file: {args.file}", file=sys.stderr)
         return None
     try:
-        with Recorder(args.file) as recorder:
-            return chosen(
-                recorder,
-                ids=args.ids,
-                status=args.status,
-                event_type=args.event_type,
-                text=args.text,
-            )
+        return Recorder(args.file, read_only=True)
     except ValueError as exc:
         print(f"bwhooks {args.command}: {exc}", file=sys.stderr)
         return None
 
 
+def _chosen(args: argparse.Namespace, recorder: Recorder) -> Selection:
+    """The deliveries the selection options choose, read a page at a time."""
+    from bwhooks.replaying import chosen
+
+    return chosen(
+        recorder, ids=args.ids, status=args.status, event_type=args.event_type, text=args.text
+    )
+
+
+def _left_out(selection: Selection) -> None:
+    if selection.left_out:
+        print(
+            f"{selection.left_out} left out: not recorded whole (refused, or over the bound)",
+            file=sys.stderr,
+        )
+
+
 def _export(args: argparse.Namespace) -> int:
     from bwhooks.fixtures import write_fixtures
 
-    deliveries = _recorded(args)
-    if deliveries is None:
+    recorder = _recording(args)
+    if recorder is None:
         return 2
-    for path in write_fixtures(deliveries, args.directory):
-        print(path)
-    print(f"{len(deliveries)} fixtures written to {args.directory}")
+    with recorder:
+        selection = _chosen(args, recorder)
+        written = 0
+        for path in write_fixtures(selection, args.directory):
+            print(path)
+            written += 1
+    _left_out(selection)
+    print(f"{written} fixtures written to {args.directory}")
     return 0
 
 
@@ -241,30 +276,34 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bwhooks replay: {exc}", file=sys.stderr)
         return 2
-    deliveries = _recorded(args)
-    if deliveries is None:
+    recorder = _recording(args)
+    if recorder is None:
         return 2
-    failed = 0
-    for delivery in deliveries:
-        kinds = ", ".join(e["event_type"] for e in delivery.events or ()) or "no event"
-        try:
-            done = replay(delivery, sender)
-        except OSError as exc:
-            print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {args.url}: {exc}")
-            failed += 1
-            continue
-        exchange = " -> ".join(str(status) for status in done.exchange)
-        verdict = "same answer" if done.same else "differs"
-        print(
-            f"#{delivery.id} {delivery.method} [{kinds}] {exchange}"
-            f" (recorded {delivery.status}): {verdict}"
-        )
-        if not done.same:
-            print(f"    recorded: {delivery.response_body[:200]!r}")
-            print(f"    now:      {done.answer.body[:200]!r}")
-        if not 200 <= done.answer.status < 300 or (args.diff and not done.same):
-            failed += 1
-    print(f"{len(deliveries)} replayed, {failed} failed")
+    replayed = failed = 0
+    with recorder:
+        selection = _chosen(args, recorder)
+        for delivery in selection:
+            replayed += 1
+            kinds = ", ".join(e["event_type"] for e in delivery.events or ()) or "no event"
+            try:
+                done = replay(delivery, sender)
+            except OSError as exc:
+                print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {args.url}: {exc}")
+                failed += 1
+                continue
+            exchange = " -> ".join(str(status) for status in done.exchange)
+            verdict = "same answer" if done.same else "differs"
+            print(
+                f"#{delivery.id} {delivery.method} [{kinds}] {exchange}"
+                f" (recorded {delivery.status}): {verdict}"
+            )
+            if not done.same:
+                print(f"    recorded: {delivery.response_body[:200]!r}")
+                print(f"    now:      {done.answer.body[:200]!r}")
+            if not 200 <= done.answer.status < 300 or (args.diff and not done.same):
+                failed += 1
+    _left_out(selection)
+    print(f"{replayed} replayed, {failed} failed")
     return 1 if failed else 0
 
 
@@ -317,7 +356,7 @@ def _listen(args: argparse.Namespace) -> int:
 
     from bwhooks.adapters.wsgi import CallbackMiddleware, RecordingMiddleware
     from bwhooks.inspector import start_inspector
-    from bwhooks.recording import DEFAULT_MAX_DELIVERIES, Recorder
+    from bwhooks.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
     from bwhooks.serving import DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, ListenServer
 
     scratch = None
@@ -325,7 +364,11 @@ def _listen(args: argparse.Namespace) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="bwhooks-")
     path = args.record or os.path.join(scratch.name, "deliveries.sqlite3")  # type: ignore[union-attr]
     try:
-        recorder = Recorder(path, max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES)
+        recorder = Recorder(
+            path,
+            max_deliveries=args.max_deliveries or DEFAULT_MAX_DELIVERIES,
+            max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+        )
     except ValueError as exc:
         print(f"bwhooks listen: {exc}", file=sys.stderr)
         return 2

@@ -1,26 +1,39 @@
 """Recorded deliveries: every callback a local listener received, kept in an SQLite file.
 
 ``bwhooks listen --record FILE`` keeps, for each request: when it arrived, its method, path,
-query string and headers (the ``Authorization`` value masked), the body byte for byte, the
-typed events it became (class and fields) or why it was refused, the answer (status, headers,
-body) and how long it took. A ``401`` challenge and the retry that follows are paired (the
-retry's ``challenge_id``). The file is created readable by its owner only (it holds message
-text and phone numbers), survives restarts, and keeps at most ``max_deliveries`` rows (the
-oldest go first).
+query string and headers (credentials masked), the body byte for byte, the typed events it
+became (class and fields) or why it was refused, the answer (status, headers, body) and how
+long it took. A ``401`` challenge and the retry that follows are paired (the retry's
+``challenge_id``).
 
-The schema is versioned with SQLite's ``user_version`` (:data:`SCHEMA_VERSION`); a file of a
-newer version is refused rather than misread. Standard library only.
+The file holds message text and phone numbers: it is created, and kept, readable and
+writable by its owner only (an existing file is set to ``0600``, SQLite's ``-wal`` and
+``-shm`` files take that mode), and never through a symbolic link. Whatever an unknown sender
+sends costs little room: a refused request (any ``4xx`` answer, a ``401`` first of all) keeps
+only its first :data:`REFUSED_LIMIT` bytes of body, query string and headers (its original
+length and a ``truncated`` flag recorded), and the file keeps at most ``max_deliveries``
+rows and ``max_bytes`` bytes of them (the oldest go first). Reads go a page at a time
+(:meth:`Recorder.pages`), so memory stays bounded however large the file; a reader opens the
+file read-only (``Recorder(path, read_only=True)``) and never changes it, nor a file that
+is not a recording.
+
+The schema is versioned with SQLite's ``user_version`` (:data:`SCHEMA_VERSION`); an older
+file is migrated when a listener opens it, a file of a newer version is refused rather than
+misread. Standard library only.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +43,9 @@ import attrs
 from bwhooks.http import mask_credentials
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DELIVERIES",
+    "REFUSED_LIMIT",
     "SCHEMA",
     "SCHEMA_VERSION",
     "Delivery",
@@ -41,22 +56,37 @@ __all__ = [
 ]
 
 #: The version of the file's schema (SQLite ``PRAGMA user_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: How many deliveries a file keeps by default; past it the oldest are deleted.
 DEFAULT_MAX_DELIVERIES = 10_000
+#: How many bytes of deliveries (the ``size`` of their rows) a file keeps by default (64 MiB).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: What a refused delivery (any ``4xx`` answer) keeps of its body (bytes), of its query string,
+#: of its headers and of the reason bwhooks refuses it (characters), each: the rest is cut,
+#: and its events are dropped when their JSON is longer.
+REFUSED_LIMIT = 4096
 #: How long a ``401`` challenge waits for its retry to be paired with it (seconds).
 CHALLENGE_WINDOW = 60.0
+#: How many challenges wait for their retry at most (the oldest are forgotten first).
+MAX_CHALLENGES = 1024
+#: A page of :meth:`Recorder.pages`: at most this many deliveries ...
+PAGE_ROWS = 100
+#: ... and this many bytes of them (a larger delivery is a page of its own).
+PAGE_BYTES = 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE deliveries (
     id INTEGER PRIMARY KEY,          -- in arrival order
+    size INTEGER NOT NULL,           -- bytes of the texts and blobs below (what --max-bytes counts)
     received_at TEXT NOT NULL,       -- ISO 8601, UTC, microseconds
     kind TEXT NOT NULL,              -- live | forwarded | replayed
     method TEXT NOT NULL,
     path TEXT NOT NULL,
     query TEXT NOT NULL,             -- the raw query string (GET callbacks carry fields)
     headers TEXT NOT NULL,           -- JSON [[name, value], ...], credentials masked
-    body BLOB NOT NULL,              -- byte for byte
+    body_size INTEGER NOT NULL,      -- the body's length as received, in bytes
+    truncated INTEGER NOT NULL,      -- 1: the request is kept in part (refused: its first 4 KB)
+    body BLOB NOT NULL,              -- byte for byte (its first bytes when truncated)
     events TEXT,                     -- JSON [{"class", "event_type", "fields", "handlers"?}]
     refused TEXT,                    -- why bwhooks refuses the body, when it does
     status INTEGER NOT NULL,         -- the answer
@@ -69,10 +99,44 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_challenge ON deliveries (challenge_id);
 """
 
+# The columns a Delivery is read from, in its fields' order.
+_COLUMNS = (
+    "id, received_at, kind, method, path, query, headers, body, body_size, truncated, events, "
+    "refused, status, response_headers, response_body, duration_ms, challenge_id, replay_of"
+)
+# The texts and blobs a row's size counts (the same sum as Recorder.record's, in SQL).
+_SIZED = (
+    "received_at",
+    "kind",
+    "method",
+    "path",
+    "query",
+    "headers",
+    "body",
+    "events",
+    "refused",
+    "response_headers",
+    "response_body",
+)
+_SIZE_SQL = " + ".join(f"coalesce(length(CAST({name} AS BLOB)), 0)" for name in _SIZED)
+# A version 1 file read as it is (read-only): the columns it lacks, computed.
+_COLUMNS_V1 = _COLUMNS.replace("body_size, truncated", "length(body), 0")
+# Version 1 to 2: the table rebuilt with the new columns (size before the blobs, so that
+# reading it never walks a large body).
+_MIGRATE_V1 = f"""
+DROP INDEX IF EXISTS deliveries_challenge;
+ALTER TABLE deliveries RENAME TO deliveries_v1;
+{SCHEMA}
+INSERT INTO deliveries (size, {_COLUMNS}) SELECT {_SIZE_SQL}, {_COLUMNS_V1} FROM deliveries_v1;
+DROP TABLE deliveries_v1;
+"""  # noqa: S608  (constants only)
+
 
 @attrs.frozen(kw_only=True)
 class Delivery:
-    """One recorded request and its answer (a row of the file)."""
+    """One recorded request and its answer (a row of the file). ``body_size`` is the
+    body's length as received; ``truncated`` says the request is kept in part (``body``
+    holds its first bytes only)."""
 
     id: int = 0
     received_at: datetime
@@ -82,6 +146,10 @@ class Delivery:
     query: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    body_size: int = attrs.field(
+        default=attrs.Factory(lambda self: len(self.body), takes_self=True)
+    )
+    truncated: bool = False
     events: tuple[Mapping[str, Any], ...] | None = None
     refused: str | None = None
     status: int
@@ -104,50 +172,88 @@ def mask_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], .
 
 
 class Recorder:
-    """Appends deliveries to an SQLite file (thread-safe: one connection, one lock)."""
+    """Appends deliveries to an SQLite file (thread-safe: one connection, one lock), keeping
+    at most ``max_deliveries`` of them and ``max_bytes`` bytes (the oldest go first; the
+    newest is always kept). With ``read_only``, only reads an existing recording: the file
+    is opened read-only and left as it is. Raises :class:`ValueError`, saying why, for a
+    file that is not a recording, a symbolic link, a file of a newer schema, or (read-only)
+    an empty file."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, max_deliveries: int = DEFAULT_MAX_DELIVERIES
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        read_only: bool = False,
     ) -> None:
         if max_deliveries < 1:
             raise ValueError("max_deliveries must be at least 1")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         self.path = Path(path)
         self.max_deliveries = max_deliveries
-        _create_private(self.path)
+        self.max_bytes = max_bytes
+        self.read_only = read_only
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            self._open()
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            self._db.close()
-            if isinstance(exc, ValueError):
-                raise
-            raise ValueError(f"{self.path} is not a file of recorded deliveries: {exc}") from None
         self._challenges: dict[str, tuple[int, float]] = {}  # request key -> (401 id, when)
+        self._total = 0  # the bytes the rows hold (the sum of their size)
+        self._version = SCHEMA_VERSION
+        if read_only:
+            self._db = _connect_read_only(self.path)
+            try:
+                self._version = _version(self._db, self.path)
+                if self._version == 0:
+                    raise ValueError(
+                        f"{self.path} is not a file of recorded deliveries: it is empty"
+                    )
+            except ValueError:
+                self._db.close()
+                raise
+        else:
+            self._db = _connect_private(self.path)
+            try:
+                self._open()
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                self._db.close()
+                if isinstance(exc, ValueError):
+                    raise
+                raise ValueError(
+                    f"{self.path} is not a file of recorded deliveries: {exc}"
+                ) from None
+        self._columns = _COLUMNS if self._version >= 2 else _COLUMNS_V1
+        self._size = "size" if self._version >= 2 else f"({_SIZE_SQL})"
 
     def _open(self) -> None:
-        """Create the schema in a new file; refuse another schema version or another file."""
-        self._db.execute("PRAGMA journal_mode=WAL")
+        """Create the schema in a new file, migrate an older one, keep the bounds."""
         self._db.execute("PRAGMA busy_timeout=5000")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise ValueError(f"{self.path} is an SQLite file of something else")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._version = _version(self._db, self.path)
+        if self._version < SCHEMA_VERSION:
             with self._transaction():  # the tables and their version, or nothing
-                for statement in SCHEMA.split(";"):
+                script = SCHEMA if self._version == 0 else _MIGRATE_V1
+                for statement in script.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            raise ValueError(
-                f"{self.path} holds recorded deliveries of schema version {version}; "
-                f"this bwhooks reads version {SCHEMA_VERSION}"
-            )
+            self._version = SCHEMA_VERSION
+        total, newest = self._db.execute(
+            "SELECT coalesce(sum(size), 0), max(id) FROM deliveries"
+        ).fetchone()
+        if newest is not None:  # a file recorded with larger bounds than these
+            with self._transaction():
+                total = self._trim(newest, total)
+        self._total = int(total)
 
     def record(self, delivery: Delivery) -> int:
-        """Append ``delivery`` (its ``id`` is ignored); returns the id it was given."""
+        """Append ``delivery`` (its ``id`` is ignored); returns the id it was given. A
+        refused delivery (``4xx``) keeps its first :data:`REFUSED_LIMIT` bytes of body,
+        query string and headers; the oldest deliveries go past the bounds."""
+        if self.read_only:
+            raise ValueError(f"{self.path} was opened read-only")
         key = _request_key(delivery)
         now = time.monotonic()
+        values, size = _stored(delivery)
         with self._lock:
             challenge_id = delivery.challenge_id
             if challenge_id is None and delivery.header("Authorization") is not None:
@@ -156,43 +262,78 @@ class Recorder:
                     challenge_id = found[0]
             with self._transaction():
                 cursor = self._db.execute(
-                    "INSERT INTO deliveries (received_at, kind, method, path, query, headers, "
-                    "body, events, refused, status, response_headers, response_body, "
-                    "duration_ms, challenge_id, replay_of) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        delivery.received_at.astimezone(timezone.utc).isoformat(),
-                        delivery.kind,
-                        delivery.method,
-                        delivery.path,
-                        delivery.query,
-                        json.dumps(mask_headers(delivery.headers)),
-                        delivery.body,
-                        None if delivery.events is None else json.dumps(delivery.events),
-                        delivery.refused,
-                        delivery.status,
-                        json.dumps(mask_headers(delivery.response_headers)),
-                        delivery.response_body,
-                        delivery.duration_ms,
-                        challenge_id,
-                        delivery.replay_of,
-                    ),
+                    "INSERT INTO deliveries (size, received_at, kind, method, path, query, "
+                    "headers, body_size, truncated, body, events, refused, status, "
+                    "response_headers, response_body, duration_ms, challenge_id, replay_of) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (size, *values, challenge_id, delivery.replay_of),
                 )
                 row_id = int(cursor.lastrowid or 0)
-                self._db.execute(
-                    "DELETE FROM deliveries WHERE id <= ?", (row_id - self.max_deliveries,)
-                )
+                total = self._trim(row_id, self._total + size)
+            self._total = total  # once committed
             if delivery.status == 401 and delivery.header("Authorization") is None:
                 self._challenges[key] = (row_id, now)
                 for stale in [
                     k for k, (_, t) in self._challenges.items() if now - t > CHALLENGE_WINDOW
                 ]:
                     del self._challenges[stale]
+                while len(self._challenges) > MAX_CHALLENGES:
+                    del self._challenges[next(iter(self._challenges))]
         return row_id
 
+    def _trim(self, newest: int, total: int) -> int:
+        """Delete the oldest rows past the bounds, never ``newest``, the rows holding
+        ``total`` bytes; returns the bytes left."""
+        cut = newest - self.max_deliveries  # the rows up to this id go
+        total -= self._db.execute(
+            "SELECT coalesce(sum(size), 0) FROM deliveries WHERE id <= ?", (cut,)
+        ).fetchone()[0]
+        if total > self.max_bytes:
+            with closing(
+                self._db.execute(
+                    "SELECT id, size FROM deliveries WHERE id > ? AND id < ? ORDER BY id",
+                    (cut, newest),
+                )
+            ) as oldest:
+                for row_id, size in oldest:
+                    cut, total = row_id, total - size
+                    if total <= self.max_bytes:
+                        break
+        self._db.execute("DELETE FROM deliveries WHERE id <= ?", (cut,))
+        return int(total)
+
+    def pages(
+        self, *, after: int = 0, rows: int = PAGE_ROWS, max_bytes: int = PAGE_BYTES
+    ) -> Iterator[list[Delivery]]:
+        """The deliveries with an id over ``after``, oldest first, a page at a time: at most
+        ``rows`` deliveries and ``max_bytes`` bytes each (a larger delivery is a page of its
+        own), so that memory stays bounded however large the file."""
+        while True:
+            with self._lock:
+                sizes = self._db.execute(
+                    _select(f"id, {self._size}", "WHERE id > ? ORDER BY id LIMIT ?"),
+                    (after, rows),
+                ).fetchall()
+            if not sizes:
+                return
+            last, total = sizes[0][0], 0
+            for row_id, size in sizes:
+                if total and total + size > max_bytes:
+                    break
+                last, total = row_id, total + size
+            with self._lock:
+                found = self._db.execute(
+                    _select(self._columns, "WHERE id > ? AND id <= ? ORDER BY id"),
+                    (after, last),
+                ).fetchall()
+            after = last
+            if found:  # (deleted meanwhile, past the bounds: the next page follows)
+                yield [_delivery(row) for row in found]
+
     def deliveries(self, *, after: int = 0, limit: int | None = None) -> list[Delivery]:
-        """The recorded deliveries with an id over ``after``, oldest first."""
-        query = "SELECT * FROM deliveries WHERE id > ? ORDER BY id"
+        """The recorded deliveries with an id over ``after``, oldest first (``limit`` of
+        them; all of them in memory without it: :meth:`pages` reads a large file)."""
+        query = _select(self._columns, "WHERE id > ? ORDER BY id")
         parameters: tuple[Any, ...] = (after,)
         if limit is not None:
             query += " LIMIT ?"
@@ -205,9 +346,22 @@ class Recorder:
         """The delivery with this id, if the file still holds it."""
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM deliveries WHERE id = ?", (delivery_id,)
+                _select(self._columns, "WHERE id = ?"), (delivery_id,)
             ).fetchone()
         return None if row is None else _delivery(row)
+
+    def retried(self, ids: Iterable[int]) -> set[int]:
+        """Which of these deliveries (``401`` challenges) a recorded retry answered."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        with self._lock:
+            rows = self._db.execute(
+                _select("DISTINCT challenge_id", f"WHERE challenge_id IN ({marks})"),
+                wanted,
+            ).fetchall()
+        return {row[0] for row in rows}
 
     def close(self) -> None:
         with self._lock:
@@ -234,15 +388,186 @@ class _Transaction:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-def _create_private(path: Path) -> None:
-    """Create the file readable and writable by its owner only (before SQLite opens it)."""
+def _stored(delivery: Delivery) -> tuple[tuple[Any, ...], int]:
+    """The values a row keeps of ``delivery`` (a refused one cut to :data:`REFUSED_LIMIT`),
+    from ``received_at`` to ``duration_ms``, and the row's size."""
+    query, headers, body = delivery.query, mask_headers(delivery.headers), delivery.body
+    events = None if delivery.events is None else json.dumps(delivery.events)
+    refused, truncated = delivery.refused, delivery.truncated
+    if 400 <= delivery.status < 500:  # refused: whoever sent it, little of it is kept
+        kept = (
+            query[:REFUSED_LIMIT],
+            _cut_headers(headers, REFUSED_LIMIT),
+            body[:REFUSED_LIMIT],
+            None if events is None or len(events) > REFUSED_LIMIT else events,
+            None if refused is None else refused[:REFUSED_LIMIT],  # it may quote the body
+        )
+        truncated = truncated or kept != (query, headers, body, events, refused)
+        query, headers, body, events, refused = kept
+    texts = (
+        delivery.received_at.astimezone(timezone.utc).isoformat(),
+        delivery.kind,
+        delivery.method,
+        delivery.path,
+        query,
+        json.dumps(headers),
+    )
+    answer_headers = json.dumps(mask_headers(delivery.response_headers))
+    size = (
+        sum(len(text.encode("utf-8", "surrogatepass")) for text in texts)
+        + len(body)
+        + len((events or "").encode())
+        + len((refused or "").encode("utf-8", "surrogatepass"))
+        + len(answer_headers.encode())
+        + len(delivery.response_body)
+    )
+    values = (
+        *texts,
+        delivery.body_size,
+        int(truncated),
+        body,
+        events,
+        refused,
+        delivery.status,
+        answer_headers,
+        delivery.response_body,
+        delivery.duration_ms,
+    )
+    return values, size
+
+
+def _cut_headers(headers: tuple[tuple[str, str], ...], limit: int) -> tuple[tuple[str, str], ...]:
+    """The first headers, names and values, up to ``limit`` characters in all."""
+    kept, room = [], limit
+    for name, value in headers:
+        if room <= 0:
+            break
+        pair = (name[:room], value[: max(room - len(name), 0)])
+        kept.append(pair)
+        room -= len(pair[0]) + len(pair[1])
+    return tuple(kept)
+
+
+def _select(columns: str, rest: str) -> str:
+    """A query of the deliveries table: ``columns`` and ``rest`` are constants of this
+    module (values are always bound parameters)."""
+    return f"SELECT {columns} FROM deliveries {rest}"  # noqa: S608
+
+
+def _version(db: sqlite3.Connection, path: Path) -> int:
+    """The schema version of a recording (``0``: an empty file); :class:`ValueError` for
+    anything else, read without writing."""
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path} is not a file of recorded deliveries: {exc}") from None
+    if version == 0 and not tables:
+        return 0
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"{path} holds recorded deliveries of schema version {version}; "
+            f"this bwhooks reads version {SCHEMA_VERSION} and older"
+        )
+    if version == 0 or "deliveries" not in tables:
+        raise ValueError(
+            f"{path} is not a file of recorded deliveries: an SQLite file of something else"
+        )
+    return version
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """``path`` opened read-only (``mode=ro``): nothing written, the journal mode kept. When
+    no writer is at work (no ``-wal`` file) it is read as immutable, so that SQLite creates
+    no ``-wal``/``-shm`` file beside it either."""
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file of recorded deliveries: no such file")
+    _refuse_linked_companions(path)
+    uri = path.absolute().as_uri() + "?mode=ro"
+    if not os.path.lexists(_companion(path, "-wal")):
+        uri += "&immutable=1"
+    try:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path} cannot be read: {exc}") from None
+
+
+def _connect_private(path: Path) -> sqlite3.Connection:
+    """``path`` opened for writing, owner-only and never through a symbolic link: created
+    ``0600``; an existing file checked read-only first (a file that is no recording is
+    left as it is), then set to ``0600`` with its ``-wal``, ``-shm`` and ``-journal``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(descriptor)
-    for suffix in ("-wal", "-shm"):  # SQLite's companions take the main file's mode
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.chmod(companion, 0o600)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise ValueError(_refusal(path, exc)) from None
+    try:
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        _refuse_linked_companions(path)
+        if found.st_size:  # an existing file: a recording (or left untouched)
+            with closing(_connect_read_only(path)) as db:
+                _version(db, path)
+        if stat.S_IMODE(found.st_mode) != 0o600:
+            _owner_only(descriptor)
+        for suffix in _COMPANIONS:  # (SQLite gives the ones it creates the file's mode)
+            _private_companion(_companion(path, suffix))
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            if not os.path.samestat(found, os.lstat(path)):
+                raise ValueError(f"{path} was replaced while it was opened")
+        except (OSError, ValueError):
+            db.close()
+            raise
+        return db
+    except OSError as exc:
+        raise ValueError(_refusal(path, exc)) from None
+    finally:
+        os.close(descriptor)
+
+
+def _refuse_linked_companions(path: Path) -> None:
+    """:class:`ValueError` when a symbolic link stands at one of the file's companions."""
+    for suffix in _COMPANIONS:
+        if _companion(path, suffix).is_symlink():
+            raise ValueError(f"{_companion(path, suffix)} is a symbolic link: refused")
+
+
+def _private_companion(path: Path) -> None:
+    """An existing companion file set to ``0600``, never through a symbolic link."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ValueError(_refusal(path, exc)) from None
+    try:
+        if stat.S_IMODE(os.fstat(descriptor).st_mode) != 0o600:
+            _owner_only(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _owner_only(descriptor: int) -> None:
+    """The open file set to ``0600`` (where modes are set through a descriptor: POSIX)."""
+    if os.chmod in os.supports_fd:
+        os.chmod(descriptor, 0o600)
+
+
+def _refusal(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{path} is a symbolic link: a recording is never written through one"
+    return f"cannot open {path}: {exc.strerror or exc}"
+
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _companion(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
 
 
 def _request_key(delivery: Delivery) -> str:
@@ -264,6 +589,8 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         query,
         headers,
         body,
+        body_size,
+        truncated,
         events,
         refused,
         status,
@@ -282,6 +609,8 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         query=query,
         headers=_pairs(headers),
         body=bytes(body),
+        body_size=body_size,
+        truncated=bool(truncated),
         events=None if events is None else tuple(json.loads(events)),
         refused=refused,
         status=status,

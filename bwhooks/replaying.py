@@ -11,7 +11,7 @@ body is: BXML compared as XML (canonical form), JSON as JSON, anything else as b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from xml.etree import ElementTree
 
 from bwhooks.http import CallbackResponse
@@ -22,6 +22,7 @@ from bwhooks.testing.sender import HttpSender
 __all__ = [
     "REPLAY_HEADER",
     "Replayed",
+    "Selection",
     "chosen",
     "replay",
     "same_answer",
@@ -40,28 +41,61 @@ def chosen(
     status: int | None = None,
     event_type: str | None = None,
     text: str | None = None,
-) -> list[Delivery]:
+) -> Selection:
     """The recorded exchanges to replay, oldest first: all of them, or those with these
     ``ids``, this recorded ``status``, an event of this ``event_type``, or ``text`` in the
-    body. Challenges answered by a recorded retry, and replays, are left out."""
-    every = recorder.deliveries()
-    retried = {d.challenge_id for d in every if d.challenge_id is not None}
-    found = []
-    for delivery in every:
-        if delivery.id in retried or delivery.kind == "replayed":
-            continue
-        if ids and delivery.id not in ids:
-            continue
-        if status is not None and delivery.status != status:
-            continue
-        if event_type is not None and event_type not in {
+    body. Challenges answered by a recorded retry, replays, and requests not kept whole
+    (:attr:`Selection.left_out` counts these) are left out. The file is read a page at a
+    time, again on each iteration."""
+    return Selection(recorder, ids=ids, status=status, event_type=event_type, text=text)
+
+
+class Selection:
+    """The deliveries :func:`chosen` chooses: iterate it (as often as needed) to read them
+    from the file a page at a time."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        ids: Sequence[int] = (),
+        status: int | None = None,
+        event_type: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.ids = frozenset(ids)
+        self.status = status
+        self.event_type = event_type
+        self.text = None if text is None else text.encode()
+        #: How many chosen deliveries the last iteration left out, not being kept whole
+        #: (refused requests cut to their first bytes, bodies over the bound).
+        self.left_out = 0
+
+    def __iter__(self) -> Iterator[Delivery]:
+        self.left_out = 0
+        for page in self.recorder.pages():
+            retried = self.recorder.retried(d.id for d in page if d.status == 401)
+            for delivery in page:
+                if delivery.id in retried or not self._matches(delivery):
+                    continue
+                if delivery.truncated:
+                    self.left_out += 1
+                    continue
+                yield delivery
+
+    def _matches(self, delivery: Delivery) -> bool:
+        if delivery.kind == "replayed":
+            return False
+        if self.ids and delivery.id not in self.ids:
+            return False
+        if self.status is not None and delivery.status != self.status:
+            return False
+        if self.event_type is not None and self.event_type not in {
             e.get("event_type") for e in delivery.events or ()
         }:
-            continue
-        if text is not None and text.encode() not in delivery.body:
-            continue
-        found.append(delivery)
-    return found
+            return False
+        return self.text is None or self.text in delivery.body
 
 
 class Replayed:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sqlite3
 import stat
@@ -13,11 +14,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from test_cli import start_listen, stop
 
+from bwhooks import recording
 from bwhooks.http import CREDENTIAL_HEADERS, Headers
 from bwhooks.recording import (
+    REFUSED_LIMIT,
+    SCHEMA,
     SCHEMA_VERSION,
     Delivery,
     Recorder,
@@ -340,3 +345,300 @@ def test_a_file_that_holds_no_recording_is_refused_clearly(tmp_path: Path) -> No
         assert done.returncode == 2, (command, done.stderr)
         assert "not a file of recorded deliveries" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+# Bounds: what a stranger's requests cost, and the size of the whole file.
+
+
+def stored_bytes(file: Path) -> int:
+    """The recording's size on disk, its WAL included, after a checkpoint."""
+    with closing(sqlite3.connect(file)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        wal = file.with_name(file.name + "-wal")
+        return file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    """One POST over a real connection; the answer's status."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            parts.path,
+            body=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+def test_unauthenticated_large_posts_grow_the_recording_by_well_under_a_megabyte(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "deliveries.sqlite3"
+    process, url = start_listen("--user", "u", "--password", "p", "--record", str(file))
+    try:
+        before = stored_bytes(file)
+        # A valid SMS callback of 999 KB: its events would be as large as its body.
+        body = b'{"eventType": "sms", "text": "' + b"x" * (999_000 - 32) + b'"}'
+        statuses = {post(url, body) for _ in range(20)}
+        grown = stored_bytes(file) - before
+    finally:
+        stop(process)
+    assert statuses == {401}
+    assert grown < 256 * 1024, grown  # 20 MB sent, unauthenticated
+    with Recorder(file, read_only=True) as recorder:
+        kept = recorder.deliveries()
+    assert len(kept) == 20
+    for delivery in kept:
+        assert delivery.status == 401
+        assert delivery.body == body[:REFUSED_LIMIT]
+        assert (delivery.body_size, delivery.truncated) == (len(body), True)
+        assert delivery.events is None  # their JSON is over the bound too
+    # Not kept whole: replay and export leave them out, and say so.
+    done = subprocess.run(
+        [sys.executable, "-m", "bwhooks", "export", str(file), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "20 left out: not recorded whole" in done.stderr
+    assert done.stdout.splitlines()[-1] == f"0 fixtures written to {tmp_path / 'out'}"
+
+
+def test_a_refused_delivery_keeps_its_first_bytes_of_what_the_sender_chose(tmp_path: Path) -> None:
+    big = Delivery(
+        received_at=datetime.now(timezone.utc),
+        method="POST",
+        path="/callbacks",
+        query="q=" + "a" * 9000,
+        headers=(
+            ("Authorization", "Basic dTpw"),
+            *((f"X-Filler-{n}", "h" * 1000) for n in range(20)),
+        ),
+        body=b"b" * 10_000,
+        events=({"class": "SmsEvent", "event_type": "sms", "fields": {"text": "t" * 9000}},),
+        refused="unexpected fields: " + "f" * 9000,  # a reason may quote the sender
+        status=401,
+    )
+    small = attrs.evolve(
+        big, query="q=1", headers=(("X-One", "1"),), body=b"{}", events=(), refused="no"
+    )
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        refused, accepted, refused_small = (
+            recorder.get(recorder.record(d)) for d in (big, attrs.evolve(big, status=200), small)
+        )
+    assert refused is not None
+    assert refused.body == b"b" * REFUSED_LIMIT
+    assert refused.query == big.query[:REFUSED_LIMIT]
+    assert sum(len(n) + len(v) for n, v in refused.headers) == REFUSED_LIMIT
+    assert refused.headers[0] == ("Authorization", "Basic <masked>")  # masked before it is cut
+    assert refused.refused == big.refused[:REFUSED_LIMIT]  # type: ignore[index]
+    assert (refused.events, refused.body_size, refused.truncated) == (None, 10_000, True)
+    assert accepted is not None  # an accepted delivery is kept whole
+    assert (accepted.body, accepted.query, accepted.truncated) == (big.body, big.query, False)
+    assert accepted.refused == big.refused
+    assert len(accepted.headers) == 21
+    assert accepted.events == big.events
+    assert refused_small is not None  # a small refused one loses nothing
+    assert (refused_small.body, refused_small.events, refused_small.truncated) == (b"{}", (), False)
+
+
+def sized(n: int, size: int = 10_000) -> Delivery:
+    return attrs.evolve(delivery(body=b'{"n": %d}' % n), response_body=b"r" * size)
+
+
+def test_the_file_keeps_at_most_max_bytes_the_oldest_going_first(tmp_path: Path) -> None:
+    file = tmp_path / "f.sqlite3"
+    with Recorder(file, max_bytes=35_000) as recorder:
+        ids = [recorder.record(sized(n)) for n in range(6)]
+        assert [d.id for d in recorder.deliveries()] == ids[3:]  # three rows of ~10 KB
+        big = recorder.record(sized(99, size=50_000))  # larger than the bound: kept alone
+        assert [d.id for d in recorder.deliveries()] == [big]
+        again = recorder.record(sized(7))
+        assert [d.id for d in recorder.deliveries()] == [again]
+    with closing(sqlite3.connect(file)) as db:
+        (size,) = db.execute("SELECT size FROM deliveries").fetchone()
+    assert 10_000 < size < 11_000  # its texts and blobs
+    with Recorder(file, max_bytes=1) as recorder:  # reopened with a smaller bound: the newest
+        assert [d.id for d in recorder.deliveries()] == [again]
+    with Recorder(file, max_bytes=25_000) as recorder:  # and the total goes on from there
+        newer = [recorder.record(sized(n)) for n in range(3)]
+        assert [d.id for d in recorder.deliveries()] == newer[1:]
+
+
+def test_listen_keeps_at_most_max_bytes(tmp_path: Path) -> None:
+    file = tmp_path / "f.sqlite3"
+    process, url = start_listen("--record", str(file), "--max-bytes", "20K")
+    try:
+        text = "x" * 3000  # ~3 KB of body, ~3 KB of events: ~7 KB a row
+        statuses = [
+            post(url, json.dumps(fake_payload("sms", text=text)).encode()) for _ in range(6)
+        ]
+    finally:
+        stop(process)
+    assert statuses == [200] * 6
+    with closing(sqlite3.connect(file)) as db:
+        ids, total = db.execute("SELECT group_concat(id), sum(size) FROM deliveries").fetchone()
+    assert ids == "5,6"
+    assert total <= 20 * 1024
+    bad = subprocess.run(
+        [sys.executable, "-m", "bwhooks", "listen", "--record", str(file), "--max-bytes", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "not a size: '0'" in bad.stderr
+
+
+def test_pages_are_bounded_in_rows_and_bytes_and_read_in_order(tmp_path: Path) -> None:
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        ids = [recorder.record(sized(n, size=300_000)) for n in range(7)]
+        large = recorder.record(sized(7, size=2_000_000))
+        small = [recorder.record(sized(n, size=10)) for n in range(8, 13)]
+        pages = [[d.id for d in page] for page in recorder.pages(max_bytes=1_000_000, rows=4)]
+        after = [[d.id for d in page] for page in recorder.pages(after=ids[5])]
+    assert pages == [ids[0:3], ids[3:6], [ids[6]], [large], small[0:4], small[4:]]
+    assert after == [[ids[6]], [large], small]  # 1 MiB, 100 rows by default
+
+
+def test_a_challenge_waits_for_its_retry_among_a_bounded_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "MAX_CHALLENGES", 3)
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        challenges = [recorder.record(delivery(401, None, b'{"a": %d}' % n)) for n in range(4)]
+        forgotten = recorder.record(delivery(200, "Basic x", b'{"a": 0}'))
+        paired = recorder.record(delivery(200, "Basic x", b'{"a": 3}'))
+        found = {d.id: d.challenge_id for d in recorder.deliveries()}
+    assert (found[forgotten], found[paired]) == (None, challenges[3])
+
+
+# Files: owner-only, never through a link, other files never altered.
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_an_existing_recording_and_its_companions_are_made_owner_only(tmp_path: Path) -> None:
+    file = tmp_path / "f.sqlite3"
+    Recorder(file).close()
+    file.chmod(0o644)
+    with closing(sqlite3.connect(file)) as other:  # a reader left its -wal and -shm, 0644
+        other.execute("SELECT count(*) FROM deliveries").fetchone()
+        wal, shm = (file.with_name(file.name + suffix) for suffix in ("-wal", "-shm"))
+        assert (mode(wal), mode(shm)) == (0o644, 0o644)
+        with Recorder(file) as recorder:
+            recorder.record(delivery())
+            assert (mode(file), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
+    # SQLite creates new companions with the file's mode: 0600 from now on.
+    file.chmod(0o644)
+    with Recorder(file) as recorder:
+        recorder.record(delivery())
+        assert (mode(file), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
+
+
+def test_a_symbolic_link_at_the_recording_or_beside_it_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("mine\n")
+    target.chmod(0o644)
+    file = tmp_path / "f.sqlite3"
+    file.symlink_to(target)
+    with pytest.raises(ValueError, match="symbolic link"):
+        Recorder(file)
+    file.unlink()
+    dangling = tmp_path / "dangling.sqlite3"
+    dangling.symlink_to(tmp_path / "created-through-the-link")
+    with pytest.raises(ValueError, match="symbolic link"):
+        Recorder(dangling)
+    assert not (tmp_path / "created-through-the-link").exists()
+    Recorder(file).close()
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = file.with_name(file.name + suffix)
+        companion.symlink_to(target)
+        with pytest.raises(ValueError, match=f"{suffix} is a symbolic link"):
+            Recorder(file)
+        companion.unlink()
+    assert (target.read_text(), mode(target)) == ("mine\n", 0o644)  # neither written nor chmodded
+    linked = tmp_path / "linked.sqlite3"
+    linked.symlink_to(target)
+    done = subprocess.run(
+        [sys.executable, "-m", "bwhooks", "listen", "--port", "0", "--record", str(linked)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is a symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+V1_SCHEMA = """
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY, received_at TEXT NOT NULL, kind TEXT NOT NULL,
+    method TEXT NOT NULL, path TEXT NOT NULL, query TEXT NOT NULL, headers TEXT NOT NULL,
+    body BLOB NOT NULL, events TEXT, refused TEXT, status INTEGER NOT NULL,
+    response_headers TEXT NOT NULL, response_body BLOB NOT NULL, duration_ms REAL NOT NULL,
+    challenge_id INTEGER, replay_of INTEGER
+);
+CREATE INDEX deliveries_challenge ON deliveries (challenge_id);
+PRAGMA user_version=1;
+"""
+
+
+def version_1(file: Path, rows: int) -> None:
+    """A file as bwhooks recorded it before schema version 2."""
+    with closing(sqlite3.connect(file)) as db:
+        db.executescript(V1_SCHEMA)
+        for n in range(1, rows + 1):
+            db.execute(
+                "INSERT INTO deliveries VALUES (?, ?, 'live', 'POST', '/callbacks', 'a=é', ?, ?, "
+                "?, NULL, 200, '[]', ?, 1.5, ?, NULL)",
+                (
+                    n,
+                    datetime(2024, 1, 1, tzinfo=timezone.utc).isoformat(),
+                    json.dumps([["content-type", "application/json"]]),
+                    b'{"n": %d}' % n,
+                    json.dumps([{"class": "SmsEvent", "event_type": "sms", "fields": {}}]),
+                    b"<Response/>",
+                    n - 1 if n > 1 else None,
+                ),
+            )
+        db.commit()
+
+
+def test_a_version_1_file_is_read_as_it_is_and_migrated_by_a_listener(tmp_path: Path) -> None:
+    file = tmp_path / "v1.sqlite3"
+    version_1(file, 3)
+    before = file.read_bytes()
+    with Recorder(file, read_only=True) as reader:
+        read = reader.deliveries()
+        paged = [d for page in reader.pages() for d in page]
+        assert reader.retried([1, 2, 3]) == {1, 2}
+    assert file.read_bytes() == before  # read, not migrated
+    assert read == paged
+    assert [(d.body_size, d.truncated) for d in read] == [(len(d.body), False) for d in read]
+    with Recorder(file) as recorder:
+        migrated = recorder.deliveries()
+        fresh = recorder.get(recorder.record(attrs.evolve(read[0], id=0, challenge_id=None)))
+    assert migrated == read
+    assert fresh is not None
+    assert fresh.id == 4
+    with closing(sqlite3.connect(file)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        sizes = [row[0] for row in db.execute("SELECT size FROM deliveries ORDER BY id")]
+        created = db.execute("SELECT sql FROM sqlite_master WHERE name = 'deliveries'").fetchone()
+    assert sizes[0] == sizes[3]  # the migration counts a row's bytes as recording does
+    assert created[0] == SCHEMA.split(";")[0].strip()

@@ -3,8 +3,11 @@ the challenge first, the answers compared (BXML as XML)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -125,3 +128,105 @@ def recorded(status: int, body: bytes) -> Delivery:
 def test_answers_compare_as_xml_json_or_bytes(before: bytes, after: bytes, same: bool) -> None:
     assert same_answer(recorded(200, before), CallbackResponse(200, (), after)) is same
     assert not same_answer(recorded(200, before), CallbackResponse(201, (), before))
+
+
+def bwhooks(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bwhooks", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_file_that_is_no_recording_is_left_byte_for_byte_as_it_was(
+    tmp_path: Path, journal: str
+) -> None:
+    folder = tmp_path / "theirs"
+    folder.mkdir()
+    other = folder / "other.db"  # another application's SQLite file
+    with closing(sqlite3.connect(other)) as db:
+        db.execute(f"PRAGMA journal_mode={journal}")
+        db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO accounts (name) VALUES ('jane')")
+        db.commit()
+    before, files = other.read_bytes(), sorted(folder.iterdir())
+    runs = [
+        bwhooks("export", str(other), str(tmp_path / "out")),
+        bwhooks("replay", str(other), "http://127.0.0.1:9/callbacks"),
+        bwhooks("listen", "--port", "0", "--record", str(other)),
+    ]
+    for done in runs:
+        assert done.returncode == 2, done.args
+        assert "an SQLite file of something else" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert other.read_bytes() == before
+    assert sorted(folder.iterdir()) == files  # no -wal, -shm or -journal left beside it
+    with closing(sqlite3.connect(f"{other.as_uri()}?mode=ro", uri=True)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == journal
+
+
+def test_an_empty_file_is_refused_by_replay_and_export(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    for done in (
+        bwhooks("export", str(empty), str(tmp_path / "out")),
+        bwhooks("replay", str(empty), "http://127.0.0.1:9/callbacks"),
+    ):
+        assert done.returncode == 2
+        assert "is not a file of recorded deliveries: it is empty" in done.stderr
+    assert empty.read_bytes() == b""
+    assert sorted(tmp_path.iterdir()) == [empty]
+    with Recorder(empty) as recorder:  # only a listener makes it a recording
+        assert recorder.deliveries() == []
+
+
+def large(n: int) -> Delivery:
+    body = json.dumps({"eventType": "sms", "callbackUrl": "/cb", "text": f"{n}" * 500_000})
+    return Delivery(
+        received_at=datetime.now(timezone.utc),
+        method="POST",
+        path="/callbacks",
+        headers=(("Content-Type", "application/json"),),
+        body=body.encode(),
+        status=200,
+    )
+
+
+def test_replay_and_export_read_a_large_file_a_page_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    import bwhooks.fixtures
+    import bwhooks.replaying
+    import bwhooks.testing  # noqa: F401  (imported before memory is traced)
+    from bwhooks.cli import main
+
+    file = tmp_path / "large.sqlite3"
+    with Recorder(file) as recorder:
+        for n in range(80):  # 40 MB of bodies
+            recorder.record(large(n % 2))
+    (tmp_path / "ok_app.py").write_text(
+        "def app(environ, start_response):\n"
+        "    environ['wsgi.input'].read()\n"
+        "    start_response('200 OK', [('Content-Length', '0')])\n"
+        "    return [b'']\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    app, url = start_listen("--app", "ok_app:app")  # answers 200 to anything
+    try:
+        peaks = []
+        for command in (["export", str(file), str(tmp_path / "out")], ["replay", str(file), url]):
+            tracemalloc.start()
+            try:
+                assert main(command) == 0
+                peaks.append(tracemalloc.get_traced_memory()[1])
+            finally:
+                tracemalloc.stop()
+    finally:
+        stop(app)
+    assert len(list((tmp_path / "out").iterdir())) == 80
+    assert max(peaks) < 12_000_000, peaks  # a page of 1 MiB and what it takes, not 40 MB
