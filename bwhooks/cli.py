@@ -197,7 +197,12 @@ def _export(args: argparse.Namespace) -> int:
     deliveries = _recorded(args)
     if deliveries is None:
         return 2
-    for path in write_fixtures(deliveries, args.directory):
+    try:
+        written = write_fixtures(deliveries, args.directory)
+    except OSError as exc:
+        print(f"bwhooks export: cannot write fixtures to {args.directory}: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
         print(path)
     print(f"{len(deliveries)} fixtures written to {args.directory}")
     return 0

@@ -13,7 +13,9 @@ checks that the answer is the one recorded (BXML compared as XML).
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ _TEXT_KEYS = frozenset({"text", "transcript", "postbackData", "uui"})
 _ACCOUNT_KEYS = frozenset({"accountId", "userId"})
 _MEDIA_KEYS = frozenset({"media", "mediaUrl", "fileUrl", "thumbnailUrl"})
 _SIP_KEYS = frozenset({"sipHeaders"})
+_SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 _PHONE_KEYS = frozenset(
     {"from", "to", "owner", "origTo", "transferCallerId", "transferTo", "forwardedFrom"}
 )
@@ -132,36 +135,69 @@ def fixture_of(delivery: Delivery, scrubber: Scrubber) -> Fixture:
 
 
 def write_fixtures(deliveries: Iterable[Delivery], directory: str | Path) -> list[Path]:
-    """Write a fixture file per delivery into ``directory`` (one scrubber for all, so the
-    same number gets the same placeholder in every file); returns the paths written."""
+    """Write a fixture file per delivery into ``directory``; returns the paths written.
+
+    One scrubber for all, so the same number gets the same placeholder in every file. File
+    names are the delivery's id and its event types as a safe slug (no ``/``, ``..``, NUL or
+    control character, 80 characters at most), unique in the directory; files are created
+    readable by their owner only, never through a symbolic link (an existing file or link of
+    that name is replaced).
+    """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     scrubber = Scrubber()
-    written = []
+    written, names = [], set[str]()
     for delivery in deliveries:
         fixture = fixture_of(delivery, scrubber)
-        kinds = "-".join(fixture.event_types) or "delivery"
-        path = folder / f"{fixture.id:05d}-{kinds}.json"
-        document = {
-            "bwhooks_fixture": FIXTURE_VERSION,
-            "id": fixture.id,
-            "event_types": list(fixture.event_types),
-            "request": {
-                "method": fixture.method,
-                "path": fixture.path,
-                "query": fixture.query,
-                "content_type": fixture.content_type,
-                "body": fixture.body.decode(),
-            },
-            "answer": {
-                "status": fixture.status,
-                "content_type": fixture.answer_content_type,
-                "body": fixture.answer.decode(),
-            },
-        }
-        path.write_text(json.dumps(document, indent=2) + "\n")
+        path = folder / _file_name(fixture, names)
+        _write_private(path, json.dumps(_document(fixture), indent=2) + "\n")
         written.append(path)
     return written
+
+
+def _file_name(fixture: Fixture, taken: set[str]) -> str:
+    """``00012-answer.json``: the id and a slug of the event types, unique among ``taken``."""
+    slug = _SLUG.sub("_", "-".join(fixture.event_types)).strip("_-")[:80] or "delivery"
+    stem = f"{fixture.id:05d}-{slug}"
+    name, n = f"{stem}.json", 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{stem}-{n}.json"
+    taken.add(name.casefold())
+    return name
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new owner-only file, then move it to ``path`` (replacing a file or
+    a link there, never writing through one)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=".bwhooks-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _document(fixture: Fixture) -> dict[str, Any]:
+    return {
+        "bwhooks_fixture": FIXTURE_VERSION,
+        "id": fixture.id,
+        "event_types": list(fixture.event_types),
+        "request": {
+            "method": fixture.method,
+            "path": fixture.path,
+            "query": fixture.query,
+            "content_type": fixture.content_type,
+            "body": fixture.body.decode(),
+        },
+        "answer": {
+            "status": fixture.status,
+            "content_type": fixture.answer_content_type,
+            "body": fixture.answer.decode(),
+        },
+    }
 
 
 def load_fixture(path: str | Path) -> Fixture:

@@ -4,6 +4,8 @@ the plugin's `bw_replay` delivering them to an app through CallbackClient."""
 from __future__ import annotations
 
 import json
+import re
+import stat
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -85,6 +87,31 @@ def test_exported_fixtures_replace_personal_data_consistently(
     assert answer.event_types == ("answer",)
 
 
+# -- item 7: file names --------------------------------------------------------------------------
+
+
+def test_fixture_file_names_are_safe_unique_and_written_owner_only(tmp_path: Path) -> None:
+    hostile = ["../../escape", "a/b", "x" * 300, "answer\x00evil", "..", "answer", "answer"]
+    deliveries = [recorded({"eventType": kind}, b"") for kind in hostile]  # ids all 0
+    folder = tmp_path / "out"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    (folder / "00000-answer.json").symlink_to(victim)  # planted where a fixture will go
+    paths = write_fixtures(deliveries, folder)
+    assert len(paths) == len({p.name for p in paths}) == len(hostile)
+    assert sorted(folder.iterdir()) == sorted(paths)  # nothing written anywhere else
+    assert not (tmp_path / "escape").exists()
+    for path in paths:
+        assert re.fullmatch(r"00000-[A-Za-z0-9_-]{1,80}\.json", path.name), path.name
+        assert path.parent == folder
+        assert not path.is_symlink()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert victim.read_text() == "untouched"
+    assert {p.name for p in paths} >= {"00000-answer.json", "00000-answer-2.json"}
+    assert "00000-delivery.json" in {p.name for p in paths}  # ".." names nothing
+
+
 def test_export_on_the_command_line(recording: Path, tmp_path: Path) -> None:
     done = subprocess.run(
         [
@@ -111,6 +138,17 @@ def test_export_on_the_command_line(recording: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 2
+    occupied = tmp_path / "a-file"
+    occupied.write_text("")
+    refused = subprocess.run(
+        [sys.executable, "-m", "bwhooks", "export", str(recording), str(occupied)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"bwhooks export: cannot write fixtures to {occupied}")
+    assert "Traceback" not in refused.stderr
 
 
 def app_speaking(caller_of: Any) -> Any:
