@@ -130,10 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         help="write recorded deliveries as regression fixtures, personal data replaced",
-        description="Write one JSON fixture per chosen delivery into DIR: the request and "
-        "the answer it got, with phone numbers, message text, media URLs, account ids, uui "
-        "and SIP headers replaced by placeholders (the same value by the same one). The "
-        "pytest plugin's bw_replay fixture delivers them to your app.",
+        description="Write one JSON fixture per chosen delivery into DIR (owner-only files): "
+        "the request and the answer it got, scrubbed by default. In requests only structure "
+        "is kept (event types, states, timestamps, Bandwidth's ids); every other value is "
+        "replaced by a placeholder of its shape. In answers, the values found in any request, "
+        "and whatever looks like a phone number, e-mail, SIP address, PIN or credential, are "
+        "replaced; the same value always by the same placeholder. The pytest plugin's "
+        "bw_replay fixture delivers them to your app.",
     )
     export.add_argument("file", metavar="FILE", help="the SQLite file of `listen --record`")
     export.add_argument("directory", metavar="DIR", help="where to write the fixtures")
@@ -258,12 +261,15 @@ def _export(args: argparse.Namespace) -> int:
         return 2
     with recorder:
         selection = _chosen(args, recorder)
-        written = 0
-        for path in write_fixtures(selection, args.directory):
-            print(path)
-            written += 1
+        try:
+            written = write_fixtures(selection, args.directory)
+        except OSError as exc:
+            print(f"bwhooks export: cannot write to {args.directory}: {exc}", file=sys.stderr)
+            return 2
+    for path in written:
+        print(path)
     _left_out(selection)
-    print(f"{written} fixtures written to {args.directory}")
+    print(f"{len(written)} fixtures written to {args.directory}")
     return 0
 
 
