@@ -112,7 +112,7 @@ class RecordingMiddleware:
                 if whole
                 else (None, None)
             )
-            replay_of = environ.get("HTTP_X_BWHOOKS_REPLAY_OF", "")
+            replay_of = _number(environ.get("HTTP_X_BWHOOKS_REPLAY_OF", ""))
             self.recorder.record(
                 Delivery(
                     received_at=received,
@@ -129,8 +129,8 @@ class RecordingMiddleware:
                     response_headers=tuple(answer[1]),
                     response_body=b"".join(chunks),
                     duration_ms=(time.perf_counter() - started) * 1000,
-                    kind="replayed" if replay_of.isdigit() else self.kind,
-                    replay_of=int(replay_of) if replay_of.isdigit() else None,
+                    kind=self.kind if replay_of is None else "replayed",
+                    replay_of=replay_of,
                 )
             )
         return chunks
@@ -138,8 +138,13 @@ class RecordingMiddleware:
 
 def _declared(environ: WSGIEnvironment, read: int) -> int:
     """The body's length as the request declares it, else (chunked) at least ``read``."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    return int(length) if length.isdigit() else read
+    length = _number(environ.get("CONTENT_LENGTH") or "")
+    return read if length is None else length
+
+
+def _number(text: str) -> int | None:
+    """``text`` as a count, if it is one (ASCII digits: ``str.isdigit`` takes ``²``)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 class _Chained:
@@ -234,7 +239,10 @@ def _reader(environ: Mapping[str, Any]) -> Read:
     if not length:
         # Without Content-Length there is a body only if the server says it ends (chunked).
         return stream.read if environ.get("wsgi.input_terminated") else _nothing
-    remaining = int(length)  # a valid number: checked before any read
+    found = _number(length)
+    if found is None:  # no number: refused by the receiver; a recorder in front reads nothing
+        return _nothing
+    remaining = found
 
     def read(size: int) -> bytes:
         nonlocal remaining

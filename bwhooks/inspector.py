@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from bwhooks.recording import Delivery, Recorder
 
@@ -385,30 +385,6 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
 
 
-def _request_handler() -> type[Any]:
-    """Werkzeug's request handler, logging each request by its method and path: never its
-    query string (the printed address carries the token), nor a malformed request line."""
-    from werkzeug.serving import WSGIRequestHandler
-
-    class QuietRequestHandler(WSGIRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            command, path = getattr(self, "command", None), getattr(self, "path", None)
-            if not command or not path:
-                line = "(a malformed request)"
-            else:
-                kept = quote(urlsplit(path).path, safe="/%:@!$&'()*+,;=-._~")
-                line = f"{quote(command)} {kept} {self.request_version}"
-            self.log("info", '"%s" %s %s', line, code, size)
-
-        def log_error(self, format: str, *args: Any) -> None:
-            if format.startswith("code "):  # send_error: its message may quote the request
-                self.log("error", "code %s", args[0] if args else "-")
-            else:
-                self.log("error", format, *args)
-
-    return QuietRequestHandler
-
-
 class _Running:
     """The inspector's server thread, stopped with :meth:`shutdown`."""
 
@@ -438,9 +414,8 @@ def start_inspector(
     the scheme, host and port of ``default_url`` or of one of the ``trusted`` URLs (the
     forward target, the listener); elsewhere it goes without them (those of a URL's
     ``user:pass@``, typed on the page, excepted)."""
-    from werkzeug.serving import make_server
-
     from bwhooks.replaying import replay
+    from bwhooks.serving import ListenServer
     from bwhooks.testing import HttpSender
 
     origins = {found for found in map(_origin, (default_url, *trusted)) if found is not None}
@@ -461,8 +436,6 @@ def start_inspector(
         return outcome
 
     inspector = Inspector(recorder, replay_one)
-    server = make_server(
-        "127.0.0.1", port, inspector, threaded=True, request_handler=_request_handler()
-    )
+    server = ListenServer("127.0.0.1", port, inspector)
     inspector.serve_on(server.server_port)
     return _Running(inspector, server), inspector.address(server.server_port)

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -92,10 +93,27 @@ class ListenServer(ThreadedWSGIServer):
 
 
 class BoundedRequestHandler(WSGIRequestHandler):
-    """werkzeug's request handler, reading within the server's ``request_timeout`` and
-    refusing ambiguous framing."""
+    """werkzeug's request handler, reading within the server's ``request_timeout``,
+    refusing ambiguous framing, and logging each request by its method and path only: never
+    its query string (a GET callback's carries phone numbers, the inspector's address its
+    token), nor a malformed request line."""
 
     server: ListenServer
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        command, path = getattr(self, "command", None), getattr(self, "path", None)
+        if not command or not path:
+            line = "(a malformed request)"
+        else:
+            kept = quote(urlsplit(path).path, safe="/%:@!$&'()*+,;=-._~")
+            line = f"{quote(command)} {kept} {self.request_version}"
+        self.log("info", '"%s" %s %s', line, code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("code "):  # send_error: its message may quote the request
+            self.log("error", "code %s", args[0] if args else "-")
+        else:
+            self.log("error", format, *args)
 
     def setup(self) -> None:
         super().setup()

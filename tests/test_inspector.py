@@ -362,6 +362,20 @@ def test_the_token_never_reaches_the_access_log(tmp_path: Path) -> None:
     assert token not in log
 
 
+def test_the_listeners_access_log_never_shows_a_callbacks_query(tmp_path: Path) -> None:
+    process, url, _ = listen("--record", str(tmp_path / "logged.sqlite3"))
+    query = "eventType=sms&from=%2B19195550199&text=card+4111111111111111"
+    try:
+        parts = urlsplit(url)
+        answer = http_request(url, "GET", f"{parts.path}?{query}", b"", {})
+        assert answer.status == 200
+    finally:
+        log = finish(process)
+    assert f'"GET {urlsplit(url).path} HTTP/1.1" 200' in log  # logged, by its path
+    for secret in ("19195550199", "4111111111111111", "eventType"):
+        assert secret not in log
+
+
 def test_deliveries_are_listed_page_by_page(listening: tuple[str, str, Path]) -> None:
     url, page, _ = listening
     for _ in range(3):

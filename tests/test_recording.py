@@ -316,6 +316,40 @@ def test_a_body_over_the_bound_reaches_the_app_whole_and_is_recorded_cut(tmp_pat
     assert (kept.status, kept.events) == (413, None)
 
 
+@pytest.mark.parametrize(
+    ("replay_of", "content_length"), [("\u00b2", "2"), ("1", "\u00b2"), ("9" * 40, "abc")]
+)
+def test_hostile_numbers_in_headers_are_recorded_as_sent_not_a_crash(
+    tmp_path: Path, replay_of: str, content_length: str
+) -> None:
+    """A sender chooses ``X-Bwhooks-Replay-Of`` and ``Content-Length``: text that
+    ``str.isdigit`` takes (``²``) or no number at all labels nothing and reads nothing."""
+    import io
+
+    from bwhooks import InsecureReceiverWarning, Receiver
+    from bwhooks.adapters.wsgi import RecordingMiddleware, make_app
+
+    with pytest.warns(InsecureReceiverWarning):
+        receiver = Receiver(auth=None)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/callbacks",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": content_length,
+        "HTTP_X_BWHOOKS_REPLAY_OF": replay_of,
+        "wsgi.input": io.BytesIO(b"{}"),
+    }
+    statuses: list[str] = []
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        recording = RecordingMiddleware(make_app(receiver), recorder)
+        b"".join(recording(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        (kept,) = recorder.deliveries()
+    valid_length = content_length.isascii() and content_length.isdigit()
+    assert statuses == ["400 Bad Request"]  # {} has no eventType; no number: no valid length
+    assert (kept.kind, kept.replay_of) == (("replayed", 1) if replay_of == "1" else ("live", None))
+    assert kept.body == (b"{}" if valid_length else b"")
+
+
 def test_a_file_that_holds_no_recording_is_refused_clearly(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all, " * 100)
