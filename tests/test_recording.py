@@ -342,7 +342,8 @@ def test_hostile_numbers_in_headers_are_recorded_as_sent_not_a_crash(
     statuses: list[str] = []
     with Recorder(tmp_path / "f.sqlite3") as recorder:
         recording = RecordingMiddleware(make_app(receiver), recorder)
-        b"".join(recording(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        start_response: Any = lambda status, headers, exc_info=None: statuses.append(status)  # noqa: E731
+        b"".join(recording(environ, start_response))
         (kept,) = recorder.deliveries()
     valid_length = content_length.isascii() and content_length.isdigit()
     assert statuses == ["400 Bad Request"]  # {} has no eventType; no number: no valid length
