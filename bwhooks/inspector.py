@@ -209,8 +209,8 @@ class Inspector:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterator[bytes]:
         """One page of deliveries: ``limit`` of them (default :data:`DEFAULT_PAGE`, at most
-        :data:`MAX_PAGE`) with an id over ``after``; ``next`` is the ``after`` of the next
-        page (``null`` on the last)."""
+        :data:`MAX_PAGE`), fewer past the recorder's page size in bytes, with an id over
+        ``after``; ``next`` is the ``after`` of the next page (``null`` on the last)."""
         asked = _query(environ)
         after = _cursor(asked.get("after"))
         limit = _cursor(asked.get("limit", str(DEFAULT_PAGE)))
@@ -218,9 +218,9 @@ class Inspector:
             return _answer(start_response, 400, {"error": "after: a delivery id"})
         if limit is None or not 1 <= limit <= MAX_PAGE:
             return _answer(start_response, 400, {"error": f"limit: from 1 to {MAX_PAGE}"})
-        found = self.recorder.deliveries(after=after, limit=limit + 1)
-        page = [delivery_json(d) for d in found[:limit]]
-        more = len(found) > limit
+        found = next(self.recorder.pages(after=after, rows=limit), [])
+        page = [delivery_json(d) for d in found]
+        more = bool(found) and found[-1].id < self.recorder.newest()
         return _answer(
             start_response, 200, {"deliveries": page, "next": page[-1]["id"] if more else None}
         )
@@ -258,7 +258,7 @@ class Inspector:
         yield b"retry: 1000\n\n"
         quiet_since = time.monotonic()
         while not self.stopping.is_set():
-            fresh = self.recorder.deliveries(after=after, limit=100)
+            fresh = next(self.recorder.pages(after=after), [])  # bounded in rows and bytes
             for delivery in fresh:
                 after = delivery.id
                 data = json.dumps(delivery_json(delivery))

@@ -342,6 +342,13 @@ class Recorder:
             rows = self._db.execute(query, parameters).fetchall()
         return [_delivery(row) for row in rows]
 
+    def newest(self) -> int:
+        """The id of the newest delivery (0 when there is none)."""
+        with self._lock:
+            return int(
+                self._db.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+            )
+
     def get(self, delivery_id: int) -> Delivery | None:
         """The delivery with this id, if the file still holds it."""
         with self._lock:

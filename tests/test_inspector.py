@@ -376,6 +376,37 @@ def test_the_listeners_access_log_never_shows_a_callbacks_query(tmp_path: Path) 
         assert secret not in log
 
 
+def test_a_page_of_deliveries_is_bounded_in_bytes_too(tmp_path: Path) -> None:
+    """Large accepted bodies: a page stops at the recorder's page size in bytes, and the
+    next one carries on where it stopped."""
+    from test_recording import delivery
+    from werkzeug.test import Client
+
+    from bwhooks.inspector import Inspector
+    from bwhooks.recording import PAGE_BYTES, Recorder
+
+    big = b'{"eventType": "sms", "text": "' + b"x" * (PAGE_BYTES // 3) + b'"}'
+    with Recorder(tmp_path / "big.sqlite3") as recorder:
+        for _ in range(7):
+            recorder.record(delivery(body=big))
+        inspector = Inspector(recorder, lambda delivery_id, url: {}, token="t")
+        inspector.serve_on(80)
+        client = Client(inspector)
+        seen: list[int] = []
+        after: int | None = 0
+        while after is not None:
+            answer = client.get(
+                f"/api/deliveries?limit=100&after={after}",
+                headers={"Host": "127.0.0.1:80", "X-Bwhooks-Token": "t"},
+            )
+            found = answer.get_json()
+            assert answer.status_code == 200
+            assert 1 <= len(found["deliveries"]) <= 3  # ~1/3 of the page's bytes each
+            seen.extend(d["id"] for d in found["deliveries"])
+            after = found["next"]
+    assert seen == list(range(1, 8))
+
+
 def test_deliveries_are_listed_page_by_page(listening: tuple[str, str, Path]) -> None:
     url, page, _ = listening
     for _ in range(3):
