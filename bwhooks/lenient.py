@@ -5,7 +5,9 @@ malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the 
 classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
 event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger (and one
 :class:`~bwhooks.FieldConversionWarning`) names the fields, never their values. Nested
-objects are structured the same way, field by field.
+objects are structured the same way, field by field. A value the parser refuses outright
+(JSON in a GET parameter nested deeper than the bound) is no bad field: it refuses the
+callback (:class:`~bwhooks.InvalidCallback` naming the field), as it would in a POST body.
 """
 
 from __future__ import annotations
