@@ -12,6 +12,13 @@ an unknown or case-folded type, a body that is not UTF-8, a GET callback) gives 
 and the general path converts it or explains why it is refused. The tests check that both
 paths give equal events, on every example and on generated payloads of every class.
 
+Each class has two structs. The closed one forbids keys it does not read: a body it takes
+nests no deeper than the classes do, and msgspec has decoded (and checked) all of its text.
+The open one skips such keys unchecked, and ``raw`` decodes them later, so it reads a body
+only when that body cannot nest deeper than :data:`~bwhooks.parsing.MAX_DEPTH` (it holds
+no more brackets than that) and is UTF-8; any other body goes to the general path, which
+measures and checks it. A body of known keys, the common one, pays for no scan.
+
 The decoders are built when first needed, not at import.
 """
 
@@ -31,7 +38,7 @@ from bwhooks._slots import slot_setter
 from bwhooks.events import Event
 from bwhooks.events._base import ALIASES, LazyRaw
 from bwhooks.kinds import V2_KEYS
-from bwhooks.parsing import MAX_ARRAY_ELEMENTS, wire_key
+from bwhooks.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH, wire_key
 from bwhooks.timestamps import Duration, parse_duration
 
 __all__ = ["decode_body", "prepare"]
@@ -44,22 +51,43 @@ def decode_body(body: bytes) -> tuple[Event, ...] | None:
     """The events of a JSON POST body (one object, or a Messaging v2 array of elements),
     or ``None`` when the general path must read it."""
     plan = _plan or _make_plan()
-    try:
+    try:  # every key known: bounded by the structs, all text decoded (inlined _read)
         if body and body[0] == 0x5B:  # [: a Messaging v2 array
-            elements = plan.messaging.decode(body)
+            elements = plan.closed_messaging.decode(body)
             if not 0 < len(elements) <= MAX_ARRAY_ELEMENTS:
                 return None
             builds = plan.builds
             return tuple([builds[e.__class__](e, body, index) for index, e in enumerate(elements)])
-        struct = plan.voice.decode(body)
+        struct = plan.closed_voice.decode(body)
         return (plan.builds[struct.__class__](struct, body, None),)
-    except ValueError:  # msgspec's errors, and a duration or number the general path reads
+    except (ValueError, RecursionError):
+        pass
+    if body.count(b"{") + body.count(b"[") > MAX_DEPTH:  # it might nest deeper
         return None
+    try:
+        if not body.isascii():
+            body.decode()  # the skipped keys' text: UnicodeDecodeError, a ValueError
+        return _read(plan.voice, plan.messaging, plan.builds, body)
+    except (ValueError, RecursionError):  # msgspec's errors (on a stack already deep), and
+        return None  # a duration or number the general path reads
+
+
+def _read(
+    voice: Any, messaging: Any, builds: Mapping[type, Build], body: bytes
+) -> tuple[Event, ...] | None:
+    """``body`` read by these decoders; ``ValueError`` where they cannot."""
+    if body and body[0] == 0x5B:  # [: a Messaging v2 array
+        elements = messaging.decode(body)
+        if not 0 < len(elements) <= MAX_ARRAY_ELEMENTS:
+            return None
+        return tuple([builds[e.__class__](e, body, index) for index, e in enumerate(elements)])
+    struct = voice.decode(body)
+    return (builds[struct.__class__](struct, body, None),)
 
 
 def prepare() -> None:
     """Build the decoders (and load the event classes) now rather than on the first
-    callback, which otherwise takes some 0.1 s longer: call it at start-up (before a
+    callback, which otherwise takes some 0.2 s longer: call it at start-up (before a
     server forks its workers, to share them) where the first answer's latency matters."""
     if _plan is None:
         _make_plan()
@@ -67,8 +95,10 @@ def prepare() -> None:
 
 @attrs.frozen
 class _Plan:
-    voice: Any  # msgspec.json.Decoder of the tagged union of every voice (and v1) struct
-    messaging: Any  # of a list of the tagged union of every Messaging v2 struct
+    closed_voice: Any  # msgspec.json.Decoder of the tagged union of every closed voice struct
+    closed_messaging: Any  # of a list of the tagged union of every closed Messaging v2 struct
+    voice: Any  # the same of the open structs (that skip keys they do not read)
+    messaging: Any
     builds: Mapping[type, Build]  # the function that makes the event of each struct
 
 
@@ -77,43 +107,58 @@ _plan: _Plan | None = None
 
 def _make_plan() -> _Plan:
     global _plan  # noqa: PLW0603  (built once, on first use)
-    maker = _Maker()
     builds: dict[type, Build] = {}
-    voice: list[type] = []
-    v1_by_type, voice_by_type = kinds.V1_BY_TYPE, kinds.VOICE_BY_TYPE
-    for event_type in sorted(v1_by_type.keys() | voice_by_type.keys()):
-        v1, v2 = v1_by_type.get(event_type), voice_by_type.get(event_type)
-        if v2 is not None and v1 is not None:  # told apart by the keys only v2 sends
-            struct, build = maker.shared(event_type, v1, v2)
-        elif v1 is events.HangupEvent:  # a rejected call is a hangup with a cause
-            struct, build = maker.hangup(event_type)
-        else:
-            struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
-        voice.append(struct)
-        builds[struct] = build
-    messaging: list[type] = []
-    for message_type, cls in sorted(kinds.MESSAGING_BY_TYPE.items()):
-        struct, build = maker.event(cls, "type", message_type, probe="eventType")
-        messaging.append(struct)
-        builds[struct] = build
-    decoder = maker.msgspec.json.Decoder
+    unions: list[tuple[Any, Any]] = []
+    for maker in (_Maker(closed=True), _Maker(closed=False)):
+        voice: list[type] = []
+        v1_by_type, voice_by_type = kinds.V1_BY_TYPE, kinds.VOICE_BY_TYPE
+        for event_type in sorted(v1_by_type.keys() | voice_by_type.keys()):
+            v1, v2 = v1_by_type.get(event_type), voice_by_type.get(event_type)
+            if v2 is not None and v1 is not None:  # told apart by the keys only v2 sends
+                struct, build = maker.shared(event_type, v1, v2)
+            elif v1 is events.HangupEvent:  # a rejected call is a hangup with a cause
+                struct, build = maker.hangup(event_type)
+            else:
+                struct, build = maker.event(v2 or v1, "eventType", event_type)  # type: ignore[arg-type]
+            voice.append(struct)
+            builds[struct] = build
+        messaging: list[type] = []
+        for message_type, cls in sorted(kinds.MESSAGING_BY_TYPE.items()):
+            struct, build = maker.event(cls, "type", message_type, probe="eventType")
+            messaging.append(struct)
+            builds[struct] = build
+        decoder = maker.msgspec.json.Decoder
+        unions.append(
+            (
+                decoder(typing.Union[tuple(voice)]),  # noqa: UP007
+                decoder(list[typing.Union[tuple(messaging)]]),  # type: ignore[misc]  # noqa: UP007
+            )
+        )
+    (closed_voice, closed_messaging), (voice_decoder, messaging_decoder) = unions
     _plan = _Plan(
-        voice=decoder(typing.Union[tuple(voice)]),  # noqa: UP007
-        messaging=decoder(list[typing.Union[tuple(messaging)]]),  # type: ignore[misc]  # noqa: UP007
+        closed_voice=closed_voice,
+        closed_messaging=closed_messaging,
+        voice=voice_decoder,
+        messaging=messaging_decoder,
         builds=builds,
     )
     return _plan
 
 
 class _Maker:
-    """Generates the struct and the build function of each class, nested ones once."""
+    """Generates the struct and the build function of each class, nested ones once;
+    ``closed`` structs forbid the keys they do not read, and read the keys that tell a
+    class apart as JSON scalars only."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, closed: bool) -> None:
         import msgspec
 
         self.msgspec = msgspec
+        self.closed = closed
         self.timestamp = typing.Annotated[datetime, msgspec.Meta(tz=True)]
         self.nested: dict[type, tuple[type, Build]] = {}
+        # a key read only for its presence: any JSON value (open), or a scalar (closed)
+        self.presence: Any = str | int | float | bool | None | msgspec.UnsetType if closed else Any
 
     def event(
         self,
@@ -145,7 +190,13 @@ class _Maker:
         if V2_KEYS & _wire_keys(v1):
             raise TypeError(f"{v1.__name__} reads a key that tells Voice v2 apart")
         extra = sorted(V2_KEYS - _wire_keys(v2))
-        struct, as_v2 = self._generate(v2, ("eventType", tag), first=V2_KEYS, extra=extra)
+        struct, as_v2 = self._generate(
+            v2,
+            ("eventType", tag),
+            first=V2_KEYS,
+            extra=extra,
+            also=v1 if self.closed else None,  # a v1 body, closed struct or not, is read
+        )
         v1_struct, as_v1 = self._generate(
             v1, ("eventType", tag), first=V2_KEYS, extra=sorted(V2_KEYS), absent=msgspec.UNSET
         )
@@ -172,9 +223,11 @@ class _Maker:
         first: frozenset[str] = frozenset(),
         extra: list[str] | None = None,
         absent: Any = None,
+        also: type[Any] | None = None,
     ) -> tuple[type, Build]:
         """``extra`` keys are read (``absent`` when they are not there) only to tell the
-        class; fields whose wire key is in ``first`` come first."""
+        class; so are the keys of class ``also`` (as it reads them); fields whose wire key
+        is in ``first`` come first."""
         msgspec = self.msgspec
         hints = typing.get_type_hints(cls)
         fields: list[tuple[str, Any, Any]] = []
@@ -188,11 +241,21 @@ class _Maker:
                 fields.append((name, wire_type, field.default if index == 0 else None))
                 rename[name] = key
         for index, key in enumerate(extra or ()):  # read only to tell the class
-            fields.append((f"present__{index}", Any, absent))
+            fields.append((f"present__{index}", self.presence, absent))
             rename[f"present__{index}"] = key
         if probe is not None:  # a key that sends the payload to the general path
-            fields.append(("probe__", Any, msgspec.UNSET))
+            fields.append(("probe__", self.presence, msgspec.UNSET))
             rename["probe__"] = probe
+        if also is not None:
+            also_hints = typing.get_type_hints(also)
+            read = set(rename.values()) | {tag[0] if tag else ""}
+            for field in _data_fields(also):
+                wire_type = self._wire_type(declared_type(also_hints[field.name])) | None
+                for key in _keys(field):
+                    if key not in read:
+                        read.add(key)
+                        fields.append((f"also__{len(read)}", wire_type, None))
+                        rename[f"also__{len(read)}"] = key
         fields.sort(key=lambda f: rename[f[0]] not in first)  # stable: the rest keep order
         options: dict[str, Any] = {"tag_field": tag[0], "tag": tag[1]} if tag else {}
         struct = msgspec.defstruct(
@@ -201,6 +264,7 @@ class _Maker:
             rename=rename,
             kw_only=True,
             gc=False,
+            forbid_unknown_fields=self.closed,
             **options,
         )
         return struct, self._builder(cls, struct, tag[1] if tag else None)

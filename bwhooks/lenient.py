@@ -5,13 +5,14 @@ malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the 
 classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
 event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger (and one
 :class:`~bwhooks.FieldConversionWarning`) names the fields, never their values. Nested
-objects are structured the same way, field by field.
+objects are structured the same way, field by field. A value the parser refuses outright
+(JSON in a GET parameter nested deeper than the bound) is no bad field: it refuses the
+callback (:class:`~bwhooks.InvalidCallback` naming the field), as it would in a POST body.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import typing
 import warnings
@@ -22,7 +23,7 @@ import attrs
 import cattrs
 
 from bwhooks._hints import declared_type
-from bwhooks.errors import FieldConversionWarning
+from bwhooks.errors import FieldConversionWarning, InvalidCallback
 from bwhooks.events._base import ALIASES, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
@@ -37,9 +38,15 @@ _Structure = Callable[[Mapping[str, Any], Problems, str], Any]
 class LenientStructurer:
     """Builds, once per class, the lenient structure function of an attrs class."""
 
-    def __init__(self, converter: cattrs.Converter, wire_key: Callable[[Any], str]) -> None:
+    def __init__(
+        self,
+        converter: cattrs.Converter,
+        wire_key: Callable[[Any], str],
+        loads: Callable[[str], Any],
+    ) -> None:
         self._converter = converter
         self._wire_key = wire_key
+        self._loads = loads  # JSON text (a GET parameter) to a value, within the nesting bound
         self._built: dict[type[Any], _Structure] = {}
 
     def hook(self, cls: type[Any]) -> Callable[[Any, type], Any]:
@@ -83,6 +90,11 @@ class LenientStructurer:
                     continue  # absent and null alike
                 try:
                     arguments[name] = convert(value, problems, path + key)
+                except InvalidCallback as exc:  # not a bad field: a refused callback
+                    if exc.field is not None:
+                        raise
+                    reason = f"invalid {path + key}: {exc.reason}"
+                    raise InvalidCallback(reason, field=path + key) from None
                 except Exception:
                     problems.append((path + key, _expected(hints[name])))
             if has_raw:
@@ -94,10 +106,11 @@ class LenientStructurer:
     def _converter_of(self, declared: Any) -> _Convert:
         if attrs.has(declared):
             nested = self._structure(declared)
+            loads = self._loads
 
             def convert_nested(value: Any, problems: Problems, path: str) -> Any:
                 if isinstance(value, str):  # a GET callback carries objects as JSON text
-                    value = json.loads(value)
+                    value = loads(value)
                 if not isinstance(value, Mapping):
                     raise TypeError("expected an object")
                 return nested(freeze_raw(value), problems, path + ".")

@@ -18,7 +18,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event, UnknownEvent
-from bwhooks.events._base import ALIASES, WIRE, freeze_raw, thaw
+from bwhooks.events._base import ALIASES, WIRE, FrozenList, freeze_raw, thaw
 from bwhooks.kinds import class_for
 from bwhooks.lenient import LenientStructurer
 from bwhooks.timestamps import (
@@ -35,6 +35,7 @@ __all__ = [
     "decode_query",
     "encode_query",
     "event_class_for",
+    "loads_bounded",
     "make_converter",
     "parse_delivery",
     "parse_event",
@@ -49,6 +50,10 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 _MAX_QUERY_FIELDS = 1000
 #: The most elements a Messaging v2 array may carry (Bandwidth documents one per delivery).
 MAX_ARRAY_ELEMENTS = 1000
+#: The deepest nesting of arrays and objects a callback may have: Bandwidth's deepest payload
+#: has 4 levels (a Messaging v2 array, its element, ``message``, ``media``). A body, or JSON
+#: in a GET parameter, nested deeper is refused (``400``) before anything recurses into it.
+MAX_DEPTH = 32
 
 
 @cache
@@ -63,6 +68,60 @@ def wire_key(field: attrs.Attribute[Any]) -> str:
     ``event_type``), else :func:`wire_name` of its name."""
     declared: str | None = field.metadata.get(WIRE)
     return declared or wire_name(field.name)
+
+
+# -- the nesting bound ---------------------------------------------------------------------
+
+
+def loads_bounded(text: bytes | str) -> Any:
+    """``json.loads``, refusing (:class:`~bwhooks.InvalidCallback`) a document nested
+    deeper than :data:`MAX_DEPTH` levels; ``ValueError`` for one that is not JSON."""
+    try:
+        value = json.loads(text)
+    except RecursionError:  # the decoder's own bound, far past ours
+        raise _too_deep() from None
+    if may_nest_deeper(text) and nests_deeper(value):
+        raise _too_deep()
+    return value
+
+
+def may_nest_deeper(text: bytes | str) -> bool:
+    """Whether JSON ``text`` has enough brackets to nest deeper than :data:`MAX_DEPTH`
+    levels (a pass in C; ``False`` is certain, ``True`` needs :func:`nests_deeper`)."""
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{") > MAX_DEPTH
+    return text.count("[") + text.count("{") > MAX_DEPTH
+
+
+def nests_deeper(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether decoded JSON ``value`` nests arrays and objects deeper than ``limit`` levels
+    (measured without recursion: any depth is safe to measure)."""
+    pending = [(value, 1)]
+    pop, push = pending.pop, pending.append
+    while pending:
+        node, depth = pop()
+        kind = node.__class__
+        if kind is list or kind is tuple or kind is FrozenList:  # decoded, thawed or frozen
+            items: Any = node
+        elif kind is dict or isinstance(node, Mapping):
+            items = node.values()
+        elif isinstance(node, list | tuple):
+            items = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in items:
+            if child.__class__ not in _SCALARS:
+                push((child, depth + 1))
+    return False
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _too_deep() -> InvalidCallback:
+    return InvalidCallback(f"nested deeper than {MAX_DEPTH} levels")
 
 
 # -- scalar hooks: accept the JSON type, and the string form a GET callback carries --------
@@ -150,7 +209,9 @@ def _is_str_tuple(type_: Any) -> bool:
 def _json_object(value: Any) -> Mapping[str, Any]:
     if isinstance(value, str):  # GET form: the object travels as JSON in one parameter
         try:
-            value = json.loads(value)
+            value = loads_bounded(value)
+        except InvalidCallback:
+            raise
         except ValueError:
             raise ValueError("expected a JSON object") from None
     if not isinstance(value, Mapping):
@@ -250,7 +311,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     converter.register_unstructure_hook(Duration, format_duration)
     converter.register_unstructure_hook_func(_is_str_tuple, list)
     converter.register_unstructure_hook_func(_is_str_mapping, dict)
-    lenient = LenientStructurer(converter, wire_key)
+    lenient = LenientStructurer(converter, wire_key, loads_bounded)
     converter.register_structure_hook_factory(
         attrs.has, _structure_factory(converter, strict, lenient)
     )
@@ -333,6 +394,8 @@ def _structure(
         return converter.structure(payload, cls)
     except ClassValidationError as exc:
         raise _invalid(exc) from None
+    except InvalidCallback:  # a refusal that names its field (the lenient hooks')
+        raise
     except (TypeError, ValueError) as exc:  # raised by a hook outside a class
         raise InvalidCallback(str(exc)) from None
 
@@ -373,12 +436,16 @@ def decode_json_body(body: bytes) -> Mapping[str, Any]:
 
 def decode_json(body: bytes) -> dict[str, Any] | list[Any]:
     """Decode a POST body: a JSON object or a (Messaging v2) array, as UTF-8 (or UTF-16/32
-    with a BOM)."""
+    with a BOM), nested at most :data:`MAX_DEPTH` levels."""
     if not body or body.isspace():
         raise InvalidCallback("empty body")
     try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
+        value = loads_bounded(body)
+    except UnicodeDecodeError:
+        raise InvalidCallback("body is not UTF-8 (nor UTF-16 or UTF-32 with a BOM)") from None
+    except InvalidCallback:
+        raise
+    except ValueError:
         raise InvalidCallback("malformed JSON") from None
     if not isinstance(value, dict | list):
         raise InvalidCallback("a callback must be a JSON object or array")

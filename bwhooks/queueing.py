@@ -40,6 +40,7 @@ from bwhooks.events._base import thaw
 from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest, Headers
 from bwhooks.idempotency import DAY, idempotency_key
 from bwhooks.observe import event_ids
+from bwhooks.parsing import MAX_DEPTH, nests_deeper
 from bwhooks.registry import Handler
 from bwhooks.spool import Spool
 
@@ -97,43 +98,57 @@ class Envelope:
 
     @classmethod
     def from_dict(cls, data: Any) -> Envelope:
-        """Read an envelope; :class:`EnvelopeError` for anything else."""
+        """Read an envelope; :class:`EnvelopeError` for anything else (a field of another
+        type included). What its payload and query hold is read by :meth:`request`."""
         if not isinstance(data, Mapping) or data.get("v") != ENVELOPE_VERSION:
             version = data.get("v") if isinstance(data, Mapping) else None
-            raise EnvelopeError(f"not a version {ENVELOPE_VERSION} envelope (v={version!r})")
+            shown = repr(version) if version is None or isinstance(version, int) else "?"
+            raise EnvelopeError(f"not a version {ENVELOPE_VERSION} envelope (v={shown})")
         try:
             payload = data["payload"]
             if payload is not None and not isinstance(payload, Mapping):
-                raise TypeError("payload")
-            headers = tuple((str(name), str(value)) for name, value in data["headers"])
-            key, handler, method, path, query = (
-                data[name] for name in ("key", "handler", "method", "path", "query")
+                raise TypeError("payload is not an object")
+            headers = tuple(_header(pair) for pair in data["headers"])
+            key, handler, method, path, query, received_at = (
+                data[name] for name in ("key", "handler", "method", "path", "query", "received_at")
             )
-            if not all(isinstance(text, str) for text in (key, handler, method, path, query)):
-                raise TypeError("text field")
+            texts = (key, handler, method, path, query, received_at)
+            if not all(isinstance(text, str) for text in texts):
+                raise TypeError("a text field is not text")
+            array = data["array"]
+            if not isinstance(array, bool):
+                raise TypeError("array is not true or false")
             return cls(
                 key=key,
                 handler=handler,
                 payload=payload,
-                array=bool(data["array"]),
+                array=array,
                 method=method,
                 path=path,
                 query=query,
                 headers=headers,
-                received_at=str(data["received_at"]),
+                received_at=received_at,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise EnvelopeError(f"malformed envelope ({exc})") from None
+            raise EnvelopeError(f"malformed envelope ({type(exc).__name__}: {exc})") from None
 
     def request(self) -> CallbackRequest:
         """The request as a worker's handler sees it (:func:`~bwhooks.current_request`): its
-        body is this one event (in an array for a Messaging v2 element)."""
+        body is this one event (in an array for a Messaging v2 element).
+
+        :class:`~bwhooks.InvalidCallback` for a payload no receiver would have accepted
+        (nested deeper than :data:`~bwhooks.parsing.MAX_DEPTH` levels) or a query that no
+        request carries (not Latin-1 text)."""
         body = b""
         if self.payload is not None:
+            if nests_deeper(self.payload):
+                raise InvalidCallback(f"payload nested deeper than {MAX_DEPTH} levels")
             body = json.dumps([self.payload] if self.array else self.payload).encode()
-        return CallbackRequest(
-            self.method, self.path, Headers(self.headers), body, self.query.encode("latin-1")
-        )
+        try:
+            query = self.query.encode("latin-1")
+        except UnicodeEncodeError:
+            raise InvalidCallback("query string is not Latin-1 text") from None
+        return CallbackRequest(self.method, self.path, Headers(self.headers), body, query)
 
     def event(self, request: CallbackRequest | None = None) -> Event:
         """The typed event again, by the receiver's own decoding."""
@@ -448,14 +463,14 @@ class TaskQueue:
             envelope = Envelope.from_dict(data)
         except EnvelopeError as exc:
             self.logger.error("dead-lettered a message that is not an envelope: %s", exc)
-            self._dead_letter(data if isinstance(data, Mapping) else {"data": repr(data)}, exc, 0)
+            self._dead_letter(data if isinstance(data, Mapping) else {"data": data}, exc, 0)
             return Ran(Verdict.ACK)
-        request = envelope.request()
         try:
+            request = envelope.request()
             event: Event | None = envelope.event(request)
             unreadable: InvalidCallback | None = None
-        except InvalidCallback as exc:  # a newer receiver's payload this worker cannot read
-            event, unreadable = None, exc
+        except InvalidCallback as exc:  # a newer receiver's payload this worker cannot read,
+            event, unreadable = None, exc  # or one no receiver sent: dead-lettered below
         token = run_token()
         begun = self.claims.begin(envelope.key, token, self.lease, self.done_ttl)
         if begun.start is Start.BUSY and holder_is_dead(begun.holder):
@@ -557,7 +572,7 @@ class TaskQueue:
         self, envelope: Mapping[str, Any], error: BaseException, attempts: int
     ) -> None:
         letter = DeadLetter(
-            envelope=envelope,
+            envelope=_storable(envelope),
             error=f"{type(error).__name__}: {error}",
             attempts=attempts,
             at=datetime.now(timezone.utc).isoformat(),
@@ -639,6 +654,34 @@ def _about(envelope: Envelope, event: Event | None) -> str:
     if event is None:
         return f"unreadable event {envelope.key}"
     return f"{event.event_type} event ({event_ids(event)})"
+
+
+def _header(pair: Any) -> tuple[str, str]:
+    """One ``[name, value]`` pair of an envelope's headers."""
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        raise TypeError("a header is not a [name, value] pair")
+    name, value = pair
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError("a header name or value is not text")
+    return name, value
+
+
+def _storable(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A dead letter's message as the store can keep it: each value as it came, but one
+    nested deeper than :data:`~bwhooks.parsing.MAX_DEPTH` levels (which would exhaust the
+    recursion of any encoder) replaced by a note, and anything but JSON by its ``repr``."""
+    kept: dict[str, Any] = {}
+    for name, value in message.items():
+        if nests_deeper(value):
+            kept[str(name)] = f"(not kept: nested deeper than {MAX_DEPTH} levels)"
+            continue
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            kept[str(name)] = repr(value)
+        else:
+            kept[str(name)] = value
+    return kept
 
 
 def _event_or_none(envelope: Envelope) -> Event | None:

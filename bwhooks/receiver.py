@@ -152,7 +152,7 @@ class Receiver:
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
         length = headers.get("Content-Length")
         if length is not None:
-            if not length.isdigit() and not length.strip().isdigit():
+            if not _is_length(length) and not _is_length(length.strip()):
                 return CallbackResponse.error(400, "invalid Content-Length")
             if int(length) > self.max_body_size:
                 return self._too_large()
@@ -357,7 +357,7 @@ class Receiver:
         if found is None or found[1] not in _JSON_TYPES:
             return False
         found = first.get("content-length")
-        return found is None or (found[1].isdigit() and int(found[1]) <= self.max_body_size)
+        return found is None or (_is_length(found[1]) and int(found[1]) <= self.max_body_size)
 
     def _dispatch(self, request: CallbackRequest, accepted: _Accepted) -> CallbackResponse:
         if isinstance(accepted, CallbackResponse):
@@ -384,6 +384,12 @@ class Receiver:
         duration = 0.0 if duplicate else time.perf_counter() - started
         self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
         return response
+
+
+def _is_length(text: str) -> bool:
+    """Whether a ``Content-Length`` is a number: ASCII digits only (``"²"`` and ``"٣"`` are
+    digits to ``str.isdigit``, and ``int("²")`` raises)."""
+    return text.isdigit() and text.isascii()
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -22,7 +22,16 @@ from bwhooks import (
 from bwhooks.auth import basic_authorization
 from bwhooks.decoding import decode
 from bwhooks.events import EVENT_CLASSES, Event
-from bwhooks.parsing import decode_json_body, decode_query, encode_query
+from bwhooks.events._base import freeze_raw
+from bwhooks.parsing import (
+    MAX_DEPTH,
+    decode_json,
+    decode_json_body,
+    decode_query,
+    encode_query,
+    loads_bounded,
+    nests_deeper,
+)
 from bwhooks.testing import fake_payload
 
 
@@ -279,3 +288,74 @@ class TestNumbers:
         """Not JSON, but Python's reader takes them: the general path keeps them in raw."""
         (event,) = decode(CallbackRequest("POST", "/cb", {}, b'{"eventType": "sms", "x": NaN}'))
         assert event.raw["x"] != event.raw["x"]
+
+
+# -- the nesting bound, and text that is not UTF-8 -------------------------------------------
+
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+
+def test_nesting_is_measured_without_recursion() -> None:
+    value: Any = 1
+    for _ in range(100_000):  # far past what any recursive walk survives
+        value = [{"a": value}]
+    assert nests_deeper(value)
+    at_the_bound = json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    assert not nests_deeper(at_the_bound)
+    assert nests_deeper([at_the_bound])
+    assert not nests_deeper(freeze_raw({"a": at_the_bound[0]}))  # raw as events keep it
+    assert nests_deeper(freeze_raw({"a": at_the_bound}))
+    assert not nests_deeper("[[[[")
+    assert not nests_deeper(None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+        b'{"a":' * 600 + b"1" + b"}" * 600,  # short of the decoder's own limit
+        b"[" * 100_000 + b"]" * 100_000,  # past it: the decoder's RecursionError
+    ],
+)
+def test_json_nested_past_the_bound_is_refused(text: str | bytes) -> None:
+    with pytest.raises(InvalidCallback, match=TOO_DEEP):
+        loads_bounded(text)
+
+
+def test_json_at_the_bound_is_read() -> None:
+    text = '{"a":' * (MAX_DEPTH - 1) + "[1]" + "}" * (MAX_DEPTH - 1)
+    assert loads_bounded(text) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"eventType": "sms", "a": ' + b"[" * 2000 + b"]" * 2000 + b"}", TOO_DEEP),
+        ('{"eventType": "sms", "text": "café"}'.encode("latin-1"), "body is not UTF-8"),
+        (b'{"eventType": "sms", "text": "\xc3\x28"}', "body is not UTF-8"),
+        (b'{"eventType": "sms", "text": "x"', "malformed JSON"),
+    ],
+)
+def test_a_body_that_cannot_be_read_says_why(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidCallback) as refused:
+        decode_json(body)
+    assert refused.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (b"eventType=answer&diversion=", "diversion"),  # v1, through cattrs
+        (b"eventType=answer&accountId=1&machineDetectionResult=", "machineDetectionResult"),
+        (b"eventType=initiate&accountId=1&sipHeaders=", "sipHeaders"),  # a Mapping[str, str]
+    ],
+)
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 600, 5000])
+def test_a_get_parameter_nested_past_the_bound_refuses_the_callback(
+    query: bytes, field: str, depth: int
+) -> None:
+    deep = b"%7B%22a%22%3A" * depth + b"1" + b"%7D" * depth  # {"a": ... }, percent-encoded
+    with pytest.raises(InvalidCallback) as refused:  # v2 too: no field left None
+        decode(CallbackRequest("GET", "/cb", {}, b"", query + deep))
+    assert refused.value.reason == f"invalid {field}: {TOO_DEEP}"
+    assert refused.value.field == field

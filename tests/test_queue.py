@@ -40,6 +40,7 @@ from bwhooks.dispatch import handling
 from bwhooks.errors import QueueUnavailable
 from bwhooks.events import VoiceEvent
 from bwhooks.idempotency import MemoryStore, idempotency_key
+from bwhooks.parsing import nests_deeper
 from bwhooks.queueing import Envelope, EnvelopeError, TaskQueue, Verdict
 from bwhooks.testing import fake_payload
 
@@ -485,6 +486,127 @@ def test_a_message_that_is_not_an_envelope_is_dead_lettered(app: ModuleType) -> 
     queue: TaskQueue = app.queue
     assert queue.run({"v": 99, "key": "k"}).verdict is Verdict.ACK
     assert queue.dead_letters(1)[0].error.startswith("EnvelopeError: not a version 1 envelope")
+
+
+TOO_DEEP_NOTE = "(not kept: nested deeper than 32 levels)"
+
+
+def deep(depth: int) -> Any:
+    """An object nested ``depth`` levels (built without recursion)."""
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def hostile_envelope(app: ModuleType, name: str, **changes: Any) -> dict[str, Any]:
+    """The envelope of a real callback, with its own key, and ``changes``."""
+    queue: TaskQueue = app.queue
+    body = json.dumps(fake_payload("sms", text=name)).encode()
+    request = CallbackRequest("POST", "/callbacks", HEADERS, body)
+    (event,) = app.receiver.accept_all(request)
+    data = queue.envelope("queue_app:record", event, request).to_dict()
+    data["key"] = f"hostile-{name}-{time.time_ns()}|queue_app:record"
+    data.update(changes)
+    return data
+
+
+def letter_of(queue: TaskQueue, key: str) -> Any:
+    return next(d for d in queue.dead_letters(20) if d.envelope.get("key") == key)
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "error"),
+    [
+        ("deep", {"payload": {"eventType": "sms", "a": deep(900)}}, "nested deeper than 32"),
+        ("deep-300kb", {"payload": {"eventType": "sms", "a": deep(50_000)}}, "nested deeper"),
+        (
+            "query",
+            {"method": "GET", "payload": None, "query": "eventType=sms&text=\u2713"},
+            "query string is not Latin-1 text",
+        ),
+    ],
+)
+def test_an_envelope_no_receiver_sent_is_dead_lettered_with_its_attempt_counted(
+    app: ModuleType, name: str, changes: dict[str, Any], error: str
+) -> None:
+    queue: TaskQueue = app.queue
+    data = hostile_envelope(app, name, **changes)
+    assert queue.run(data).verdict is Verdict.ACK  # never an exception: no endless retries
+    assert queue.claims.state(data["key"]) == "dead"
+    letter = letter_of(queue, data["key"])
+    assert letter.attempts == 1
+    assert letter.error.startswith("InvalidCallback: ")
+    assert error in letter.error
+    if name.startswith("deep"):  # kept as far as a store can keep it
+        assert letter.envelope["payload"] == TOO_DEEP_NOTE
+        assert letter.envelope["handler"] == "queue_app:record"
+    assert queue.run(data).verdict is Verdict.ACK  # delivered again: buried, not run again
+    assert sum(d.envelope.get("key") == data["key"] for d in queue.dead_letters(50)) == 1
+
+
+def test_a_worker_dead_letters_a_deep_or_non_latin_1_envelope_once(app: ModuleType) -> None:
+    # Deep, but not so deep that the prefork pool cannot pickle it for its child: about 500
+    # levels stop the worker itself (billiard's RecursionError) before bwhooks runs at all.
+    from bwhooks.celery import CeleryQueue
+
+    queue: CeleryQueue = app.queue
+    sent = [
+        hostile_envelope(app, "worker-deep", payload={"eventType": "sms", "a": deep(100)}),
+        hostile_envelope(app, "worker-query", method="GET", payload=None, query="eventType=✓"),
+    ]
+    for data in sent:
+        queue.task.apply_async((data,))  # through the broker, to the real worker process
+    dead_hook = app.PREFIX + "dead-hook"
+    for data in sent:
+        key = data["key"]
+        eventually(
+            partial(lambda key: key.encode() in app.store.lrange(dead_hook, 0, -1), key),
+            f"{key} dead-lettered",
+        )
+        assert queue.claims.state(key) == "dead"
+        assert letter_of(queue, key).attempts == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"headers": "ab"},
+        {"headers": [[1, 2]]},
+        {"headers": [["X-A", "1", "2"]]},
+        {"headers": [deep(900)]},
+        {"array": "yes"},
+        {"received_at": deep(900)},
+        {"key": deep(900)},
+        {"payload": [1]},
+        {"v": deep(900)},
+        {"v": [deep(900)]},
+    ],
+    ids=",".join,
+)
+def test_a_message_of_the_wrong_types_is_dead_lettered(
+    app: ModuleType, message: dict[str, Any]
+) -> None:
+    queue: TaskQueue = app.queue
+    data = hostile_envelope(app, "types", **message)
+    assert queue.run(data).verdict is Verdict.ACK
+    letter = queue.dead_letters(1)[0]
+    assert letter.error.startswith("EnvelopeError: ")
+    assert letter.attempts == 0  # no attempt to count: not an envelope this worker can claim
+    for name, value in message.items():  # kept, but what no encoder can write
+        assert letter.envelope[name] == (TOO_DEEP_NOTE if nests_deeper(value) else value)
+
+
+@pytest.mark.parametrize("message", [deep(900), [deep(900)], "text", None, 7])
+def test_a_message_that_is_no_object_is_dead_lettered(app: ModuleType, message: Any) -> None:
+    queue: TaskQueue = app.queue
+    assert queue.run(message).verdict is Verdict.ACK
+    letter = queue.dead_letters(1)[0]
+    assert letter.error.startswith("EnvelopeError: not a version 1 envelope")
+    if isinstance(message, dict):
+        assert letter.envelope == {"a": TOO_DEEP_NOTE}
+    else:
+        assert letter.envelope == {"data": TOO_DEEP_NOTE if nests_deeper(message) else message}
 
 
 def test_the_start_up_self_check(app: ModuleType) -> None:
