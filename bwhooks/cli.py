@@ -251,6 +251,12 @@ def _left_out(selection: Selection) -> None:
             f"{selection.left_out} left out: not recorded whole (refused, or over the bound)",
             file=sys.stderr,
         )
+    if selection.unproven:
+        print(
+            f"{selection.unproven} left out: refused or never authenticated when recorded"
+            " (choose them with --id or --status)",
+            file=sys.stderr,
+        )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -295,6 +301,10 @@ def _replay(args: argparse.Namespace) -> int:
                 done = replay(delivery, sender)
             except OSError as exc:
                 print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {args.url}: {exc}")
+                failed += 1
+                continue
+            except (UnicodeError, ValueError):  # a method or query no request line can carry
+                print(f"#{delivery.id} [{kinds}]: cannot be sent again as recorded")
                 failed += 1
                 continue
             exchange = " -> ".join(str(status) for status in done.exchange)
@@ -381,7 +391,7 @@ def _listen(args: argparse.Namespace) -> int:
     credentials = _Credentials((args.user, args.password) if args.user else None)
     served = _listening_app(args)
     app = RecordingMiddleware(
-        credentials.remember(served),
+        credentials.remember(served, args.path),
         recorder,
         kind="forwarded" if args.forward else "live",
         receiver=served.receiver if isinstance(served, CallbackMiddleware) else None,
@@ -422,8 +432,9 @@ def _listen(args: argparse.Namespace) -> int:
 
 class _Credentials:
     """The Basic credentials a replay from the page answers the challenge with: those of
-    ``--user/--password``, else the last ones of a delivery the app accepted (answered
-    ``2xx``), kept in memory only. Credentials that were refused are never remembered."""
+    ``--user/--password``, else the last ones of a callback the app accepted (answered
+    ``2xx`` at the callbacks' path), kept in memory only. Credentials that were refused, or
+    sent to any other route of the app (which may check none), are never remembered."""
 
     def __init__(self, given: tuple[str, str] | None) -> None:
         self.given = given
@@ -432,12 +443,12 @@ class _Credentials:
     def get(self) -> tuple[str, str] | None:
         return self.given or self.seen
 
-    def remember(self, app: Any) -> Any:
+    def remember(self, app: Any, path: str) -> Any:
         from bwhooks.auth import parse_basic
 
         def remembering(environ: Any, start_response: Any) -> Any:
             found = parse_basic(environ.get("HTTP_AUTHORIZATION", ""))
-            if found is None:
+            if found is None or environ.get("PATH_INFO") != path:
                 return app(environ, start_response)
 
             def answered(status: str, headers: Any, exc_info: Any = None) -> Any:

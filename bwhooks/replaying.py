@@ -24,6 +24,7 @@ __all__ = [
     "Replayed",
     "Selection",
     "chosen",
+    "proven",
     "replay",
     "same_answer",
     "same_body",
@@ -45,8 +46,11 @@ def chosen(
     """The recorded exchanges to replay, oldest first: all of them, or those with these
     ``ids``, this recorded ``status``, an event of this ``event_type``, or ``text`` in the
     body. Challenges answered by a recorded retry, replays, and requests not kept whole
-    (:attr:`Selection.left_out` counts these) are left out. The file is read a page at a
-    time, again on each iteration."""
+    (:attr:`Selection.left_out` counts these) are left out, and so, unless chosen by ``ids``
+    or ``status``, are requests whose sender never proved it may send them
+    (:attr:`Selection.unproven` counts these; see :func:`proven`): a replay answers the
+    challenge with your credentials, which a stranger's request must never borrow. The file
+    is read a page at a time, again on each iteration."""
     return Selection(recorder, ids=ids, status=status, event_type=event_type, text=text)
 
 
@@ -71,9 +75,12 @@ class Selection:
         #: How many chosen deliveries the last iteration left out, not being kept whole
         #: (refused requests cut to their first bytes, bodies over the bound).
         self.left_out = 0
+        #: How many the last iteration left out because their sender proved nothing
+        #: (:func:`proven`); ``ids`` or ``status`` choose them all the same.
+        self.unproven = 0
 
     def __iter__(self) -> Iterator[Delivery]:
-        self.left_out = 0
+        self.left_out = self.unproven = 0
         for page in self.recorder.pages():
             retried = self.recorder.retried(d.id for d in page if d.status == 401)
             for delivery in page:
@@ -81,6 +88,9 @@ class Selection:
                     continue
                 if delivery.truncated:
                     self.left_out += 1
+                    continue
+                if not (self.ids or self.status is not None or proven(delivery)):
+                    self.unproven += 1
                     continue
                 yield delivery
 
@@ -96,6 +106,16 @@ class Selection:
         }:
             return False
         return self.text is None or self.text in delivery.body
+
+
+def proven(delivery: Delivery) -> bool:
+    """Whether the recorded request was one its sender was entitled to send: the app
+    accepted it (a ``2xx`` or ``3xx``), or it carried credentials that were not refused (not
+    ``401``/``403``: a handler's ``500``, a forward target that was down). A stranger's
+    request, refused or never checked (``502`` with no credentials), is not."""
+    if delivery.status < 400:
+        return True
+    return delivery.status not in (401, 403) and delivery.header("Authorization") is not None
 
 
 class Replayed:

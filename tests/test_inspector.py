@@ -678,6 +678,40 @@ def test_refused_credentials_are_never_remembered(tmp_path: Path) -> None:
             finish(process)
 
 
+WRAPPED_APP = """
+from bwhooks import BasicAuth, Receiver
+from bwhooks.adapters.wsgi import CallbackMiddleware
+from bwhooks.events import Event
+
+
+def site(environ, start_response):  # the rest of the app checks no credentials
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"home"]
+
+
+receiver = Receiver(auth=BasicAuth(("u", "p")))
+receiver.on(Event)(lambda event: None)
+app = CallbackMiddleware(site, receiver)
+"""
+
+
+def test_credentials_accepted_elsewhere_than_the_callbacks_are_not_remembered(
+    tmp_path: Path,
+) -> None:
+    """The README's pattern: the receiver wraps a whole app, whose other routes answer
+    ``2xx`` to anyone. Credentials a stranger sends there are not the receiver's."""
+    (tmp_path / "wrapped.py").write_text(WRAPPED_APP)
+    process, url, page = listen("--app", "wrapped:app", cwd=tmp_path)
+    try:
+        assert send(url, "sms", "--user", "u", "--password", "p").returncode == 0
+        delivery_id = accepted_id(page)
+        attacker = {"Authorization": basic_authorization("attacker", "x")}
+        assert http_request(url, "GET", "/", b"", attacker).status == 200
+        assert replayed(page, delivery_id) == {"exchange": [401, 200]}
+    finally:
+        finish(process)
+
+
 def test_a_replay_elsewhere_never_sends_this_runs_credentials(
     listening: tuple[str, str, Path],
 ) -> None:

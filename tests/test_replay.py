@@ -230,3 +230,51 @@ def test_replay_and_export_read_a_large_file_a_page_at_a_time(
         stop(app)
     assert len(list((tmp_path / "out").iterdir())) == 80
     assert max(peaks) < 12_000_000, peaks  # a page of 1 MiB and what it takes, not 40 MB
+
+
+def test_a_strangers_request_never_borrows_your_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused (401/403) or never authenticated (a 502 without credentials) when recorded:
+    left out of a replay, which answers the challenge with your credentials, unless chosen
+    by id or status; a method no request line can carry fails that delivery, not the run."""
+    (tmp_path / "app.py").write_text(APP.format(bxml="<Response/>"))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    recorded = tmp_path / "r.sqlite3"
+    body = json.dumps({"eventType": "answer", "callId": "c-forged"}).encode()
+
+    def recorded_delivery(status: int, authorization: str | None, method: str = "POST") -> Delivery:
+        headers = [("Content-Type", "application/json")]
+        if authorization is not None:
+            headers.append(("Authorization", authorization))
+        return Delivery(
+            received_at=datetime.now(timezone.utc),
+            method=method,
+            path="/callbacks",
+            headers=tuple(headers),
+            body=body,
+            status=status,
+        )
+
+    with Recorder(recorded) as recorder:
+        genuine = recorder.record(recorded_delivery(200, "Basic bWU6cHc="))
+        failed = recorder.record(recorded_delivery(500, "Basic bWU6cHc="))  # a handler's 500
+        recorder.record(recorded_delivery(401, "Basic YXR0YWNrZXI6eA=="))  # -u attacker:x
+        recorder.record(recorded_delivery(403, "Basic bWU6cHc="))
+        unchecked = recorder.record(recorded_delivery(502, None))  # the app was down
+        odd = recorder.record(recorded_delivery(200, "Basic bWU6cHc=", method="P\u00d6ST"))
+    app, url = start_listen("--app", "app:receiver")
+    try:
+        default = replay(str(recorded), url, "--user", "me", "--password", "pw")
+        chosen = replay(
+            str(recorded), url, "--user", "me", "--password", "pw", "--id", str(unchecked)
+        )
+    finally:
+        stop(app)
+    sent = [line.split()[0] for line in default.stdout.splitlines() if line.startswith("#")]
+    assert sent == [f"#{genuine}", f"#{failed}", f"#{odd}"]
+    assert f"#{odd} [no event]: cannot be sent again as recorded" in default.stdout
+    assert default.stdout.splitlines()[-1] == "3 replayed, 1 failed"
+    assert "3 left out: refused or never authenticated when recorded" in default.stderr
+    assert "Traceback" not in default.stderr
+    assert chosen.stdout.splitlines()[0].startswith(f"#{unchecked} POST [no event] 401 -> 200")
