@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import json
 from base64 import b64encode
+from typing import Any
 
 import pytest
 
-from bwhooks import AuthResult, BasicAuth, Headers
+from bwhooks import AuthResult, BasicAuth, CallbackRequest, Headers, Receiver, SmsEvent
 from bwhooks.auth import basic_authorization
+from bwhooks.testing import fake_payload
 
 
 def check(auth: BasicAuth, authorization: str | None) -> AuthResult:
@@ -20,7 +23,9 @@ def basic(raw: bytes) -> str:
     return "Basic " + b64encode(raw).decode()
 
 
-AUTH = BasicAuth(("bw-user", "s3cret"), ("bw-user", "next-s3cret"), ("ünï", "pässwörd"))
+Secret = str | bytes  # BasicAuth compares bytes, the Receiver's one-step path ASCII text
+PAIRS = [("bw-user", "s3cret"), ("bw-user", "next-s3cret"), ("ünï", "pässwörd")]
+AUTH = BasicAuth(*PAIRS)
 
 
 def test_missing_header_asks_for_the_challenge() -> None:
@@ -79,13 +84,14 @@ def test_password_may_contain_colons() -> None:
     assert check(auth, basic_authorization("u", "a:b:c")) is AuthResult.OK
 
 
-def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
-    compared: list[tuple[bytes, bytes]] = []
-    real_compare = hmac.compare_digest
+def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Secret, Secret]]:
+    """Every hmac.compare_digest call from now on (BasicAuth's and the Receiver's)."""
+    compared: list[tuple[Secret, Secret]] = []
+    compare: Any = hmac.compare_digest
 
-    def spy(a: bytes, b: bytes) -> bool:
+    def spy(a: Secret, b: Secret) -> bool:
         compared.append((a, b))
-        return real_compare(a, b)
+        return bool(compare(a, b))
 
     monkeypatch.setattr("bwhooks.auth.hmac.compare_digest", spy)
     return compared
@@ -112,6 +118,34 @@ def test_wrong_user_and_wrong_password_take_the_same_path(monkeypatch: pytest.Mo
     assert [b for _, b in wrong_user] == [b for _, b in wrong_password]
     assert len(wrong_user) == 3 + 2 * 3  # the headers, then user and password of every pair
     assert [len(a) for a, _ in wrong_user] == [len(a) for a, _ in wrong_password]
+
+
+def test_the_receivers_one_step_path_compares_every_pair_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The common request never reaches BasicAuth.check: the Receiver compares its header
+    itself, and that comparison must be as constant-time as BasicAuth's (no ``==``)."""
+    receiver = Receiver(auth=AUTH)
+    handled: list[SmsEvent] = []
+    receiver.on(SmsEvent)(handled.append)
+    general: list[Headers] = []
+
+    def general_check(self: BasicAuth, headers: Headers) -> AuthResult:
+        general.append(headers)
+        return AuthResult.OK
+
+    monkeypatch.setattr(BasicAuth, "check", general_check)
+    compared = spy_comparisons(monkeypatch)
+    expected = [basic_authorization(u, p) for u, p in PAIRS]
+    body = json.dumps(fake_payload("sms")).encode()
+    for sent in expected:
+        compared.clear()
+        headers = {"Content-Type": "application/json", "Authorization": sent}
+        assert receiver.handle(CallbackRequest("POST", "/", headers, body)).status == 200
+        # the header against every pair, though one matched, with no early exit
+        assert compared == [(sent, pair) for pair in expected]
+    assert len(handled) == len(PAIRS)
+    assert general == []  # all of them took the one-step path
 
 
 def test_non_canonical_but_valid_headers_are_still_accepted() -> None:
