@@ -161,8 +161,17 @@ def test_from_url_percent_decodes() -> None:
 
 @pytest.mark.parametrize("url", ["https://example.com/cb", "https://user@example.com/cb"])
 def test_from_url_without_credentials_is_an_error(url: str) -> None:
-    with pytest.raises(ValueError, match="credentials"):
+    with pytest.raises(ValueError, match=r"^the URL carries no user:password@ credentials$"):
         BasicAuth.from_url(url)
+
+
+def test_from_url_and_from_env_keep_the_realm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BWHOOKS_CREDENTIALS", "u:p")
+    url = "https://u:p@example.com/cb"
+    for auth in (BasicAuth.from_url(url), BasicAuth.from_env()):
+        assert auth.challenge() == (("WWW-Authenticate", 'Basic realm="bwhooks"'),)
+    for auth in (BasicAuth.from_url(url, realm="voice"), BasicAuth.from_env(realm="voice")):
+        assert auth.challenge() == (("WWW-Authenticate", 'Basic realm="voice"'),)
 
 
 def test_from_env_reads_rotated_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,15 +182,23 @@ def test_from_env_reads_rotated_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check(auth, basic_authorization("u2", "p2")) is AuthResult.OK
 
 
-@pytest.mark.parametrize("value", [None, "", "no-colon", "u:"])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (None, "^environment variable BWHOOKS_CREDENTIALS is not set$"),
+        ("  ", "^environment variable BWHOOKS_CREDENTIALS is not set$"),
+        ("no-colon", "^BWHOOKS_CREDENTIALS must read user:password"),
+        ("u:", "^the password of user 'u' is empty$"),
+    ],
+)
 def test_from_env_refuses_missing_or_malformed(
-    monkeypatch: pytest.MonkeyPatch, value: str | None
+    monkeypatch: pytest.MonkeyPatch, value: str | None, error: str
 ) -> None:
     if value is None:
         monkeypatch.delenv("BWHOOKS_CREDENTIALS", raising=False)
     else:
         monkeypatch.setenv("BWHOOKS_CREDENTIALS", value)
-    with pytest.raises(ValueError, match=r"BWHOOKS_CREDENTIALS|password"):
+    with pytest.raises(ValueError, match=error):
         BasicAuth.from_env()
 
 
