@@ -82,6 +82,16 @@ def test_scheme_is_case_insensitive_and_whitespace_tolerated() -> None:
 def test_password_may_contain_colons() -> None:
     auth = BasicAuth(("u", "a:b:c"))
     assert check(auth, basic_authorization("u", "a:b:c")) is AuthResult.OK
+    # the general path too (another spelling of the scheme): split at the first colon
+    assert check(auth, "basic " + b64encode(b"u:a:b:c").decode()) is AuthResult.OK
+
+
+@pytest.mark.parametrize("junk", ["!", "*", "-", "."])
+def test_a_token_with_characters_outside_base64_is_invalid(junk: str) -> None:
+    """Not decoded by skipping what is not base64: the token must be base64 throughout."""
+    token = b64encode(b"bw-user:s3cret").decode()
+    assert check(AUTH, f"Basic {token[:4]}{junk}{token[4:]}") is AuthResult.INVALID
+    assert check(AUTH, f"basic {token}{junk}") is AuthResult.INVALID
 
 
 def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Secret, Secret]]:

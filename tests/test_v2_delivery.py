@@ -322,6 +322,7 @@ def test_accept_gives_one_event_and_accept_all_every_event(receiver: Receiver) -
     refused = receiver.accept(request)
     assert isinstance(refused, CallbackResponse)
     assert refused.status == 500
+    assert json.loads(refused.body) == {"error": "several events in one delivery"}
     single = CallbackRequest("POST", "/callbacks", headers, body_of(three_elements()[:1]))
     assert isinstance(receiver.accept(single), events.MessageReceivedEvent)
 
