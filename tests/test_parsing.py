@@ -331,3 +331,39 @@ def test_sip_headers_are_kept_name_for_name_on_the_general_path() -> None:
     event = parse_event(payload)
     assert isinstance(event, VoiceInitiateEvent)
     assert dict(event.sip_headers or {}) == {"X-Tenant-Id": "t-1", "x-n": "7"}
+
+
+def test_event_class_for_tells_the_generation_and_the_unknown() -> None:
+    from bwhooks.parsing import event_class_for
+
+    assert event_class_for("answer", {"callId": "c-1"}) is events.AnswerEvent
+    assert event_class_for("answer", {"callId": "c-1", "accountId": "1"}) is (
+        events.VoiceAnswerEvent
+    )
+    assert event_class_for("hangup", {"cause": "CALL_REJECTED"}) is events.RejectEvent
+    assert event_class_for("pizzaDelivered", {}) in events.UNKNOWN_EVENT_CLASSES
+
+
+@pytest.mark.parametrize(("sent", "read"), [(0.5, 0.5), (1, 1.0), ("0.25", 0.25)])
+def test_a_float_is_read_from_a_number_or_its_text_on_the_general_path(
+    sent: Any, read: float
+) -> None:
+    payload = fake_payload("v2:transcriptionAvailable")
+    payload["transcription"] = {"text": "hello", "confidence": sent}
+    event = parse_event(payload)
+    assert isinstance(event, events.VoiceTranscriptionAvailableEvent)
+    assert event.transcription is not None
+    assert event.transcription.confidence == read
+    assert type(event.transcription.confidence) is float
+
+
+@pytest.mark.parametrize("sent", [True, [0.5], "high"])
+def test_a_float_that_is_no_number_is_none_on_the_general_path(sent: Any) -> None:
+    """Voice v2 keeps the event and drops the field it cannot read (logged)."""
+    payload = fake_payload("v2:transcriptionAvailable")
+    payload["transcription"] = {"text": "hello", "confidence": sent}
+    event = parse_event(payload)
+    assert isinstance(event, events.VoiceTranscriptionAvailableEvent)
+    assert event.transcription is not None
+    assert event.transcription.text == "hello"
+    assert event.transcription.confidence is None
