@@ -437,10 +437,11 @@ class Dispatcher:
         return RETRY_LATER
 
     def _settle(self, key: str, response: CallbackResponse) -> Callable[[], None]:
-        """The store call that settles a claim: release it after a failure (the retry must
-        run the handlers), else keep the answer for duplicates."""
+        """The store call that settles a claim: release it after a failure, or when a
+        handler asked for a later delivery (:class:`~bwhooks.errors.RetryLater`): that delivery
+        must run the handlers. Otherwise keep the answer for duplicates."""
         assert self.idempotency is not None
-        if response.status >= 500:
+        if response.status >= 500 or response is RETRY_LATER:
             return partial(self.idempotency.release, key)
         return partial(self.idempotency.complete, key, response)
 

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
 from frameworks import TRANSPORTS
+from hypothesis import settings
 from processes import start_redis
 from support import PASSWORD, USER, Send, free_port
 
 from bwhooks import BasicAuth, InsecureReceiverWarning, Receiver
 
 pytest_plugins = ["pytester"]
+
+# `pytest --hypothesis-profile=mutation` (make mutation): the same examples on every run, so
+# that a mutant's verdict does not depend on the draw.
+settings.register_profile("mutation", derandomize=True, database=None)
+
+
+@pytest.fixture(autouse=True)
+def _build_once_state_per_test() -> None:
+    """Under mutmut's tracing run only (make mutation): what bwhooks builds once per process
+    (the compiled decoders, the general converter, the unknown classes) is built again for
+    each test, so that mutmut knows every test relying on it reaches the code that builds
+    it; otherwise only the first such test would be run against that code's mutants."""
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return
+    from bwhooks import compiled, dispatch, parsing
+
+    compiled._plan = None
+    dispatch._UNKNOWN = frozenset()
+    parsing._LENIENT = parsing.make_converter()
+    parsing._HOOKS.clear()
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ def django_client(receiver: Receiver, *, asynchronous: bool = False) -> Iterator
         def deliver(r: Req) -> CallbackResponse:
             headers = dict(r.headers)
             content_type = headers.pop("Content-Type", "")
+            headers.pop("Content-Length", None)  # Django's clients state the body's length
             extra: dict[str, Any] = {"QUERY_STRING": r.query.decode("latin-1")}  # PEP 3333
             if not r.body:  # Django's clients send Content-Type only with a body
                 extra["CONTENT_TYPE"] = content_type

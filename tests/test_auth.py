@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import json
 from base64 import b64encode
+from typing import Any
 
 import pytest
 
-from bwhooks import AuthResult, BasicAuth, Headers
+from bwhooks import AuthResult, BasicAuth, CallbackRequest, Headers, Receiver, SmsEvent
 from bwhooks.auth import basic_authorization
+from bwhooks.testing import fake_payload
 
 
 def check(auth: BasicAuth, authorization: str | None) -> AuthResult:
@@ -20,7 +23,9 @@ def basic(raw: bytes) -> str:
     return "Basic " + b64encode(raw).decode()
 
 
-AUTH = BasicAuth(("bw-user", "s3cret"), ("bw-user", "next-s3cret"), ("ünï", "pässwörd"))
+Secret = str | bytes  # BasicAuth compares bytes, the Receiver's one-step path ASCII text
+PAIRS = [("bw-user", "s3cret"), ("bw-user", "next-s3cret"), ("ünï", "pässwörd")]
+AUTH = BasicAuth(*PAIRS)
 
 
 def test_missing_header_asks_for_the_challenge() -> None:
@@ -77,15 +82,26 @@ def test_scheme_is_case_insensitive_and_whitespace_tolerated() -> None:
 def test_password_may_contain_colons() -> None:
     auth = BasicAuth(("u", "a:b:c"))
     assert check(auth, basic_authorization("u", "a:b:c")) is AuthResult.OK
+    # the general path too (another spelling of the scheme): split at the first colon
+    assert check(auth, "basic " + b64encode(b"u:a:b:c").decode()) is AuthResult.OK
 
 
-def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
-    compared: list[tuple[bytes, bytes]] = []
-    real_compare = hmac.compare_digest
+@pytest.mark.parametrize("junk", ["!", "*", "-", "."])
+def test_a_token_with_characters_outside_base64_is_invalid(junk: str) -> None:
+    """Not decoded by skipping what is not base64: the token must be base64 throughout."""
+    token = b64encode(b"bw-user:s3cret").decode()
+    assert check(AUTH, f"Basic {token[:4]}{junk}{token[4:]}") is AuthResult.INVALID
+    assert check(AUTH, f"basic {token}{junk}") is AuthResult.INVALID
 
-    def spy(a: bytes, b: bytes) -> bool:
+
+def spy_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Secret, Secret]]:
+    """Every hmac.compare_digest call from now on (BasicAuth's and the Receiver's)."""
+    compared: list[tuple[Secret, Secret]] = []
+    compare: Any = hmac.compare_digest
+
+    def spy(a: Secret, b: Secret) -> bool:
         compared.append((a, b))
-        return real_compare(a, b)
+        return bool(compare(a, b))
 
     monkeypatch.setattr("bwhooks.auth.hmac.compare_digest", spy)
     return compared
@@ -114,6 +130,34 @@ def test_wrong_user_and_wrong_password_take_the_same_path(monkeypatch: pytest.Mo
     assert [len(a) for a, _ in wrong_user] == [len(a) for a, _ in wrong_password]
 
 
+def test_the_receivers_one_step_path_compares_every_pair_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The common request never reaches BasicAuth.check: the Receiver compares its header
+    itself, and that comparison must be as constant-time as BasicAuth's (no ``==``)."""
+    receiver = Receiver(auth=AUTH)
+    handled: list[SmsEvent] = []
+    receiver.on(SmsEvent)(handled.append)
+    general: list[Headers] = []
+
+    def general_check(self: BasicAuth, headers: Headers) -> AuthResult:
+        general.append(headers)
+        return AuthResult.OK
+
+    monkeypatch.setattr(BasicAuth, "check", general_check)
+    compared = spy_comparisons(monkeypatch)
+    expected = [basic_authorization(u, p) for u, p in PAIRS]
+    body = json.dumps(fake_payload("sms")).encode()
+    for sent in expected:
+        compared.clear()
+        headers = {"Content-Type": "application/json", "Authorization": sent}
+        assert receiver.handle(CallbackRequest("POST", "/", headers, body)).status == 200
+        # the header against every pair, though one matched, with no early exit
+        assert compared == [(sent, pair) for pair in expected]
+    assert len(handled) == len(PAIRS)
+    assert general == []  # all of them took the one-step path
+
+
 def test_non_canonical_but_valid_headers_are_still_accepted() -> None:
     token = b64encode(b"bw-user:s3cret").decode()
     assert check(AUTH, f"basic   {token}") is AuthResult.OK
@@ -127,8 +171,17 @@ def test_from_url_percent_decodes() -> None:
 
 @pytest.mark.parametrize("url", ["https://example.com/cb", "https://user@example.com/cb"])
 def test_from_url_without_credentials_is_an_error(url: str) -> None:
-    with pytest.raises(ValueError, match="credentials"):
+    with pytest.raises(ValueError, match=r"^the URL carries no user:password@ credentials$"):
         BasicAuth.from_url(url)
+
+
+def test_from_url_and_from_env_keep_the_realm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BWHOOKS_CREDENTIALS", "u:p")
+    url = "https://u:p@example.com/cb"
+    for auth in (BasicAuth.from_url(url), BasicAuth.from_env()):
+        assert auth.challenge() == (("WWW-Authenticate", 'Basic realm="bwhooks"'),)
+    for auth in (BasicAuth.from_url(url, realm="voice"), BasicAuth.from_env(realm="voice")):
+        assert auth.challenge() == (("WWW-Authenticate", 'Basic realm="voice"'),)
 
 
 def test_from_env_reads_rotated_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,15 +192,23 @@ def test_from_env_reads_rotated_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check(auth, basic_authorization("u2", "p2")) is AuthResult.OK
 
 
-@pytest.mark.parametrize("value", [None, "", "no-colon", "u:"])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (None, "^environment variable BWHOOKS_CREDENTIALS is not set$"),
+        ("  ", "^environment variable BWHOOKS_CREDENTIALS is not set$"),
+        ("no-colon", "^BWHOOKS_CREDENTIALS must read user:password"),
+        ("u:", "^the password of user 'u' is empty$"),
+    ],
+)
 def test_from_env_refuses_missing_or_malformed(
-    monkeypatch: pytest.MonkeyPatch, value: str | None
+    monkeypatch: pytest.MonkeyPatch, value: str | None, error: str
 ) -> None:
     if value is None:
         monkeypatch.delenv("BWHOOKS_CREDENTIALS", raising=False)
     else:
         monkeypatch.setenv("BWHOOKS_CREDENTIALS", value)
-    with pytest.raises(ValueError, match=r"BWHOOKS_CREDENTIALS|password"):
+    with pytest.raises(ValueError, match=error):
         BasicAuth.from_env()
 
 

@@ -126,6 +126,53 @@ def test_chunked_body_under_the_limit_is_read(connect_chunked: Connect, receiver
     assert seen[0].text == "y" * 9000
 
 
+LIMIT = 3_000  # over Django's DATA_UPLOAD_MAX_MEMORY_SIZE in tests/frameworks.py: ours wins
+# The one-step path takes the exact credentials header and a JSON content type it knows
+# verbatim; any other spelling of either takes the general path (early_response, _decode).
+PATHS = {
+    "one-step": {"Content-Type": JSON, "Authorization": AUTH},
+    "general, by content type": {"Content-Type": "application/json;charset=UTF-8"},
+    "general, by credentials": {"Authorization": "basic " + AUTH.split()[1]},
+}
+
+
+def padded(size: int) -> bytes:
+    """A callback body of exactly ``size`` bytes (JSON allows trailing whitespace)."""
+    body = json.dumps(fake_payload("sms", text="at the limit")).encode()
+    assert len(body) < size
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_a_body_of_exactly_the_limit_is_read_one_byte_more_is_413(
+    connect: Connect, path: str
+) -> None:
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=LIMIT)
+    seen = record(receiver)
+    send = connect(receiver)
+    headers = {"Content-Type": JSON, "Authorization": AUTH, **PATHS[path]}
+    for size, status in [(LIMIT, 200), (LIMIT + 1, 413), (LIMIT - 1, 200)]:
+        body = padded(size)
+        # stated by the client too, so that Content-Length is checked on every transport
+        response = send(body=body, headers={**headers, "Content-Length": str(size)})
+        assert response.status == status, (size, response.body)
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_a_chunked_body_of_exactly_the_limit_is_read_one_byte_more_is_413(
+    connect_chunked: Connect, path: str
+) -> None:
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=LIMIT)
+    seen = record(receiver)
+    send = connect_chunked(receiver)
+    headers = {"Content-Type": JSON, "Authorization": AUTH, **PATHS[path]}
+    for size, status in [(LIMIT, 200), (LIMIT + 1, 413)]:
+        response = send(body=padded(size), headers=headers, chunked=True)
+        assert response.status == status, (size, response.body)
+    assert len(seen) == 1
+
+
 def test_limit_is_checked_before_credentials_are_trusted(connect: Connect) -> None:
     """Credentials come first: an anonymous oversized request gets the challenge, not 413."""
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=10)

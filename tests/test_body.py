@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import pytest
@@ -66,6 +67,37 @@ def test_a_sync_read_ends_at_its_first_empty_chunk_or_the_limit() -> None:
     assert read_limited(reader([b"ab", b"cd"]), 4) == b"abcd"
     assert read_limited(reader([b"ab", b"", b"cd"]), 4) == b"ab"
     assert read_limited(reader([b"ab", b"cde"]), 4) is None
+
+
+class ShortReads(io.BytesIO):
+    """A stream that gives at most ``most`` bytes per read, as a socket may."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        super().__init__(data)
+        self.most = most
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None
+        assert size > 0
+        return super().read(min(size, self.most))
+
+    async def read_async(self, size: int) -> bytes:
+        return self.read(size)
+
+
+@pytest.mark.parametrize("most", [1, 7, 600, 1000, 1001, 65536])
+def test_reading_stops_one_byte_past_the_limit_however_the_stream_splits(most: int) -> None:
+    """Never more than limit + 1 bytes are taken from the client, whatever each read gives:
+    what is past them is not ours to read (the next request on the connection)."""
+    for limit, size in [(1000, 5000), (1000, 1001), (1000, 1000), (70_000, 200_000)]:
+        body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        stream = ShortReads(body, most)
+        assert read_limited(stream.read, limit) == (body if size <= limit else None)
+        assert stream.tell() == min(size, limit + 1)
+        stream = ShortReads(body, most)
+        got = asyncio.run(read_limited_async(stream.read_async, limit))
+        assert got == (body if size <= limit else None)
+        assert stream.tell() == min(size, limit + 1)
 
 
 def test_empty_asgi_messages_before_the_last_are_skipped() -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -144,7 +143,8 @@ def start_listen(*args: str) -> tuple[subprocess.Popen[str], str]:
 
 
 def stop(process: subprocess.Popen[str]) -> str:
-    time.sleep(0.2)
+    """Everything it printed: each event is printed (flushed) before its answer is sent, so
+    what the client was answered is in the pipe already."""
     process.terminate()
     out, _ = process.communicate(timeout=10)
     return out

@@ -38,7 +38,7 @@ def test_an_async_handler_past_its_time_is_cancelled_and_answered_500(
     @receiver.on(events.AnswerEvent)
     async def slow(event: events.AnswerEvent) -> None:
         try:
-            await asyncio.sleep(10)
+            await asyncio.Event().wait()  # never set: it runs until cancelled
         except asyncio.CancelledError:
             cancelled.append(True)
             raise
@@ -205,3 +205,17 @@ def test_v2_debug_payloads_are_masked_in_nested_objects_and_lists(
     assert "+12345678903" not in caplog.text  # message.to, a list
     assert "+*******8903" in caplog.text
     assert "message_id=14762070468292kw2fuqty55yp2b2" in caplog.text
+
+
+def test_an_event_the_queue_could_not_take_is_a_500_that_says_so() -> None:
+    from bwhooks.errors import QueueUnavailable
+
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
+
+    @receiver.on(Event)
+    def queued(event: Event) -> None:
+        raise QueueUnavailable("broker down")
+
+    response = receiver.handle(request("sms"))
+    assert response.status == 500
+    assert json.loads(response.body) == {"error": "could not queue the event"}

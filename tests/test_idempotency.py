@@ -12,6 +12,7 @@ import pytest
 from support import AUTH, JSON, PASSWORD, USER, Send
 
 from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Receiver, events
+from bwhooks.errors import RetryLater
 from bwhooks.events import Event
 from bwhooks.idempotency import (
     Claim,
@@ -105,7 +106,14 @@ def test_memory_store_stays_bounded() -> None:
 
 def test_redis_in_flight_claims_expire(redis_store: RedisStore) -> None:
     assert redis_store.claim("crash").claim is Claim.NEW
-    time.sleep(2.2)  # in_flight_ttl=2: a crashed delivery cannot block the key
+    assert redis_store.claim("crash").claim is Claim.IN_FLIGHT
+    # in_flight_ttl=2: the claim of a crashed delivery carries Redis's expiry...
+    name = redis_store.prefix + "crash"
+    assert 0 < redis_store.client.pttl(name) <= 2000
+    deadline = time.monotonic() + 30  # ...which frees the key (a bounded wait for it)
+    while redis_store.client.exists(name):
+        assert time.monotonic() < deadline, "the in-flight claim never expired"
+        time.sleep(0.05)
     assert redis_store.claim("crash").claim is Claim.NEW
 
 
@@ -170,6 +178,30 @@ def test_a_failed_delivery_is_processed_on_retry(store: IdempotencyStore) -> Non
     assert receiver.handle(request).status == 500
     assert receiver.handle(request).status == 200
     assert receiver.handle(request).status == 200  # now a duplicate
+    assert len(attempts) == 2
+
+
+def test_a_handler_asking_for_a_later_delivery_runs_again_on_it(
+    connect: Connect, store: IdempotencyStore
+) -> None:
+    """RetryLater's 409 asks Bandwidth to deliver again: that delivery must run the
+    handlers, not be answered the 409 again from the store until Bandwidth gives up."""
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), idempotency=store)
+    attempts: list[Event] = []
+
+    @receiver.on(Event)
+    def not_yet(event: Event) -> None:
+        attempts.append(event)
+        if len(attempts) == 1:
+            raise RetryLater("the account is still being created")
+
+    send = connect(receiver)
+    body = json.dumps(fake_payload("sms")).encode()
+    first = send(body=body)
+    assert first.status == 409
+    assert first.headers["Retry-After"] == "5"
+    assert send(body=body).status == 200  # the later delivery runs the handler
+    assert send(body=body).status == 200  # and is then a duplicate
     assert len(attempts) == 2
 
 

@@ -210,9 +210,10 @@ def test_to_payload_writes_wire_types() -> None:
 
 
 def test_strict_converter_rejects_unknown_fields_lenient_keeps_them() -> None:
-    payload = {"eventType": "dtmf", "dtmfDigit": "1", "brandNew": True}
-    with pytest.raises(InvalidCallback, match="brandNew"):
+    payload = {"eventType": "dtmf", "dtmfDigit": "1", "brandNew": True, "alsoNew": 1}
+    with pytest.raises(InvalidCallback) as raised:
         parse_event(payload, converter=make_converter(strict=True))
+    assert raised.value.reason == "unexpected fields: alsoNew, brandNew"
     assert parse_event(payload).raw["brandNew"] is True
 
 
@@ -327,6 +328,32 @@ def test_json_at_the_bound_is_read() -> None:
     assert loads_bounded(text) == json.loads(text)
 
 
+class TestQueryStrings:
+    def test_a_name_given_more_than_once_gives_every_value_whole(self) -> None:
+        assert decode_query(b"tag=ab&tag=cd&tag=ef&one=x") == {
+            "tag": ("ab", "cd", "ef"),
+            "one": "x",
+        }
+
+    @pytest.mark.parametrize(
+        ("query", "reason"),
+        [
+            (b"from=%FF", "query string is not UTF-8"),
+            (b"&".join(b"f%d=1" % n for n in range(1001)), "too many query parameters"),
+        ],
+    )
+    def test_refusals_say_why(self, query: bytes, reason: str) -> None:
+        with pytest.raises(InvalidCallback) as raised:
+            decode_query(query)
+        assert raised.value.reason == reason
+
+    def test_encoding_writes_booleans_lists_and_compact_objects(self) -> None:
+        payload = {"a": True, "b": False, "c": ["x", "y"], "d": {"k": "v", "n": [1, 2]}, "e": 3}
+        assert encode_query(payload) == (
+            "a=true&b=false&c=%5Bx%2C+y%5D&d=%7B%22k%22%3A%22v%22%2C%22n%22%3A%5B1%2C2%5D%7D&e=3"
+        )
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -359,3 +386,64 @@ def test_a_get_parameter_nested_past_the_bound_refuses_the_callback(
         decode(CallbackRequest("GET", "/cb", {}, b"", query + deep))
     assert refused.value.reason == f"invalid {field}: {TOO_DEEP}"
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[1, 2]", "a callback must be a JSON object"),
+        (b'"text"', "a callback must be a JSON object or array"),
+        (b"7", "a callback must be a JSON object or array"),
+    ],
+)
+def test_a_body_that_is_no_object_says_so(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidCallback) as raised:
+        decode_json_body(body)
+    assert raised.value.reason == reason
+
+
+def test_sip_headers_are_kept_name_for_name_on_the_general_path() -> None:
+    """A mapping of names as sent (X- headers are not camelCase), values as strings."""
+    from bwhooks.events import VoiceInitiateEvent
+    from bwhooks.parsing import parse_event
+
+    payload = {**fake_payload("v2:initiate"), "sipHeaders": {"X-Tenant-Id": "t-1", "x-n": 7}}
+    event = parse_event(payload)
+    assert isinstance(event, VoiceInitiateEvent)
+    assert dict(event.sip_headers or {}) == {"X-Tenant-Id": "t-1", "x-n": "7"}
+
+
+def test_event_class_for_tells_the_generation_and_the_unknown() -> None:
+    from bwhooks.parsing import event_class_for
+
+    assert event_class_for("answer", {"callId": "c-1"}) is events.AnswerEvent
+    assert event_class_for("answer", {"callId": "c-1", "accountId": "1"}) is (
+        events.VoiceAnswerEvent
+    )
+    assert event_class_for("hangup", {"cause": "CALL_REJECTED"}) is events.RejectEvent
+    assert event_class_for("pizzaDelivered", {}) in events.UNKNOWN_EVENT_CLASSES
+
+
+@pytest.mark.parametrize(("sent", "read"), [(0.5, 0.5), (1, 1.0), ("0.25", 0.25)])
+def test_a_float_is_read_from_a_number_or_its_text_on_the_general_path(
+    sent: Any, read: float
+) -> None:
+    payload = fake_payload("v2:transcriptionAvailable")
+    payload["transcription"] = {"text": "hello", "confidence": sent}
+    event = parse_event(payload)
+    assert isinstance(event, events.VoiceTranscriptionAvailableEvent)
+    assert event.transcription is not None
+    assert event.transcription.confidence == read
+    assert type(event.transcription.confidence) is float
+
+
+@pytest.mark.parametrize("sent", [True, [0.5], "high"])
+def test_a_float_that_is_no_number_is_none_on_the_general_path(sent: Any) -> None:
+    """Voice v2 keeps the event and drops the field it cannot read (logged)."""
+    payload = fake_payload("v2:transcriptionAvailable")
+    payload["transcription"] = {"text": "hello", "confidence": sent}
+    event = parse_event(payload)
+    assert isinstance(event, events.VoiceTranscriptionAvailableEvent)
+    assert event.transcription is not None
+    assert event.transcription.text == "hello"
+    assert event.transcription.confidence is None

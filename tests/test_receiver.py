@@ -134,8 +134,12 @@ def test_handle_inside_a_running_loop_with_async_handlers_is_refused(receiver: R
     async def handler(event: Event) -> None: ...
 
     async def main() -> None:
-        with pytest.raises(RuntimeError, match="handle_async"):
+        with pytest.raises(RuntimeError) as raised:
             receiver.handle(request())
+        assert str(raised.value) == (
+            "Receiver.handle() cannot run async handlers inside a running event loop; "
+            "await Receiver.handle_async() instead"
+        )
 
     asyncio.run(main())
 
@@ -165,8 +169,9 @@ def test_callable_objects_with_async_call_are_awaited(receiver: Receiver) -> Non
 
 
 def test_current_request_outside_a_handler_raises_lookup_error(receiver: Receiver) -> None:
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError) as raised:
         current_request()
+    assert str(raised.value) == "current_request() is only available inside a handler"
     receiver.handle(request())
     with pytest.raises(LookupError):
         current_request()
@@ -230,3 +235,91 @@ def test_headers_are_case_insensitive_and_keep_duplicates() -> None:
     assert req.headers.getlist("X-a") == ["1", "2"]
     assert dict(req.headers) == {"X-A": "1", "Content-Type": JSON}
     assert "content-type" in req.headers
+
+
+@pytest.mark.parametrize(
+    ("blocking", "in_loop_thread"), [(None, False), (True, False), (False, True)]
+)
+def test_handle_async_calls_a_store_in_a_thread_unless_it_says_it_does_no_io(
+    blocking: bool | None, in_loop_thread: bool
+) -> None:
+    """A store's calls may block (Redis): under handle_async they run in a worker thread,
+    unless the store says ``blocking = False``; one that says nothing is taken as blocking."""
+    from support import PASSWORD, USER
+
+    from bwhooks import BasicAuth, CallbackResponse
+    from bwhooks.idempotency import Claimed, MemoryStore
+
+    threads: list[int] = []
+
+    class Store:  # an IdempotencyStore that says nothing of blocking
+        def __init__(self) -> None:
+            self.inner = MemoryStore()
+
+        def claim(self, key: str) -> Claimed:
+            threads.append(threading.get_ident())
+            return self.inner.claim(key)
+
+        def complete(self, key: str, response: CallbackResponse) -> None:
+            self.inner.complete(key, response)
+
+        def release(self, key: str) -> None:
+            self.inner.release(key)
+
+    store = Store()
+    if blocking is not None:
+        store.blocking = blocking  # type: ignore[attr-defined]
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), idempotency=store)
+
+    async def main() -> int:
+        assert (await receiver.handle_async(request())).status == 200
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert len(threads) == 1
+    assert (threads[0] == loop_thread) is in_loop_thread
+
+
+@pytest.mark.parametrize("path", ["one-step", "general"])
+def test_handle_async_runs_def_handlers_through_the_given_runner(
+    receiver: Receiver, path: str
+) -> None:
+    ran: list[str] = []
+    receiver.on(Event)(lambda event: ran.append("handler"))
+
+    async def run_sync(handler: Any, event: Event) -> Any:
+        ran.append("runner")
+        return handler(event)
+
+    headers = {"Content-Type": JSON, "Authorization": AUTH}
+    if path == "general":
+        headers["Authorization"] = "basic " + AUTH.split()[1]
+    sent = CallbackRequest("POST", "/callbacks", headers, REJECT)
+    response = asyncio.run(receiver.handle_async(sent, run_sync=run_sync))
+    assert response.status == 200
+    assert ran == ["runner", "handler"]
+
+
+def test_a_body_of_exactly_the_limit_takes_the_one_step_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one-step path is the common request's, up to the limit itself."""
+    from support import PASSWORD, USER
+
+    from bwhooks import BasicAuth
+
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=len(REJECT))
+    general: list[str] = []
+    early = receiver.early_response
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        general.append("early_response")
+        return early(*args, **kwargs)
+
+    monkeypatch.setattr(receiver, "early_response", counted)
+    assert receiver.handle(request()).status == 200
+    assert asyncio.run(receiver.handle_async(request())).status == 200
+    assert general == []
+    receiver.max_body_size -= 1  # one byte more than the limit: refused on the general path
+    assert receiver.handle(request()).status == 413
+    assert general == ["early_response"]

@@ -15,7 +15,7 @@ from support import JSON, Send, load_json_example, load_v2_example, v2_example_n
 import bwhooks
 from bwhooks import CallbackResponse, Receiver, events
 from bwhooks.events import Event, Reply
-from bwhooks.idempotency import MemoryStore
+from bwhooks.idempotency import Claim, MemoryStore, idempotency_key
 from bwhooks.parsing import encode_query, parse_delivery
 
 Connect = Callable[[Receiver], Send]
@@ -254,6 +254,30 @@ def test_with_a_store_a_retried_array_runs_only_what_was_not_handled(connect: Co
     assert len(ran) == 4
 
 
+@pytest.mark.parametrize("busy", [0, 1, 2])
+def test_an_array_with_an_element_being_handled_elsewhere_is_409_until_it_is_done(
+    connect: Connect, busy: int
+) -> None:
+    """An element still in flight in another delivery stops the array with 409: a 2xx would
+    tell Bandwidth the whole array was handled, and that element is lost if the other
+    delivery then fails. The elements before it run; it and those after it wait."""
+    store = MemoryStore()
+    receiver = Receiver(auth=bwhooks.BasicAuth(("bw-user", "s3cret-pässword")), idempotency=store)
+    ran = record(receiver, events.MessagingEvent)
+    array = three_elements()
+    keys = [idempotency_key(event) for event in parse_delivery(array)]
+    assert store.claim(keys[busy]).claim is Claim.NEW  # another delivery is handling it
+    send = connect(receiver)
+    response = send(body=body_of(array))
+    assert response.status == 409
+    assert response.headers["Retry-After"] == "5"
+    assert [e.event_type for e in ran] == [e["type"] for e in array[:busy]]
+    assert store.claim(keys[busy]).claim is Claim.IN_FLIGHT  # still the other delivery's
+    store.complete(keys[busy], CallbackResponse.empty())  # which handles it
+    assert send(body=body_of(array)).status == 200  # Bandwidth's retry: the rest runs
+    assert [e.event_type for e in ran] == [e["type"] for e in array[:busy] + array[busy + 1 :]]
+
+
 def test_a_bare_element_is_a_one_element_delivery(connect: Connect, receiver: Receiver) -> None:
     seen = record(receiver)
     response = connect(receiver)(body=body_of(element("message-delivered-1.json")))
@@ -298,6 +322,7 @@ def test_accept_gives_one_event_and_accept_all_every_event(receiver: Receiver) -
     refused = receiver.accept(request)
     assert isinstance(refused, CallbackResponse)
     assert refused.status == 500
+    assert json.loads(refused.body) == {"error": "several events in one delivery"}
     single = CallbackRequest("POST", "/callbacks", headers, body_of(three_elements()[:1]))
     assert isinstance(receiver.accept(single), events.MessageReceivedEvent)
 
