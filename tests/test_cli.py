@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,16 +127,22 @@ def test_user_without_password_is_a_usage_error() -> None:
     assert exited.value.code == 2
 
 
-def start_listen(*args: str) -> tuple[subprocess.Popen[str], str]:
+def spawn_listen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """``bwhooks listen --port 0 ARGS`` (in ``cwd``), its output piped, unbuffered."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("BWHOOKS_CREDENTIALS", None)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bwhooks", "listen", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=cwd,
     )
+
+
+def start_listen(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = spawn_listen(*args)
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("bwhooks listening on http://127.0.0.1:"), line

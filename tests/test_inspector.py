@@ -32,7 +32,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from support import http_request
-from test_cli import start_listen, stop
+from test_cli import spawn_listen, start_listen, stop
 from test_recording import send
 
 from bwhooks import BasicAuth, Receiver
@@ -227,16 +227,7 @@ def listed(page: str, query: str = "") -> dict[str, Any]:
 
 def listen(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str, str]:
     """``bwhooks listen`` (in ``cwd``): the process, its callback URL and the page."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("BWHOOKS_CREDENTIALS", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bwhooks", "listen", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+    process = spawn_listen(*args, cwd=cwd)
     assert process.stdout is not None
     url = process.stdout.readline().split()[-1]
     for line in process.stdout:
