@@ -16,7 +16,12 @@ requests is replaced wherever it appears, and so is whatever is shaped like a ph
 address, a number of four digits or more, a credential in a URL or a secret-looking
 parameter. BXML attributes are kept only when they shape the call (``voice``, ``maxDigits``,
 ...; URLs are scrubbed as text), the others (``username``, ``password``, ``tag``, ``uui``,
-...) are replaced whole. A part nested deeper than a scrub follows is replaced whole.
+...) are replaced whole, and so is the text of ``<Conference>`` and ``<Tag>``; BXML is
+written again from the scrubbed tree (comments and namespace declarations dropped), never
+as it was when anything could hide outside the tree. A part nested deeper than a scrub
+follows is replaced whole. Bodies are read as the receiver reads them (UTF-8, or UTF-16/32
+by BOM or NULs; an answer also by its ``charset``) and written back in that encoding; one
+that does not decode to text the scrub can read is replaced whole.
 
 Values are collected over every delivery before any is written (:meth:`Scrubber.collect`),
 so a name or number first seen in a later delivery is replaced in an earlier one too, and
@@ -658,12 +663,17 @@ def _xml(
     if _DOCTYPE.search(text):
         return None
     try:
-        root = ElementTree.fromstring(text)  # noqa: S314  (no DOCTYPE: nothing to expand)
+        # Instructions inside the root stay (scrubbed): canonical XML, as bw_replay compares
+        # answers, keeps them. No DOCTYPE: nothing to expand.
+        parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder(insert_pis=True))  # noqa: S314
+        parser.feed(text)
+        root = parser.close()
     except (ElementTree.ParseError, ValueError):
         return None
     declaration = _DECLARATION.match(text)
     prologue = declaration.group(0) if declaration else ""
-    changed = bool(_UNSEEN.search(text, len(prologue)))
+    scrubbed_prologue = scrub_text(prologue)  # its encoding name is free text, for expat
+    changed = scrubbed_prologue != prologue or bool(_UNSEEN.search(text, len(prologue)))
     for element in root.iter():
         for name, value in list(element.attrib.items()):
             new_name, scrubbed = _namespaced(name, scrub_text), scrub_attribute(name, value)
@@ -671,10 +681,12 @@ def _xml(
                 changed = True
                 del element.attrib[name]
                 element.set(new_name, scrubbed)
-        tag = _namespaced(element.tag, scrub_text)
-        changed |= tag != element.tag
-        element.tag = tag
-        whole = tag.rpartition("}")[2] in _REPLACED_ELEMENTS
+        tag = element.tag
+        if isinstance(tag, str):  # not an instruction
+            new_tag = _namespaced(tag, scrub_text)
+            changed |= new_tag != tag
+            tag = element.tag = new_tag
+        whole = isinstance(tag, str) and tag.rpartition("}")[2] in _REPLACED_ELEMENTS
         for part in ("text", "tail"):
             value = getattr(element, part)
             if value and value.strip():
@@ -683,7 +695,7 @@ def _xml(
                 setattr(element, part, scrubbed)
     if not changed:
         return text
-    return scrub_text(prologue) + ElementTree.tostring(root, encoding="unicode")
+    return scrubbed_prologue + ElementTree.tostring(root, encoding="unicode")
 
 
 def _namespaced(name: str, scrub: Callable[[str], str]) -> str:
@@ -707,9 +719,23 @@ def _decoded(raw: bytes, charset: str | None) -> tuple[str, str] | None:
     encoding = json.detect_encoding(raw) if charset is None or raw.startswith(boms) else charset
     try:
         encoding = codecs.lookup(encoding).name
-        return raw.decode(encoding), encoding
-    except (LookupError, UnicodeDecodeError):
+        text = raw.decode(encoding)
+        ascii_compatible = "<a1 =&".encode(encoding).endswith(b"<a1 =&")
+    except (LookupError, UnicodeError):
         return None
+    if not ascii_compatible and _json(text) is None and not _is_xml(text):
+        return None  # UTF-16 that is no document is text in another encoding, unread
+    return text, encoding
+
+
+def _is_xml(text: str) -> bool:
+    if not text.lstrip().startswith("<") or _DOCTYPE.search(text):
+        return False
+    try:
+        ElementTree.fromstring(text)  # noqa: S314  (no DOCTYPE: nothing to expand)
+    except (ElementTree.ParseError, ValueError):
+        return False
+    return True
 
 
 def _json(text: str) -> Any:
