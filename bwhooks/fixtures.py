@@ -16,7 +16,12 @@ requests is replaced wherever it appears, and so is whatever is shaped like a ph
 address, a number of four digits or more, a credential in a URL or a secret-looking
 parameter. BXML attributes are kept only when they shape the call (``voice``, ``maxDigits``,
 ...; URLs are scrubbed as text), the others (``username``, ``password``, ``tag``, ``uui``,
-...) are replaced whole. A part nested deeper than a scrub follows is replaced whole.
+...) are replaced whole, and so is the text of ``<Conference>`` and ``<Tag>``; BXML is
+written again from the scrubbed tree (comments and namespace declarations dropped), never
+as it was when anything could hide outside the tree. A part nested deeper than a scrub
+follows is replaced whole. Bodies are read as the receiver reads them (UTF-8, or UTF-16/32
+by BOM or NULs; an answer also by its ``charset``) and written back in that encoding; one
+that does not decode to text the scrub can read is replaced whole.
 
 Values are collected over every delivery before any is written (:meth:`Scrubber.collect`),
 so a name or number first seen in a later delivery is replaced in an earlier one too, and
@@ -28,6 +33,7 @@ compared as XML).
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -48,9 +54,15 @@ __all__ = ["FIXTURE_VERSION", "Fixture", "Scrubber", "fixture_of", "load_fixture
 FIXTURE_VERSION = 1
 
 # -- what is known to be safe: keys whose values are structure, when they have its shape ----
-_ENUM = re.compile(r"[A-Za-z0-9_.:#*+-]{0,64}")
+# An enumeration's value is a word (``answer``, ``TN-Validation-Passed``, ``mp3``): a letter
+# first, no run of digits (``*67+1919...``, ``pin-4242-jane`` are no state or cause).
+_ENUM = re.compile(r"(?![^0-9]*[0-9]{2})(?:[A-Za-z][A-Za-z0-9_.:-]{0,63})?")
+_COUNT = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,6})?")  # a count, a code, a confidence
+_DIGIT = re.compile(r"[0-9*#]?")
+_TOKEN = re.compile(r"[A-Za-z0-9_.:#*+-]{0,64}")  # a BXML attribute the app wrote
 _TIME = re.compile(r"[0-9][0-9TZ:.+-]{3,39}|-?P[0-9YMWDTHS.]{1,40}")
 _ID = re.compile(r"[A-Za-z0-9_.:{}-]{1,128}")
+_ID_CHARS = re.compile(r"[A-Za-z0-9_.:{}-]*")
 _IDS = re.compile(r"[A-Za-z0-9_.:{},-]{0,4096}")
 
 
@@ -61,12 +73,16 @@ def _shaped(shape: re.Pattern[str], names: str) -> dict[str, re.Pattern[str]]:
 _SAFE_KEYS = {
     **_shaped(
         _ENUM,
-        "eventType type callState state status direction cause reason deliveryState deliveryCode"
-        " errorCode tracks fileFormat channels segmentCount activeMembers textSize priority"
-        " sipResponseCode referSipResponseCode notifySipResponseCode referCallStatus channel"
-        " terminatingDigit verstat attestationIndicator privacy screen counter limit stabilized"
-        " hold mute speaker confidence withholdCallerName withholdCallerNumber",
+        "eventType type callState state status direction cause reason deliveryState tracks"
+        " fileFormat priority referCallStatus channel verstat attestationIndicator privacy"
+        " screen stabilized hold mute speaker withholdCallerName withholdCallerNumber",
     ),
+    **_shaped(
+        _COUNT,
+        "deliveryCode errorCode channels segmentCount activeMembers textSize sipResponseCode"
+        " referSipResponseCode notifySipResponseCode counter limit confidence",
+    ),
+    "terminatingDigit": _DIGIT,
     **_shaped(
         _TIME,
         "time eventTime startTime enqueuedTime answerTime endTime completedTime completeTime"
@@ -83,7 +99,7 @@ _ACCOUNT_KEYS = frozenset({"accountId", "userId"})
 # BXML attributes that shape the call, not the people on it (kept when they have the shape).
 _SAFE_ATTRIBUTES = {
     **_shaped(
-        _ENUM,
+        _TOKEN,
         "voice locale gender terminatingDigits maxDigits interDigitTimeout firstDigitTimeout"
         " repeatCount callTimeout callbackTimeout diversionTreatment diversionReason maxDuration"
         " silenceTimeout fileFormat transcribe detectLanguage multiChannel duration answerCall"
@@ -96,19 +112,23 @@ _KEPT_WORDS = frozenset(
     {"", "anonymous", "private", "restricted", "unavailable", "unknown", "true", "false", "null"}
 )
 _SECRET_NAME = re.compile(
-    r"pass|pwd|secret|token|key|auth|sig|cred|session|cookie|otp|pin|code", re.I
+    r"pass|pw|secret|token|key|auth|sig|cred|session|cookie|otp|pin|code|jwt|hmac|nonce", re.I
 )
 
 # -- what personal data and secrets look like inside text -------------------------------------
+_SEP = "[ .\u00a0\u2007\u202f\u2010-\u2015\u2212-]"  # also no-break spaces, Unicode hyphens
 _PHONE = (
     r"(?<![\w+])(?:\+[1-9]\d{6,14}"
-    r"|(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ .-]?\d{3}[ .-]?\d{4}"
-    r"|\+\d{1,3}(?:[ .-]\(?\d{1,5}\)?|\(\d{1,5}\)){1,6}"
+    rf"|(?:\+?1{_SEP}?)?(?:\([2-9]\d{{2}}\)|[2-9]\d{{2}}){_SEP}?\d{{3}}{_SEP}?\d{{4}}"
+    rf"|\+\d{{1,3}}(?:{_SEP}\(?\d{{1,5}}\)?|\(\d{{1,5}}\)){{1,6}}"
     r"|\d{10,15})(?!\w)"
 )
-_URL = r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"'`{}|\\^]+"
+_URL = (  # with a scheme, or scheme-relative (``//user:pass@host/``)
+    r"(?:(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://|(?<![\w:/.+-])//(?=[^\s/]))"
+    r"[^\s<>\"'`{}|\\^]+"
+)
 _SIP = r"(?<![A-Za-z0-9])(?:sips?|tel):[^\s<>\"'`,;]+"
-_EMAIL = r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+_EMAIL = r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"  # any script
 _PARAM = (  # name=value, name: value, name: Basic value
     r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+\s*[=:]\s*(?:(?:basic|bearer|digest)\s+)?"
     r"(?:\"[^\"]*\"|'[^']*'|[^&\s\"'<>;,]+)"
@@ -121,6 +141,7 @@ _ENCODED = (  # a run of URL characters holding a percent-encoded one
     r"(?<![A-Za-z0-9._~%+()!*-])(?=[A-Za-z0-9._~+()!*-]*%[0-9A-Fa-f]{2})[A-Za-z0-9._~%+()!*-]+"
 )
 _DIGITS = r"(?<![A-Za-z0-9])\d{4,}(?![A-Za-z0-9])"
+_JWT = r"(?<![\w-])eyJ[\w-]{2,}\.[\w-]+\.[\w-]*"  # a bare JSON Web Token (or JWS)
 _PHONE_FULL = re.compile(_PHONE)
 _EMAIL_FULL = re.compile(_EMAIL)
 _SIP_FULL = re.compile(_SIP, re.I)
@@ -129,10 +150,12 @@ _DIGITS_FULL = re.compile(r"[0-9*#]*[0-9][0-9*#]*")
 _WORD = re.compile(r"[a-z]+|v\d{1,2}(?:beta\d*)?")  # a path segment that names, not a value
 # Collected values of these kinds and lengths are also replaced inside other text.
 _LITERAL_KINDS = frozenset({"text", "account", "user"})
-_LITERAL_LENGTHS, _LITERAL_WORDS = (4, 200), 64
+_LITERAL_LENGTHS = (4, 1000)
 _MAX_DEPTH = 8  # text inside text (decoded, a URL in a URL) scanned this deep, then replaced
 _DOCTYPE = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.I)
 _DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>\s*")
+_UNSEEN = re.compile(r"<!--|<\?|xmlns", re.I)  # in XML, what its tree does not show
+_REPLACED_ELEMENTS = frozenset({"Conference", "Tag"})  # BXML text that names, not words
 _MEDIA_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w.-]+=(?:[\w.-]+|\"[\w .-]*\"))*")
 _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -145,6 +168,7 @@ _STRUCTURED = re.compile(
             ("sip", _SIP),
             ("email", _EMAIL),
             ("secret", _AUTHORIZATION),
+            ("jwt", _JWT),
             ("param", _PARAM),
         )
     ),
@@ -152,7 +176,7 @@ _STRUCTURED = re.compile(
 )
 # After values collected from other deliveries: numbers, digit runs, percent-encoded text.
 _LOOSE = re.compile(
-    rf"(?P<phone>{_PHONE})|(?P<run>\d{{10,}})|(?P<encoded>{_ENCODED})|(?P<digits>{_DIGITS})"
+    rf"(?P<phone>{_PHONE})|(?P<run>\d{{7,}})|(?P<encoded>{_ENCODED})|(?P<digits>{_DIGITS})"
 )
 _UNIT = re.compile(r"[a-z0-9]+|\s+|[^a-z0-9\s]")  # the words collected values are made of
 
@@ -185,6 +209,9 @@ class Fixture:
     answer_content_type: str
     answer: bytes
     event_types: tuple[str, ...] = ()
+    #: The encodings of ``body`` and ``answer`` (a JSON body may be UTF-16, say).
+    body_encoding: str = "utf-8"
+    answer_encoding: str = "utf-8"
 
 
 class _Placeholders:
@@ -216,7 +243,7 @@ class _Placeholders:
 
     def _searched(self, literal: str, placeholder: str) -> None:
         units = _UNIT.findall(literal)
-        if not units or len(units) > _LITERAL_WORDS or literal in self.literals:
+        if not units or literal in self.literals:
             return
         self.literals[literal] = placeholder
         node = self.trie
@@ -257,10 +284,6 @@ class _Placeholders:
             else:
                 i += 1
         return digits
-
-
-def _is_alphanumeric(char: str) -> bool:
-    return char.isascii() and char.isalnum()
 
 
 def _format(kind: str, number: int, value: str) -> str:
@@ -309,6 +332,8 @@ class Scrubber:
         content_type = _media_type(headers.get("content-type", "application/json"))
         answer_type = _media_type(answer_headers.get("content-type", ""))
         path, query = delivery.path, delivery.query
+        body, body_encoding = self._body(delivery.body, content_type, strict=True)
+        answer, answer_encoding = self._body(delivery.response_body, answer_type, strict=False)
         return Fixture(
             id=delivery.id,
             method=re.sub(r"[^A-Z]", "", delivery.method.upper())[:16] or "GET",
@@ -319,14 +344,16 @@ class Scrubber:
             ),
             query=self._guarded(lambda: self._query(query, strict=True), query, quote_plus),
             content_type=content_type,
-            body=self._body(delivery.body, content_type, strict=True),
+            body=body,
             status=delivery.status,
             answer_content_type=answer_type,
-            answer=self._body(delivery.response_body, answer_type, strict=False),
+            answer=answer,
             event_types=tuple(
                 str(self.value("eventType", str(e.get("event_type"))))
                 for e in delivery.events or ()
             ),
+            body_encoding=body_encoding,
+            answer_encoding=answer_encoding,
         )
 
     def placeholder(self, kind: str, value: str) -> str:
@@ -366,13 +393,21 @@ class Scrubber:
 
     # -- the parts of a delivery ------------------------------------------------------------
 
-    def _body(self, raw: bytes, content_type: str, *, strict: bool) -> bytes:
+    def _body(self, raw: bytes, content_type: str, *, strict: bool) -> tuple[bytes, str]:
+        """A body scrubbed, written back in its encoding (and that encoding): a request's
+        read as the receiver reads it (UTF-8, or UTF-16/32 by BOM or by its NULs), an
+        answer's also by its ``charset``; one that does not decode is replaced whole."""
         if not raw.strip():
-            return raw
-        text = raw.decode("utf-8", "replace")
-        return self._guarded(
-            lambda: self._document(text, content_type, strict=strict), text
-        ).encode()
+            return raw, "utf-8"
+        decoded = _decoded(raw, None if strict else _charset(content_type))
+        if decoded is None:
+            return self.placeholder("text", raw.decode("latin-1")).encode(), "utf-8"
+        text, encoding = decoded
+        scrubbed = self._guarded(lambda: self._document(text, content_type, strict=strict), text)
+        try:
+            return scrubbed.encode(encoding), encoding
+        except UnicodeEncodeError:
+            return scrubbed.encode(), "utf-8"
 
     def _guarded(
         self, scrub: Callable[[], str], original: str, written: Callable[[str], str] = str
@@ -410,7 +445,8 @@ class Scrubber:
         return self._text_strict(text) if strict else self.text(text)
 
     def _xml(self, text: str, *, strict: bool) -> str | None:
-        return _xml(text, self._text_strict if strict else self.text, self._attribute)
+        scrub = self._text_strict if strict else self.text
+        return _xml(text, scrub, self._attribute, self._replacement)
 
     def _attribute(self, name: str, value: str) -> str:
         if name.casefold().endswith("url") or name == "destination":
@@ -420,10 +456,10 @@ class Scrubber:
             return value
         return self._replacement(value)
 
-    def _query(self, query: str, *, strict: bool) -> str:
+    def _query(self, query: str, *, strict: bool, in_url: bool = False) -> str:
         """A query string (or form body), each pair scrubbed; pairs left as they were are
-        kept byte for byte."""
-        if strict:
+        kept byte for byte. In a URL the sender wrote, no name vouches for its value."""
+        if strict and not in_url:  # ids in a URL the sender wrote are no known ids
             self._known_ids(pair.partition("=")[::2] for pair in query.split("&"))
         pieces = []
         for raw in query.split("&"):
@@ -432,7 +468,9 @@ class Scrubber:
             if not equals:
                 name, value = "", name
             new_name = self._key(name)
-            if strict:
+            if strict and in_url:
+                new_value = value if value in self._names.ids else self._replacement(value)
+            elif strict:
                 new_value = str(self.value(name, value))
             elif value and _SECRET_NAME.search(name):
                 new_value = self.placeholder("text", value)
@@ -477,7 +515,7 @@ class Scrubber:
                     self.placeholder("text", credential)
         path = "/".join(self._segments(parts.path.split("/"), strict=strict))
         fragment = self._replacement(parts.fragment) if strict else self.text(parts.fragment)
-        query = self._query(parts.query, strict=strict) if parts.query else ""
+        query = self._query(parts.query, strict=strict, in_url=True) if parts.query else ""
         url = urlunsplit((parts.scheme.lower(), host, path, query, fragment if fragment else ""))
         return url + text[len(core) :]
 
@@ -559,6 +597,8 @@ class Scrubber:
             return self._sip(text)
         if kind == "email":
             return self.placeholder("email", text)
+        if kind == "jwt":
+            return self.placeholder("text", text)
         if kind == "param":  # name=value, name: value
             name, separator, value = re.split(r"(\s*[=:]\s*)", text, maxsplit=1)
             if _SECRET_NAME.search(name):
@@ -591,49 +631,111 @@ class Scrubber:
             decoded = unquote_plus(text)
             scrubbed = self._scan(decoded, strict=strict, values=values)
             return text if scrubbed == decoded else quote_plus(scrubbed, safe="@:/")
-        if kind == "run":  # digits inside a longer token: a number seen elsewhere is replaced
-            text = self._names.known_numbers(text)
-            if text != match.group() or not _bounded(match):
-                return text
+        if kind == "run":  # seven digits or more, even glued to letters (rec19195550158.wav)
+            known = self._names.known_numbers(text)
+            if known != text or not values or _token(match) in self._names.ids:
+                return known  # a number seen elsewhere by its placeholder; an id kept
         return self.placeholder("digits", text) if values else text
 
 
-def _bounded(match: re.Match[str]) -> bool:
-    """Whether the match is a whole word (no letter or digit on either side)."""
+def _token(match: re.Match[str]) -> str:
+    """The run of id characters the match stands in (an id Bandwidth generated, maybe), or
+    ``""`` if it is longer than an id can be."""
     text, start, end = match.string, match.start(), match.end()
-    return not (start and _is_alphanumeric(text[start - 1])) and not (
-        end < len(text) and _is_alphanumeric(text[end])
-    )
+    before = _ID_CHARS.match(text[max(0, start - 129) : start][::-1])
+    after = _ID_CHARS.match(text, end, end + 129)
+    start -= len(before.group()) if before else 0
+    end += len(after.group()) if after else 0
+    return text[start:end] if end - start <= 128 else ""
 
 
 def _xml(
-    text: str, scrub_text: Callable[[str], str], scrub_attribute: Callable[[str, str], str]
+    text: str,
+    scrub_text: Callable[[str], str],
+    scrub_attribute: Callable[[str, str], str],
+    replace: Callable[[str], str],
 ) -> str | None:
-    """An XML document (BXML) with its text and attributes scrubbed, byte for byte the same
-    when nothing changed; ``None`` if it is none (or declares entities: never expanded)."""
+    """An XML document (BXML) with its text, attributes and namespaces scrubbed (the text of
+    a ``<Conference>`` or ``<Tag>`` replaced whole), written from the scrubbed tree: comments
+    and processing instructions are dropped. Byte for byte the same when nothing changed and
+    nothing the tree does not show (a comment, an instruction, a namespace declaration) is
+    there; ``None`` if it is no XML (or declares entities: never expanded)."""
     if _DOCTYPE.search(text):
         return None
     try:
-        root = ElementTree.fromstring(text)  # noqa: S314  (no DOCTYPE: nothing to expand)
+        # Instructions inside the root stay (scrubbed): canonical XML, as bw_replay compares
+        # answers, keeps them. No DOCTYPE: nothing to expand.
+        parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder(insert_pis=True))  # noqa: S314
+        parser.feed(text)
+        root = parser.close()
     except (ElementTree.ParseError, ValueError):
         return None
-    changed = False
+    declaration = _DECLARATION.match(text)
+    prologue = declaration.group(0) if declaration else ""
+    scrubbed_prologue = scrub_text(prologue)  # its encoding name is free text, for expat
+    changed = scrubbed_prologue != prologue or bool(_UNSEEN.search(text, len(prologue)))
     for element in root.iter():
         for name, value in list(element.attrib.items()):
-            scrubbed = scrub_attribute(name, value)
-            changed |= scrubbed != value
-            element.set(name, scrubbed)
+            new_name, scrubbed = _namespaced(name, scrub_text), scrub_attribute(name, value)
+            if (new_name, scrubbed) != (name, value):
+                changed = True
+                del element.attrib[name]
+                element.set(new_name, scrubbed)
+        tag = element.tag
+        if isinstance(tag, str):  # not an instruction
+            new_tag = _namespaced(tag, scrub_text)
+            changed |= new_tag != tag
+            tag = element.tag = new_tag
+        whole = isinstance(tag, str) and tag.rpartition("}")[2] in _REPLACED_ELEMENTS
         for part in ("text", "tail"):
             value = getattr(element, part)
             if value and value.strip():
-                scrubbed = scrub_text(value)
+                scrubbed = replace(value) if whole and part == "text" else scrub_text(value)
                 changed |= scrubbed != value
                 setattr(element, part, scrubbed)
     if not changed:
         return text
-    declaration = _DECLARATION.match(text)
-    body = ElementTree.tostring(root, encoding="unicode")
-    return (declaration.group(0) if declaration else "") + body
+    return scrubbed_prologue + ElementTree.tostring(root, encoding="unicode")
+
+
+def _namespaced(name: str, scrub: Callable[[str], str]) -> str:
+    """A tag or attribute name with its namespace (a URI, maybe with credentials) scrubbed."""
+    if not name.startswith("{"):
+        return name
+    namespace, _, local = name[1:].partition("}")
+    return f"{{{scrub(namespace)}}}{local}"
+
+
+def _charset(content_type: str) -> str | None:
+    found = re.search(r";\s*charset=\"?([\w.:-]+)", content_type, re.I)
+    return found.group(1) if found else None
+
+
+def _decoded(raw: bytes, charset: str | None) -> tuple[str, str] | None:
+    """``raw`` decoded, and the name of its encoding: by its BOM, else by ``charset``, else
+    as ``json`` detects it (UTF-8, or UTF-16/32 by where its NULs are); ``None`` if that
+    encoding is unknown or no text encoding, or the bytes are not in it."""
+    boms = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    encoding = json.detect_encoding(raw) if charset is None or raw.startswith(boms) else charset
+    try:
+        encoding = codecs.lookup(encoding).name
+        text = raw.decode(encoding)
+        ascii_compatible = "<a1 =&".encode(encoding).endswith(b"<a1 =&")
+    except (LookupError, UnicodeError):
+        return None
+    if not ascii_compatible and _json(text) is None and not _is_xml(text):
+        return None  # UTF-16 that is no document is text in another encoding, unread
+    return text, encoding
+
+
+def _is_xml(text: str) -> bool:
+    if not text.lstrip().startswith("<") or _DOCTYPE.search(text):
+        return False
+    try:
+        ElementTree.fromstring(text)  # noqa: S314  (no DOCTYPE: nothing to expand)
+    except (ElementTree.ParseError, ValueError):
+        return False
+    return True
 
 
 def _json(text: str) -> Any:
@@ -722,14 +824,21 @@ def _document(fixture: Fixture) -> dict[str, Any]:
             "path": fixture.path,
             "query": fixture.query,
             "content_type": fixture.content_type,
-            "body": fixture.body.decode(),
+            "body": fixture.body.decode(fixture.body_encoding),
+            **_encoding(fixture.body_encoding),
         },
         "answer": {
             "status": fixture.status,
             "content_type": fixture.answer_content_type,
-            "body": fixture.answer.decode(),
+            "body": fixture.answer.decode(fixture.answer_encoding),
+            **_encoding(fixture.answer_encoding),
         },
     }
+
+
+def _encoding(name: str) -> dict[str, str]:
+    """The ``encoding`` key of a body not in UTF-8."""
+    return {} if name == "utf-8" else {"encoding": name}
 
 
 def load_fixture(path: str | Path) -> Fixture:
@@ -744,9 +853,11 @@ def load_fixture(path: str | Path) -> Fixture:
         path=request["path"],
         query=request["query"],
         content_type=request["content_type"],
-        body=request["body"].encode(),
+        body=request["body"].encode(request.get("encoding", "utf-8")),
         status=answer["status"],
         answer_content_type=answer["content_type"],
-        answer=answer["body"].encode(),
+        answer=answer["body"].encode(answer.get("encoding", "utf-8")),
         event_types=tuple(document.get("event_types", ())),
+        body_encoding=request.get("encoding", "utf-8"),
+        answer_encoding=answer.get("encoding", "utf-8"),
     )

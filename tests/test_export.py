@@ -333,7 +333,7 @@ def test_replacement_does_not_depend_on_the_order_of_deliveries(tmp_path: Path) 
 
 
 def test_fixture_file_names_are_safe_unique_and_written_owner_only(tmp_path: Path) -> None:
-    hostile = ["../../escape", "a/b", "x" * 300, "answer\x00evil", "..", "answer", "answer"]
+    hostile = ["../../escape", "a/b", "x" * 300, "answer\x00evil", "..", "", "answer", "answer"]
     deliveries = [recorded({"eventType": kind}, b"") for kind in hostile]  # ids all 0
     folder = tmp_path / "out"
     folder.mkdir()
@@ -351,7 +351,7 @@ def test_fixture_file_names_are_safe_unique_and_written_owner_only(tmp_path: Pat
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert victim.read_text() == "untouched"
     assert {p.name for p in paths} >= {"00000-answer.json", "00000-answer-2.json"}
-    assert "00000-delivery.json" in {p.name for p in paths}  # ".." names nothing
+    assert "00000-delivery.json" in {p.name for p in paths}  # "" names nothing
 
 
 def test_export_of_hostile_bodies_writes_scrubbed_fixtures(tmp_path: Path) -> None:
@@ -466,3 +466,159 @@ def test_an_exported_fixture_is_a_fixture(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no bwhooks fixture"):
         load_fixture(path)
     assert os.stat(path).st_size > 0
+
+
+# -- issue 20 follow-up: what an outside attack found export keeping -----------------------------
+
+from bwhooks.replaying import same_body  # noqa: E402
+
+
+def exported(tmp_path: Path, deliveries: list[Delivery]) -> list[Fixture]:
+    folder = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+    return [load_fixture(p) for p in write_fixtures(deliveries, folder)]
+
+
+def test_answers_are_written_from_the_scrubbed_tree(tmp_path: Path) -> None:
+    """Comments, processing instructions and namespace declarations are not in ElementTree's
+    tree: an answer that seemed unchanged used to be exported as written, with them."""
+    answers = [
+        b'<?xml version="1.0" encoding="UTF-8"?><Response><!-- caller +19195550142 '
+        b"jane.roe@corp.example --><SpeakSentence>Hello</SpeakSentence></Response>",
+        b"<Response><?note +19195550172 ?><SpeakSentence>Hello</SpeakSentence></Response>",
+        b'<Response xmlns:a="https://bob:NsPassw0rd@example.com/ns"><SpeakSentence>Hi'
+        b"</SpeakSentence></Response>",
+        b"<!-- +19195550143 --><Response><Hangup/></Response><?pi jane.roe@corp.example?>",
+        b'<?xml version="1.0" encoding="x19195550144"?><Response><Hangup/></Response>',
+        b'<Response xmlns="https://bob:NsPassw0rd@example.com/bxml"><Hangup/></Response>',
+        b"<Response><Conference>jane-roe-private-room</Conference><Tag>acct-jane-roe-42</Tag>"
+        b"</Response>",
+    ]
+    fixtures = exported(tmp_path, [recorded({"eventType": "answer"}, a) for a in answers])
+    secrets = ["jane.roe", "NsPassw0rd", "jane-roe", *everything("+19195550142")]
+    secrets += [*everything("+19195550172"), "9195550143", "9195550144"]
+    assert leaks("\n".join(f.answer.decode() for f in fixtures), secrets) == []
+    for i in (0, 2):  # a comment, an unused namespace: the same BXML, for bw_replay
+        assert same_body(fixtures[i].answer, answers[i])
+    assert fixtures[1].answer.startswith(b"<Response><?note +1555010")  # scrubbed, kept
+    conference = ElementTree.fromstring(fixtures[-1].answer)  # noqa: S314
+    assert [e.tag for e in conference] == ["Conference", "Tag"]
+    unchanged = b"<Response><SpeakSentence>Hello</SpeakSentence><Hangup/></Response>"
+    assert exported(tmp_path, [recorded({"eventType": "answer"}, unchanged)])[0].answer == (
+        unchanged  # nothing hidden, nothing changed: byte for byte
+    )
+
+
+def test_bodies_are_decoded_as_the_receiver_reads_them(tmp_path: Path) -> None:
+    """A JSON body with a BOM or in UTF-16/32 decodes to the same events at the receiver; it
+    was scrubbed as UTF-8 text, keeping the text and the tag (and, in UTF-16, everything)."""
+    payload = {
+        "eventType": "sms",
+        "messageId": "m-1",
+        "text": "my secret diary Jane Roe",
+        "from": "+19195550169",
+        "to": "+19195550170",
+        "tag": "tag-jane-roe",
+        "state": "received",
+    }
+    text = json.dumps(payload)
+    bodies = {
+        "utf-8-sig": text.encode("utf-8-sig"),
+        "utf-16": text.encode("utf-16"),
+        "utf-16-be": text.encode("utf-16-be"),
+        "utf-32": text.encode("utf-32"),
+    }
+    answer = (
+        "<Response><SpeakSentence>+19195550169 jane.roe@corp.example</SpeakSentence></Response>"
+    )
+    deliveries = [recorded(body, b"") for body in bodies.values()]
+    deliveries.append(recorded(payload, answer.encode("utf-16"), f"{XML}; charset=utf-16"))
+    deliveries.append(recorded(b"\xff\xfe +19195550142 \xc3 Jane Roe", b"", status=400))
+    fixtures = exported(tmp_path, deliveries)
+    secrets = ["secret diary", "tag-jane-roe", "Jane Roe", "jane.roe", "9195550142"]
+    for fixture, (encoding, body) in zip(fixtures, bodies.items(), strict=False):
+        assert fixture.body_encoding == encoding
+        assert fixture.body.startswith(body[:2])  # the same BOM (or none) and the same width
+        document = json.loads(fixture.body.decode(encoding))
+        assert leaks(json.dumps(document), [*secrets, *everything("+19195550169")]) == []
+        assert (document["eventType"], document["state"]) == ("sms", "received")
+        headers = (("Content-Type", JSON),)
+        events, refused = typed("POST", "/callbacks", "", headers, fixture.body)
+        assert refused is None
+        assert [e["class"] for e in events or ()] == ["SmsEvent"]
+    spoken = fixtures[4]
+    assert spoken.answer_encoding == "utf-16"
+    assert leaks(spoken.answer.decode("utf-16"), secrets + everything("+19195550169")) == []
+    assert spoken.answer.decode("utf-16").startswith("<Response><SpeakSentence>+1555010")
+    undecodable = fixtures[5]  # no encoding the receiver reads: replaced whole
+    assert re.fullmatch(rb"<text \d+>", undecodable.body)
+
+
+def test_long_values_are_replaced_where_an_answer_repeats_them(tmp_path: Path) -> None:
+    """Values were searched in answers up to 200 characters or 64 words: an SMS of 215
+    characters, or a tag of 120 characters and 24 words, spoken back was kept."""
+    long = (
+        "Hi it is Jane Roe here and I wanted to let you know that the spare key to the blue "
+        "house on Maple Avenue is under the third flower pot next to the garage door so please "
+        "grab it tomorrow morning thanks"
+    )
+    medium = "customer Jane Roe from the blue house on Maple Avenue near the third flower pot ok"
+    longest = " ".join(["Maple"] * 166)  # 995 characters
+    deliveries = [
+        recorded({"eventType": "sms", "text": value}, greeting(f"you said {value}"))
+        for value in (long, medium, longest)
+    ]
+    fixtures = exported(tmp_path, deliveries)
+    assert leaks("\n".join(f.answer.decode() for f in fixtures), ["Maple", "flower pot"]) == []
+    for fixture in fixtures:
+        placeholder = json.loads(fixture.body)["text"]
+        assert fixture.answer == greeting(f"you said {html.escape(placeholder)}")
+
+
+@pytest.mark.parametrize(
+    ("answer", "secrets"),
+    [
+        ("Call +1\u00a0919\u00a0555\u00a00143 now", ["919\u00a0555", "0143"]),
+        ("Call 919\u2011555\u20110144 now", ["919\u2011555", "0144"]),
+        ("see rec19195550158.wav", ["9195550158", "1919555"]),
+        ("Caller9195550159 ok", ["9195550159"]),
+        ("ref7654321 ok", ["7654321"]),
+        ("//bob:S3cretPw@10.1.2.3/cb", ["S3cretPw", "bob:"]),
+        (
+            "https://app.example/cb?jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJl"
+            "&amp;pw=hunter2x&amp;hmac=ab12cd34ef",
+            ["eyJhbGciOiJIUzI1NiJ9", "hunter2x", "ab12cd34ef"],
+        ),
+        ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJl", ["eyJzdWIiOiJqYW5lIn0"]),
+        ("mail zo\u00eb.quux@example.com", ["zo\u00eb", "quux@example"]),
+    ],
+)
+def test_answers_keep_no_number_credential_or_address_however_written(
+    tmp_path: Path, answer: str, secrets: list[str]
+) -> None:
+    speak = f"<Response><SpeakSentence>{answer}</SpeakSentence></Response>"
+    (fixture,) = exported(tmp_path, [recorded({"eventType": "answer"}, speak.encode())])
+    assert leaks(fixture.answer.decode(), secrets) == []
+    assert fixture.answer.decode().startswith("<Response><SpeakSentence>")
+
+
+def test_a_value_under_a_safe_key_keeps_only_that_keys_shape(tmp_path: Path) -> None:
+    """States and causes are words; the query of a URL the sender wrote has no safe names."""
+    call_id = "c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85"
+    payload = {
+        "eventType": "disconnect",
+        "callId": call_id,
+        "cause": "*67+19195550173",
+        "state": "pin-4242-jane",
+        "answerUrl": "https://app.example/cb?id=SUPERSECRETAPIKEY&eventType=hunter2pass",
+    }
+    redirect = f'<Response><Redirect redirectUrl="https://app.example/{call_id}"/></Response>'
+    (fixture,) = exported(tmp_path, [recorded(payload, redirect.encode())])
+    secrets = ["4242", "jane", "SUPERSECRETAPIKEY", "hunter2pass", *everything("+19195550173")]
+    assert leaks(fixture.body.decode(), secrets) == []
+    body = json.loads(fixture.body)
+    assert (body["eventType"], body["callId"]) == ("disconnect", call_id)
+    assert body["answerUrl"].startswith("https://app.example/cb?id=%3Ctext+")
+    assert call_id in fixture.answer.decode()  # an id with a run of digits is still an id
+    kept = {"eventType": "recordingAvailable", "state": "TN-Validation-Passed", "fileFormat": "mp3"}
+    (fixture,) = exported(tmp_path, [recorded(kept, b"")])
+    assert json.loads(fixture.body) == kept
