@@ -162,16 +162,15 @@ class ForwardingApp:
         self.max_body_size = max_body_size
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        from bwhooks.adapters.wsgi import _reader, _respond, environ_headers
-        from bwhooks.body import read_limited
+        from bwhooks.adapters.wsgi import _respond, environ_headers
 
         method = environ.get("REQUEST_METHOD", "GET")
         headers = environ_headers(environ).pairs()
         ambiguous = framing_error(headers, environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
         if ambiguous is not None:
             answer = CallbackResponse.error(*ambiguous)
-        elif (body := read_limited(_reader(environ), self.max_body_size)) is None:
-            answer = CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
+        elif isinstance(body := _body(environ, self.max_body_size), CallbackResponse):
+            answer = body
         else:
             answer = forward(
                 self.url,
@@ -184,6 +183,22 @@ class ForwardingApp:
                 scheme=environ.get("wsgi.url_scheme", "http"),
             )
         return _respond(answer, start_response, head=method == "HEAD")
+
+
+def _body(environ: WSGIEnvironment, limit: int) -> bytes | CallbackResponse:
+    """The request's body, or the answer that refuses it: ``413`` over ``limit`` bytes,
+    ``400`` when the server cannot read it (a malformed chunked body)."""
+    from bwhooks.adapters.wsgi import _reader
+    from bwhooks.body import read_limited
+    from bwhooks.receiver import GONE, UNREADABLE, unreadable
+
+    try:
+        body = read_limited(_reader(environ), limit)
+    except GONE:
+        raise
+    except UNREADABLE:
+        return unreadable()
+    return CallbackResponse.error(413, f"body over {limit} bytes") if body is None else body
 
 
 def _target(url: str) -> SplitResult:

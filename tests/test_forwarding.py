@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from pytest_httpserver import HTTPServer
 from support import free_port
+from test_adapters_raw import MALFORMED_CHUNKS, chunked_exchange, status_of
 from test_cli import start_listen, stop
 from test_recording import send
 from werkzeug import Request, Response
@@ -556,3 +557,17 @@ def test_credentials_reach_the_app_and_come_back_but_the_recording_masks_them(
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
     for secret in (b"cookie-secret", b"key-secret", b"signature-secret"):
         assert secret not in stored
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS)
+def test_a_malformed_chunked_body_is_a_400_and_never_relayed(body: bytes) -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            answer = chunked_exchange(urlsplit(url).port or 0, body)
+        finally:
+            stop(relay)
+    assert status_of(answer) == 400, answer
+    assert answer.endswith(b'{"error": "unreadable body"}'), answer
+    assert upstream.received == []

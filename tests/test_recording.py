@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
+from test_adapters_raw import MALFORMED_CHUNKS, chunked_exchange, status_of
 from test_cli import start_listen, stop
 
 from bwhooks import recording
@@ -677,3 +678,30 @@ def test_a_version_1_file_is_read_as_it_is_and_migrated_by_a_listener(tmp_path: 
         created = db.execute("SELECT sql FROM sqlite_master WHERE name = 'deliveries'").fetchone()
     assert sizes[0] == sizes[3]  # the migration counts a row's bytes as recording does
     assert created[0] == SCHEMA.split(";")[0].strip()
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS)
+def test_listen_answers_a_malformed_chunked_body_400_and_records_it_refused(
+    tmp_path: Path, body: bytes
+) -> None:
+    """Before the credentials are checked (the recorder reads first) and after them."""
+    from urllib.parse import urlsplit
+
+    from bwhooks.auth import basic_authorization
+
+    file = tmp_path / "deliveries.sqlite3"
+    process, url = start_listen("--user", "u", "--password", "p", "--record", str(file))
+    port = urlsplit(url).port or 0
+    try:
+        answers = [
+            chunked_exchange(port, body, auth=None),
+            chunked_exchange(port, body, auth=basic_authorization("u", "p")),
+        ]
+    finally:
+        stop(process)
+    for answer in answers:
+        assert status_of(answer) == 400, answer
+        assert answer.endswith(b'{"error": "unreadable body"}'), answer
+    with Recorder(file, read_only=True) as recorder:
+        kept = recorder.deliveries()
+    assert [(d.status, d.refused, d.events) for d in kept] == [(400, "unreadable body", None)] * 2
