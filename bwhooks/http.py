@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Union
 from urllib.parse import parse_qsl
@@ -322,4 +322,29 @@ def framing_error(
             return 501, "a transfer coding other than chunked"
     elif lengths and (len(set(lengths)) > 1 or not _DIGITS.fullmatch(lengths[0])):
         return 400, "an invalid Content-Length"
+    return None
+
+
+# RFC 9112 §3.2 (uri-host [":" port]): an IP literal, or a name of letters, digits, "-", ".",
+# "_", "~" (sub-delims such as "," are refused: no host a client reaches us by has them).
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]*)(:[0-9]{0,5})?")
+
+
+def request_error(
+    method: str, hosts: Sequence[str], version: str = "HTTP/1.1", *, host_required: bool = True
+) -> tuple[int, str] | None:
+    """Why a request's ``method`` and ``Host`` headers (``hosts``, every value) are
+    invalid, as ``(status, reason)``; ``None`` when they are not. A method that is no token
+    (control or non-ASCII characters) and, RFC 9112 §3.2, several ``Host`` headers, an
+    invalid one, or (``host_required``) none in HTTP/1.1 are each a ``400``: a proxy hop
+    would vouch for such a host (``X-Forwarded-Host``) as one."""
+    if not _TOKEN.fullmatch(method):  # RFC 9110 §9.1
+        return 400, "an invalid method"
+    if len(hosts) > 1:
+        return 400, "several Host headers"
+    if not hosts:
+        required = host_required and version == "HTTP/1.1"
+        return (400, "no Host header") if required else None
+    if not _HOST.fullmatch(hosts[0].strip(" \t")):
+        return 400, "an invalid Host header"
     return None

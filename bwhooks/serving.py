@@ -9,8 +9,10 @@ server (a thread per connection, without limit, waiting on each for ever) it
   body): every read waits at most what is left of that time, so a client that sends
   nothing, or a byte now and then (slowloris), is dropped and frees its thread;
 - refuses, before the app sees it, a request whose body length is ambiguous
-  (:func:`bwhooks.http.framing_error`: ``Content-Length`` with ``Transfer-Encoding``, ...)
-  with a JSON ``400`` (or ``501``), and closes the connection (RFC 9112 §6.3).
+  (:func:`bwhooks.http.framing_error`: ``Content-Length`` with ``Transfer-Encoding``, ...),
+  whose method is no token, or whose ``Host`` is missing, repeated or invalid
+  (:func:`bwhooks.http.request_error`) with a JSON ``400`` (or ``501``), and closes the connection
+  (RFC 9112 §6.3).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from bwhooks.http import framing_error
+from bwhooks.http import framing_error, request_error
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -126,7 +128,9 @@ class BoundedRequestHandler(WSGIRequestHandler):
     def parse_request(self) -> bool:
         if not super().parse_request():
             return False
-        refused = framing_error(self.headers.items(), self.request_version)
+        refused = request_error(
+            self.command, self.headers.get_all("Host") or [], self.request_version
+        ) or framing_error(self.headers.items(), self.request_version)
         if refused is None:
             return True
         status, reason = refused

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -169,10 +169,12 @@ class Upstream:
 
     def __init__(self, headers: list[tuple[str, str]] | None = None) -> None:
         self.received: list[Headers] = []
+        self.queries: list[str] = []
         self.headers = headers or [("Content-Type", "text/plain")]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         self.received.append(environ_headers(environ))
+        self.queries.append(environ.get("QUERY_STRING", ""))
         start_response("200 OK", self.headers)
         return [b"from the app"]
 
@@ -571,3 +573,91 @@ def test_a_malformed_chunked_body_is_a_400_and_never_relayed(body: bytes) -> Non
     assert status_of(answer) == 400, answer
     assert answer.endswith(b'{"error": "unreadable body"}'), answer
     assert upstream.received == []
+
+
+def raw_exchange(port: int, head: bytes) -> bytes:
+    """Send ``head`` (a request line and headers, as written) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(30)
+        sock.sendall(head)
+        return read_until_closed(sock)
+
+
+HOSTILE_HEADS = [
+    pytest.param(b"P\xd6ST /callbacks HTTP/1.1\r\nHost: relay\r\n", id="non-ascii-method"),
+    pytest.param(b"P\x01ST /callbacks HTTP/1.1\r\nHost: relay\r\n", id="control-in-method"),
+    pytest.param(
+        b"GET /callbacks HTTP/1.1\r\nHost: relay\r\nHost: evil.example\r\n", id="two-hosts"
+    ),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\nHost: relay,evil.example\r\n", id="comma-host"),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\nHost: relay evil\r\n", id="space-host"),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\n", id="no-host"),
+]
+
+
+@pytest.mark.parametrize("head", HOSTILE_HEADS)
+def test_an_invalid_method_or_host_is_a_400_and_never_relayed(head: bytes) -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            answer = raw_exchange(urlsplit(url).port or 0, head + b"\r\n")
+        finally:
+            stop(relay)
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", answer
+    assert b'{"error": ' in answer
+    assert upstream.received == []
+
+
+def test_a_query_that_is_not_ascii_is_relayed_percent_encoded() -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            head = b"GET /callbacks?x=\xe9&y=%41 HTTP/1.1\r\nHost: relay\r\n\r\n"
+            answer = raw_exchange(urlsplit(url).port or 0, head)
+        finally:
+            stop(relay)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    # werkzeug reads the request line as Latin-1 and hands on its UTF-8 bytes: relayed as sent
+    (query,) = upstream.queries
+    assert (query, unquote(query)) == ("x=%C3%A9&y=%41", "x=\u00e9&y=A")
+
+
+@pytest.mark.parametrize(
+    ("method", "host", "reason"),
+    [
+        ("P\u00d6ST", "relay", "an invalid method"),
+        ("GET", "relay, evil.example", "an invalid Host header"),  # two, joined by a server
+    ],
+)
+def test_the_wsgi_app_alone_refuses_an_invalid_method_or_host(
+    httpserver: HTTPServer, method: str, host: str, reason: str
+) -> None:
+    import io
+
+    from bwhooks.forwarding import ForwardingApp
+
+    app = ForwardingApp(httpserver.url_for("/cb"))
+    started: list[str] = []
+    environ = {
+        "REQUEST_METHOD": method,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "wsgi.input": io.BytesIO(b""),
+    }
+    start_response: Any = lambda status, headers, exc_info=None: started.append(status)  # noqa: E731
+    answer = app(environ, start_response)
+    assert started == ["400 Bad Request"]
+    assert json.loads(b"".join(answer)) == {"error": reason}
+    assert httpserver.log == []
+
+
+def test_forward_refuses_what_it_cannot_write(httpserver: HTTPServer) -> None:
+    """Called directly (no server in front): a method that is no token, a header
+    http.client cannot write, are a 400, never an exception."""
+    url = httpserver.url_for("/cb")
+    assert forward(url, "P\x01ST", "", [], b"").status == 400
+    assert forward(url, "GET", "", [("X-Name", "\u0100")], b"").status == 400
+    assert forward(url, "GET", "", [("X-Name", "a\r\nX-Evil: 1")], b"").status == 400
+    assert httpserver.log == []
