@@ -176,6 +176,16 @@ def test_credentials_and_cookies_are_masked() -> None:
         "X-CSRF-Token",
         "X-Credentials",
         "Authentication-Info",
+        "X-Pwd",
+        "X-Pw",
+        "X-Passcode",
+        "X-Otp",
+        "X-Pin",
+        "DPoP",
+        "X-Amzn-Oidc-Data",
+        "X-Sig",
+        "X-Cred",
+        "X_Jwt",
     ],
 )
 def test_a_header_whose_name_speaks_of_a_credential_is_one(name: str) -> None:
@@ -194,10 +204,36 @@ def test_a_header_whose_name_speaks_of_a_credential_is_one(name: str) -> None:
         "X-Trace",
         "X-Forwarded-For",
         "X-Bwhooks-Replay-Of",
+        "X-Ping",  # the short words count whole, never inside another word
+        "X-Signal",
+        "X-Design",
+        "X-Spinner",
+        "X-Passthrough",
     ],
 )
 def test_other_headers_are_not_credentials(name: str) -> None:
     assert name not in CREDENTIAL_HEADERS
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password", True),
+        ("api_key", True),
+        ("userPwd", True),  # words at case changes too
+        ("pinCode", True),
+        ("otp", True),
+        ("x-amzn-oidc-accesstoken", True),
+        ("WWW-Authenticate", True),  # the rule says "auth": only the headers' SAFE differ
+        ("callId", False),
+        ("shipping", False),
+        ("to", False),
+    ],
+)
+def test_is_secret_name_is_the_one_rule_for_names(name: str, secret: bool) -> None:
+    from bwhooks.http import is_secret_name
+
+    assert is_secret_name(name) is secret
 
 
 def test_a_masked_value_keeps_only_an_authorization_scheme() -> None:
