@@ -741,3 +741,55 @@ def test_listen_answers_a_malformed_chunked_body_400_and_records_it_refused(
     with Recorder(file, read_only=True) as recorder:
         kept = recorder.deliveries()
     assert [(d.status, d.refused, d.events) for d in kept] == [(400, "unreadable body", None)] * 2
+
+
+def test_a_refused_delivery_keeps_little_of_its_method_and_path_too(tmp_path: Path) -> None:
+    long = attrs.evolve(
+        delivery(status=401),
+        method="P" * 70_000,
+        path="/" + "a" * 70_000,
+        headers=(("X-Name", "v" * 70_000),),
+    )
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        recorder.record(long)
+        (kept,) = recorder.deliveries()
+    assert (kept.method, kept.path) == (long.method[:REFUSED_LIMIT], long.path[:REFUSED_LIMIT])
+    assert kept.truncated
+    with closing(sqlite3.connect(tmp_path / "f.sqlite3")) as db:
+        (size,) = db.execute("SELECT size FROM deliveries").fetchone()
+    assert size < 6 * REFUSED_LIMIT, size
+
+
+def test_the_wal_file_stays_in_proportion_to_max_bytes(tmp_path: Path) -> None:
+    file = tmp_path / "f.sqlite3"
+    wal = file.with_name(file.name + "-wal")
+    largest = 0
+    with Recorder(file, max_bytes=1_000_000) as recorder:
+        for n in range(300):
+            recorder.record(sized(n, 20_000))
+            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+    assert largest < 2_000_000, largest  # SQLite's default let it reach 4 MB and more
+
+
+def test_checking_a_file_that_is_no_recording_leaves_its_folder_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """Another app's SQLite file in WAL mode, its -wal file beside it (the app crashed, or
+    is at work): refused, and no -shm file created beside it."""
+    source = tmp_path / "source"
+    source.mkdir()
+    with closing(sqlite3.connect(source / "other.db")) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, secret TEXT)")
+        db.commit()
+        db.execute("INSERT INTO accounts (secret) VALUES ('x')")
+        db.commit()
+        folder = tmp_path / "app"
+        folder.mkdir()
+        for name in ("other.db", "other.db-wal"):  # as the files stand while the app runs
+            (folder / name).write_bytes((source / name).read_bytes())
+    before = {p.name: p.stat().st_mode for p in folder.iterdir()}
+    with pytest.raises(ValueError, match="not a file of recorded deliveries"):
+        Recorder(folder / "other.db")
+    assert {p.name: p.stat().st_mode for p in folder.iterdir()} == before
