@@ -414,13 +414,16 @@ def answer_ok(environ: WSGIEnvironment, start_response: StartResponse) -> list[b
 
 
 @contextmanager
-def listen_server(max_connections: int, request_timeout: float) -> Iterator[ListenServer]:
+def listen_server(
+    max_connections: int, request_timeout: float, first_byte_timeout: float = 2.0
+) -> Iterator[ListenServer]:
     server = ListenServer(
         "127.0.0.1",
         0,
         answer_ok,
         max_connections=max_connections,
         request_timeout=request_timeout,
+        first_byte_timeout=first_byte_timeout,
     )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -488,6 +491,27 @@ def test_a_client_trickling_its_request_is_dropped_at_the_deadline() -> None:
                     pytest.fail("the trickling client was never dropped")
             assert closed_by_server(sock)
         assert get(server.server_port) == 200
+
+
+def test_a_connection_that_sends_nothing_is_dropped_at_the_first_byte_deadline() -> None:
+    """80 idle connections held every thread for the whole request_timeout: now only until
+    the first-byte deadline, while a client that started may use the whole of it."""
+    with listen_server(max_connections=2, request_timeout=60, first_byte_timeout=0.2) as server:
+        port = server.server_port
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+        try:
+            assert all(closed_by_server(sock) for sock in idle)  # long before 60 s
+        finally:
+            for sock in idle:
+                sock.close()
+        with socket.create_connection(("127.0.0.1", port)) as started:
+            started.sendall(b"GET / HTTP/1.1\r\n")  # then quiet past the first-byte deadline
+            with selectors.DefaultSelector() as selector:
+                selector.register(started, selectors.EVENT_READ)
+                assert not selector.select(timeout=1.0)  # not dropped: it has begun
+            started.sendall(b"Host: x\r\n\r\n")
+            started.settimeout(30)
+            assert started.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_a_request_within_the_deadline_is_answered_whole() -> None:
