@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bwhooks.body import Read
 from bwhooks.http import CallbackResponse, Headers
-from bwhooks.receiver import Receiver
+from bwhooks.receiver import GONE, UNREADABLE, Receiver, unreadable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -80,11 +80,17 @@ class RecordingMiddleware:
 
         received, started = datetime.now(timezone.utc), time.perf_counter()
         read = _reader(environ)
-        body = read(self.max_body_size + 1)
-        while len(body) <= self.max_body_size and (
-            chunk := read(self.max_body_size + 1 - len(body))
-        ):
-            body += chunk
+        body, failed = b"", None
+        try:
+            body = read(self.max_body_size + 1)
+            while len(body) <= self.max_body_size and (
+                chunk := read(self.max_body_size + 1 - len(body))
+            ):
+                body += chunk
+        except GONE:
+            raise
+        except UNREADABLE:  # the app is not called: the body it would read is lost
+            failed = unreadable()
         whole = len(body) <= self.max_body_size
         environ["wsgi.input"] = io.BytesIO(body) if whole else _Chained(body, read)
         answer: list[Any] = [500, []]
@@ -95,13 +101,17 @@ class RecordingMiddleware:
 
         chunks: list[bytes] = []
         try:
-            result = self.app(environ, capture)
-            try:
-                chunks.extend(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            if failed is not None:
+                head = environ.get("REQUEST_METHOD") == "HEAD"
+                chunks.extend(_respond(failed, capture, head=head))
+            else:
+                result = self.app(environ, capture)
+                try:
+                    chunks.extend(result)
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
         finally:
             method, query = environ.get("REQUEST_METHOD", "GET"), environ.get("QUERY_STRING", "")
             headers = environ_headers(environ).pairs()
@@ -109,9 +119,13 @@ class RecordingMiddleware:
             handlers = self._handlers if self.receiver is not None else None
             events, refused = (
                 typed(method, path, query, headers, body, handlers=handlers)
-                if whole
+                if whole and failed is None
                 else (None, None)
             )
+            if failed is not None:
+                refused = "unreadable body"
+            elif not whole:
+                refused = f"body over {self.max_body_size} bytes"
             replay_of = _number(environ.get("HTTP_X_BWHOOKS_REPLAY_OF", ""))
             self.recorder.record(
                 Delivery(
@@ -122,9 +136,9 @@ class RecordingMiddleware:
                     headers=headers,
                     body=body[: self.max_body_size],
                     body_size=len(body) if whole else _declared(environ, len(body)),
-                    truncated=not whole,
+                    truncated=not whole or failed is not None,
                     events=events,
-                    refused=refused if whole else f"body over {self.max_body_size} bytes",
+                    refused=refused,
                     status=answer[0],
                     response_headers=tuple(answer[1]),
                     response_body=b"".join(chunks),

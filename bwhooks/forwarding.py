@@ -8,7 +8,9 @@ challenge, BXML, any status). As a proxy hop it drops the hop-by-hop headers of 
 address to ``X-Forwarded-For`` (and the scheme and host it was reached by to
 ``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``Forwarded``), so that an app trusting one
 proxy reads the address the relay saw, never one the client wrote. A request whose body
-length is ambiguous (``Content-Length`` with ``Transfer-Encoding``) is refused ``400``. A
+length is ambiguous (``Content-Length`` with ``Transfer-Encoding``), whose method is no token
+or whose ``Host`` is repeated or invalid (``a,evil.example``) is refused ``400``; bytes of the
+query string that are no visible ASCII are relayed percent-encoded. A
 target that refuses the connection answers ``502``; one that does not answer within
 ``timeout`` seconds answers ``504``. Standard library only.
 """
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from bwhooks.http import CallbackResponse, framing_error
+from bwhooks.http import _TOKEN, CallbackResponse, framing_error, request_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -82,19 +84,24 @@ def forward(
     dropped both ways."""
     target = _target(url)
     headers = list(headers)
+    if not _TOKEN.fullmatch(method):
+        return CallbackResponse.error(400, "an invalid method")
     connection_class = (
         http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
     )
     connection = connection_class(target.hostname or "", target.port, timeout=timeout)
-    path = (target.path or "/") + (f"?{query}" if query else "")
+    path = (target.path or "/") + (f"?{_escaped(query)}" if query else "")
     dropped = hop_by_hop(headers)
     sent = [(n, v) for n, v in headers if n.lower() not in dropped]
     if client is not None:
         sent = _vouched(sent, client, scheme, _first(headers, "host"))
     try:
-        connection.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in sent:
-            connection.putheader(name, value)
+        try:  # nothing is sent yet: what http.client cannot write is the client's fault
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in sent:
+                connection.putheader(name, value)
+        except ValueError:  # UnicodeEncodeError included
+            return CallbackResponse.error(400, "a request the relay cannot send on")
         if body or method in ("POST", "PUT", "PATCH"):
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)
@@ -111,6 +118,16 @@ def forward(
         return CallbackResponse.error(502, f"the forward target failed: {type(exc).__name__}")
     finally:
         connection.close()
+
+
+def _escaped(query: str) -> str:
+    """The query string as it may go on the wire: each byte that is no visible ASCII
+    (a WSGI query is Latin-1 text, or UTF-8 from some servers) percent-encoded, the rest
+    (existing escapes included) unchanged."""
+    from bwhooks.adapters.wsgi import query_bytes
+
+    raw = query_bytes(query)
+    return "".join(chr(b) if 0x21 <= b <= 0x7E else f"%{b:02X}" for b in raw)
 
 
 def _first(headers: list[tuple[str, str]], key: str) -> str | None:
@@ -162,16 +179,19 @@ class ForwardingApp:
         self.max_body_size = max_body_size
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        from bwhooks.adapters.wsgi import _reader, _respond, environ_headers
-        from bwhooks.body import read_limited
+        from bwhooks.adapters.wsgi import _respond, environ_headers
 
         method = environ.get("REQUEST_METHOD", "GET")
         headers = environ_headers(environ).pairs()
-        ambiguous = framing_error(headers, environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
+        version = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
+        hosts = [v for n, v in headers if n == "host"]
+        ambiguous = request_error(method, hosts, host_required=False) or framing_error(
+            headers, version
+        )
         if ambiguous is not None:
             answer = CallbackResponse.error(*ambiguous)
-        elif (body := read_limited(_reader(environ), self.max_body_size)) is None:
-            answer = CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
+        elif isinstance(body := _body(environ, self.max_body_size), CallbackResponse):
+            answer = body
         else:
             answer = forward(
                 self.url,
@@ -184,6 +204,22 @@ class ForwardingApp:
                 scheme=environ.get("wsgi.url_scheme", "http"),
             )
         return _respond(answer, start_response, head=method == "HEAD")
+
+
+def _body(environ: WSGIEnvironment, limit: int) -> bytes | CallbackResponse:
+    """The request's body, or the answer that refuses it: ``413`` over ``limit`` bytes,
+    ``400`` when the server cannot read it (a malformed chunked body)."""
+    from bwhooks.adapters.wsgi import _reader
+    from bwhooks.body import read_limited
+    from bwhooks.receiver import GONE, UNREADABLE, unreadable
+
+    try:
+        body = read_limited(_reader(environ), limit)
+    except GONE:
+        raise
+    except UNREADABLE:
+        return unreadable()
+    return CallbackResponse.error(413, f"body over {limit} bytes") if body is None else body
 
 
 def _target(url: str) -> SplitResult:

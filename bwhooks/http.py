@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Union
 from urllib.parse import parse_qsl
@@ -13,19 +13,20 @@ import attrs
 
 from bwhooks._slots import slot_setter
 
-__all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput"]
+__all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput", "is_secret_name"]
 
 HeadersInput = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers"]
 
 
 class CredentialHeaders(Container[str]):
     """Which header names carry credentials, by a rule rather than a list: ``name in
-    CREDENTIAL_HEADERS`` (any case) is true for every name that contains a word of
-    :attr:`WORDS`: ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``,
-    ``X-Api-Key``, ``X-Auth-Token``, ``X-Session-Id``, ``X-Bandwidth-Signature-SHA-256``...
-    The challenges ``WWW-Authenticate`` and ``Proxy-Authenticate`` carry none."""
+    CREDENTIAL_HEADERS`` (any case) is :func:`is_secret_name` for every name but the
+    challenges ``WWW-Authenticate`` and ``Proxy-Authenticate``, which carry none:
+    ``Authorization``, ``Cookie``, ``X-Api-Key``, ``X-Session-Id``, ``X-Pwd``, ``DPoP``,
+    ``X-Amzn-Oidc-Data``, ``X-Bandwidth-Signature-SHA-256``..."""
 
-    #: Parts of a name that make it a credential header (``auth`` covers ``Authorization``).
+    #: Parts of a name that make it a credential header, wherever they stand in it
+    #: (``auth`` covers ``Authorization``, ``key`` ``X-ApiKey``).
     WORDS = (
         "auth",
         "cookie",
@@ -37,11 +38,39 @@ class CredentialHeaders(Container[str]):
         "password",
         "passwd",
         "passphrase",
+        "passcode",
         "session",
         "credential",
         "csrf",
         "xsrf",
         "jwt",
+    )
+    #: Words of a name (split at ``-``, ``_``, ``.``, spaces and lower-to-upper case changes)
+    #: that make it one: too short to be looked for inside other words (``pin`` is in
+    #: ``Ping``, ``sig`` in ``Design``).
+    WHOLE_WORDS = frozenset(
+        {
+            "pwd",
+            "pw",
+            "pass",
+            "pin",
+            "otp",
+            "totp",
+            "hotp",
+            "mfa",
+            "2fa",
+            "dpop",
+            "oidc",
+            "saml",
+            "sig",
+            "sign",
+            "cred",
+            "creds",
+            "sid",
+            "bearer",
+            "assertion",
+            "ticket",
+        }
     )
     #: Names that match a word but carry no credential: the challenges.
     SAFE = frozenset({"www-authenticate", "proxy-authenticate"})
@@ -51,11 +80,27 @@ class CredentialHeaders(Container[str]):
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        key = name.lower()
-        return key not in self.SAFE and any(word in key for word in self.WORDS)
+        return name.lower() not in self.SAFE and is_secret_name(name)
 
     def __repr__(self) -> str:
         return "CREDENTIAL_HEADERS"
+
+
+_SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
+_CASE_CHANGE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether ``name`` (a header, a query or form parameter, a JSON key) speaks of a
+    secret: it holds one of :attr:`CredentialHeaders.WORDS` anywhere (any case), or one
+    of its words is one of :attr:`CredentialHeaders.WHOLE_WORDS` (``X-Pwd``, ``userPin``,
+    ``dpop``). The one rule for what bwhooks masks or leaves out."""
+    key = name.lower()
+    if any(word in key for word in CredentialHeaders.WORDS):
+        return True
+    words = _SEPARATORS.split(name)
+    parts = [part for word in words for part in _CASE_CHANGE.split(word)]  # userPwd: pwd
+    return any(word.lower() in CredentialHeaders.WHOLE_WORDS for word in (*words, *parts))
 
 
 #: Header names that carry credentials (see :class:`CredentialHeaders`): never logged,
@@ -322,4 +367,29 @@ def framing_error(
             return 501, "a transfer coding other than chunked"
     elif lengths and (len(set(lengths)) > 1 or not _DIGITS.fullmatch(lengths[0])):
         return 400, "an invalid Content-Length"
+    return None
+
+
+# RFC 9112 §3.2 (uri-host [":" port]): an IP literal, or a name of letters, digits, "-", ".",
+# "_", "~" (sub-delims such as "," are refused: no host a client reaches us by has them).
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]*)(:[0-9]{0,5})?")
+
+
+def request_error(
+    method: str, hosts: Sequence[str], version: str = "HTTP/1.1", *, host_required: bool = True
+) -> tuple[int, str] | None:
+    """Why a request's ``method`` and ``Host`` headers (``hosts``, every value) are
+    invalid, as ``(status, reason)``; ``None`` when they are not. A method that is no token
+    (control or non-ASCII characters) and, RFC 9112 §3.2, several ``Host`` headers, an
+    invalid one, or (``host_required``) none in HTTP/1.1 are each a ``400``: a proxy hop
+    would vouch for such a host (``X-Forwarded-Host``) as one."""
+    if not _TOKEN.fullmatch(method):  # RFC 9110 §9.1
+        return 400, "an invalid method"
+    if len(hosts) > 1:
+        return 400, "several Host headers"
+    if not hosts:
+        required = host_required and version == "HTTP/1.1"
+        return (400, "no Host header") if required else None
+    if not _HOST.fullmatch(hosts[0].strip(" \t")):
+        return 400, "an invalid Host header"
     return None

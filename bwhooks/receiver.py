@@ -36,7 +36,15 @@ from bwhooks.http import (
 from bwhooks.observe import Observer, Outcome
 from bwhooks.registry import Handler, HandlerRegistry
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "Receiver", "SyncRunner", "current_request"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "GONE",
+    "UNREADABLE",
+    "Receiver",
+    "SyncRunner",
+    "current_request",
+    "unreadable",
+]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
@@ -215,14 +223,20 @@ class Receiver:
 
         Method and headers are checked first (405, 401, 413 by ``Content-Length``, 415);
         only then is the body read with ``read(n)``, never past ``max_body_size + 1``
-        bytes (413).
+        bytes (413). A read that fails (a chunked body the server cannot decode) is a
+        ``400`` (see :func:`unreadable`).
         """
         headers = _to_headers(headers)
         if not self._quick_checks(method, headers):  # the common request needs no more
             early = self.early_response(method, headers, client)
             if early is not None:
                 return early
-        body = read_limited(read, self.max_body_size)
+        try:
+            body = read_limited(read, self.max_body_size)
+        except GONE:
+            raise
+        except UNREADABLE:
+            return unreadable()
         if body is None:
             return self._too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
@@ -243,11 +257,16 @@ class Receiver:
             early = self.early_response(method, headers, client)
             if early is not None:
                 return early
-        body = await (  # the ASGI messages, read without a read(n) per chunk
-            read.read_limited(self.max_body_size)
-            if read.__class__ is ASGIBody
-            else read_limited_async(read, self.max_body_size)
-        )
+        try:
+            body = await (  # the ASGI messages, read without a read(n) per chunk
+                read.read_limited(self.max_body_size)
+                if read.__class__ is ASGIBody
+                else read_limited_async(read, self.max_body_size)
+            )
+        except GONE:
+            raise
+        except UNREADABLE:
+            return unreadable()
         if body is None:
             return self._too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
@@ -384,6 +403,19 @@ class Receiver:
         duration = 0.0 if duplicate else time.perf_counter() - started
         self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
         return response
+
+
+#: What a server's body stream raises for bytes it cannot decode: werkzeug's chunked
+#: decoder an ``OSError`` (a bad chunk size, an extension, a trailer, a missing CRLF),
+#: others a ``ValueError``. Readers re-raise ``GONE`` first: a client that is gone or too
+#: slow is the server's to drop, there is no one to answer.
+UNREADABLE = (OSError, ValueError)
+GONE = (TimeoutError, ConnectionError)
+
+
+def unreadable() -> CallbackResponse:
+    """The answer to a request whose body could not be read: ``400``."""
+    return CallbackResponse.error(400, "unreadable body")
 
 
 def _is_length(text: str) -> bool:

@@ -28,8 +28,10 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -228,6 +230,12 @@ class Recorder:
         """Create the schema in a new file, migrate an older one, keep the bounds."""
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA journal_mode=WAL")
+        # The -wal file in proportion to the bound: checkpointed every max_bytes / 4 (at most
+        # SQLite's 1,000 pages) and cut back to max_bytes after each checkpoint.
+        page = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        pages = max(16, min(1000, self.max_bytes // 4 // page))
+        self._db.execute(f"PRAGMA wal_autocheckpoint={pages}")
+        self._db.execute(f"PRAGMA journal_size_limit={max(self.max_bytes, 64 * page)}")
         self._version = _version(self._db, self.path)
         if self._version < SCHEMA_VERSION:
             with self._transaction():  # the tables and their version, or nothing
@@ -398,24 +406,27 @@ class _Transaction:
 def _stored(delivery: Delivery) -> tuple[tuple[Any, ...], int]:
     """The values a row keeps of ``delivery`` (a refused one cut to :data:`REFUSED_LIMIT`),
     from ``received_at`` to ``duration_ms``, and the row's size."""
-    query, headers, body = delivery.query, mask_headers(delivery.headers), delivery.body
+    method, path, query = delivery.method, delivery.path, delivery.query
+    headers, body = mask_headers(delivery.headers), delivery.body
     events = None if delivery.events is None else json.dumps(delivery.events)
     refused, truncated = delivery.refused, delivery.truncated
     if 400 <= delivery.status < 500:  # refused: whoever sent it, little of it is kept
         kept = (
+            method[:REFUSED_LIMIT],
+            path[:REFUSED_LIMIT],
             query[:REFUSED_LIMIT],
             _cut_headers(headers, REFUSED_LIMIT),
             body[:REFUSED_LIMIT],
             None if events is None or len(events) > REFUSED_LIMIT else events,
             None if refused is None else refused[:REFUSED_LIMIT],  # it may quote the body
         )
-        truncated = truncated or kept != (query, headers, body, events, refused)
-        query, headers, body, events, refused = kept
+        truncated = truncated or kept != (method, path, query, headers, body, events, refused)
+        method, path, query, headers, body, events, refused = kept
     texts = (
         delivery.received_at.astimezone(timezone.utc).isoformat(),
         delivery.kind,
-        delivery.method,
-        delivery.path,
+        method,
+        path,
         query,
         json.dumps(headers),
     )
@@ -483,15 +494,16 @@ def _version(db: sqlite3.Connection, path: Path) -> int:
     return version
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _connect_read_only(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
     """``path`` opened read-only (``mode=ro``): nothing written, the journal mode kept. When
-    no writer is at work (no ``-wal`` file) it is read as immutable, so that SQLite creates
-    no ``-wal``/``-shm`` file beside it either."""
+    no writer is at work (no ``-wal`` file), or with ``immutable`` (a check of what the
+    file is: its main file tells), it is read as immutable, so that SQLite creates no
+    ``-wal``/``-shm`` file beside it either."""
     if not path.is_file():
         raise ValueError(f"{path} is not a file of recorded deliveries: no such file")
     _refuse_linked_companions(path)
     uri = path.absolute().as_uri() + "?mode=ro"
-    if not os.path.lexists(_companion(path, "-wal")):
+    if immutable or not os.path.lexists(_companion(path, "-wal")):
         uri += "&immutable=1"
     try:
         return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
@@ -514,9 +526,8 @@ def _connect_private(path: Path) -> sqlite3.Connection:
         if not stat.S_ISREG(found.st_mode):
             raise ValueError(f"{path} is not a regular file")
         _refuse_linked_companions(path)
-        if found.st_size:  # an existing file: a recording (or left untouched)
-            with closing(_connect_read_only(path)) as db:
-                _version(db, path)
+        if found.st_size:  # an existing file: a recording (or left untouched, -shm included)
+            _check(path)
         if stat.S_IMODE(found.st_mode) != 0o600:
             _owner_only(descriptor)
         for suffix in _COMPANIONS:  # (SQLite gives the ones it creates the file's mode)
@@ -533,6 +544,22 @@ def _connect_private(path: Path) -> sqlite3.Connection:
         raise ValueError(_refusal(path, exc)) from None
     finally:
         os.close(descriptor)
+
+
+def _check(path: Path) -> None:
+    """:class:`ValueError` unless the existing ``path`` is a recording (or empty), read
+    without creating anything beside it: its main file as immutable, and when that holds
+    nothing yet but a ``-wal`` file stands beside it (a writer at work, or one that
+    stopped before a checkpoint), a copy of both in a private folder."""
+    with closing(_connect_read_only(path, immutable=True)) as db:
+        if _version(db, path) or not os.path.lexists(_companion(path, "-wal")):
+            return
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "check.sqlite3"
+        shutil.copyfile(path, copy)
+        shutil.copyfile(_companion(path, "-wal"), _companion(copy, "-wal"))
+        with closing(_connect_read_only(copy)) as db:
+            _version(db, path)
 
 
 def _refuse_linked_companions(path: Path) -> None:

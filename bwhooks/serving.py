@@ -6,11 +6,14 @@ server (a thread per connection, without limit, waiting on each for ever) it
 - handles at most ``max_connections`` connections at once, one thread each; the next ones
   wait in the listening socket's backlog until a thread is free;
 - gives each client ``request_timeout`` seconds to send its whole request (line, headers and
-  body): every read waits at most what is left of that time, so a client that sends
-  nothing, or a byte now and then (slowloris), is dropped and frees its thread;
+  body), and ``first_byte_timeout`` of them to send its first byte: every read waits at most
+  what is left of that time, so a client that sends nothing (dropped after 2 s), or a byte
+  now and then (slowloris), is dropped and frees its thread;
 - refuses, before the app sees it, a request whose body length is ambiguous
-  (:func:`bwhooks.http.framing_error`: ``Content-Length`` with ``Transfer-Encoding``, ...)
-  with a JSON ``400`` (or ``501``), and closes the connection (RFC 9112 §6.3).
+  (:func:`bwhooks.http.framing_error`: ``Content-Length`` with ``Transfer-Encoding``, ...),
+  whose method is no token, or whose ``Host`` is missing, repeated or invalid
+  (:func:`bwhooks.http.request_error`) with a JSON ``400`` (or ``501``), and closes the connection
+  (RFC 9112 §6.3).
 """
 
 from __future__ import annotations
@@ -26,18 +29,25 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from bwhooks.http import framing_error
+from bwhooks.http import framing_error, request_error
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_REQUEST_TIMEOUT", "ListenServer"]
+__all__ = [
+    "DEFAULT_FIRST_BYTE_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "ListenServer",
+]
 
 #: How many connections a listener handles at once.
 DEFAULT_MAX_CONNECTIONS = 64
 #: Seconds a client has to send its whole request before its connection is closed.
 DEFAULT_REQUEST_TIMEOUT = 10.0
+#: Seconds a new connection has to send its first byte (an idle one frees its thread sooner).
+DEFAULT_FIRST_BYTE_TIMEOUT = 2.0
 
 
 class ListenServer(ThreadedWSGIServer):
@@ -53,14 +63,16 @@ class ListenServer(ThreadedWSGIServer):
         *,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        first_byte_timeout: float = DEFAULT_FIRST_BYTE_TIMEOUT,
         handler: type[WSGIRequestHandler] | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        if request_timeout <= 0:
-            raise ValueError("request_timeout must be positive")
+        if request_timeout <= 0 or first_byte_timeout <= 0:
+            raise ValueError("request_timeout and first_byte_timeout must be positive")
         self.max_connections = max_connections
         self.request_timeout = request_timeout
+        self.first_byte_timeout = first_byte_timeout
         self.connections = 0
         self.peak_connections = 0
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -120,13 +132,17 @@ class BoundedRequestHandler(WSGIRequestHandler):
         timeout = self.server.request_timeout
         self.connection.settimeout(timeout)  # also bounds each write
         self.rfile.close()  # the socket's own reader, replaced by one with a deadline
-        deadline = time.monotonic() + timeout
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline, timeout))
+        now = time.monotonic()
+        first = now + min(self.server.first_byte_timeout, timeout)
+        reader = _DeadlineReader(self.connection, now + timeout, timeout, first=first)
+        self.rfile = io.BufferedReader(reader)
 
     def parse_request(self) -> bool:
         if not super().parse_request():
             return False
-        refused = framing_error(self.headers.items(), self.request_version)
+        refused = request_error(
+            self.command, self.headers.get_all("Host") or [], self.request_version
+        ) or framing_error(self.headers.items(), self.request_version)
         if refused is None:
             return True
         status, reason = refused
@@ -158,23 +174,31 @@ class BoundedRequestHandler(WSGIRequestHandler):
 
 
 class _DeadlineReader(io.RawIOBase):
-    """A socket's bytes, each read waiting at most until ``deadline`` (then ``TimeoutError``,
-    which werkzeug and ``http.server`` take as a dropped connection)."""
+    """A socket's bytes, each read waiting at most until ``deadline``, and until ``first``
+    for the first byte (then ``TimeoutError``, which werkzeug and ``http.server`` take as
+    a dropped connection)."""
 
-    def __init__(self, connection: socket.socket, deadline: float, timeout: float) -> None:
+    def __init__(
+        self, connection: socket.socket, deadline: float, timeout: float, *, first: float
+    ) -> None:
         self._connection = connection
         self._deadline = deadline
         self._timeout = timeout
+        self._first: float | None = first  # None once a byte came
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: WriteableBuffer) -> int:
-        left = self._deadline - time.monotonic()
+        deadline = self._deadline if self._first is None else self._first
+        left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request did not arrive in time")
         self._connection.settimeout(left)
         try:
-            return self._connection.recv_into(buffer)
+            read = self._connection.recv_into(buffer)
         finally:
             self._connection.settimeout(self._timeout)
+        if read:
+            self._first = None
+        return read

@@ -13,6 +13,8 @@ import pytest
 from support import (
     AUTH,
     JSON,
+    PASSWORD,
+    USER,
     AsgiCall,
     asgi_scope,
     http_request,
@@ -21,7 +23,7 @@ from support import (
     passthrough_wsgi,
 )
 
-from bwhooks import Receiver
+from bwhooks import BasicAuth, Receiver
 from bwhooks.adapters import asgi, wsgi
 from bwhooks.demo import serving
 from bwhooks.events import Event
@@ -292,3 +294,105 @@ class TestAsgi:
         asyncio.run(main())
         assert call.response().status == 400
         assert seen == []
+
+
+# A body the server cannot read (a malformed chunked body): a 400, before and after the
+# credentials, never a 500.
+
+BASIC = BasicAuth((USER, PASSWORD))
+MALFORMED_CHUNKS = [
+    pytest.param(b"zz\r\nhello\r\n0\r\n\r\n", id="bad-size"),
+    pytest.param(b"-5\r\nhello\r\n0\r\n\r\n", id="negative-size"),
+    pytest.param(b"5;a=b\r\nhello\r\n0\r\n\r\n", id="extension"),
+    pytest.param(b"5\r\nhello\r\n0\r\nX: y\r\n\r\n", id="trailer"),
+    pytest.param(b"5\r\nhelloXX0\r\n\r\n", id="no-crlf-after-chunk"),
+]
+
+
+def chunked_exchange(port: int, body: bytes, *, auth: str | None = AUTH) -> bytes:
+    """POST ``body`` as a chunked body over a raw socket; the whole answer."""
+    head = (
+        b"POST /callbacks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n"
+        + (b"Authorization: " + auth.encode() + b"\r\n" if auth else b"")
+        + b"\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b"\r\n", 1)[0].split(b" ")[1])
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS)
+def test_a_malformed_chunked_body_is_a_400_on_werkzeug(body: bytes) -> None:
+    seen: list[Event] = []
+    receiver = Receiver(auth=BASIC)
+    receiver.on(Event)(seen.append)
+    with serving(wsgi.CallbackMiddleware(passthrough_wsgi, receiver)) as base_url:
+        answer = chunked_exchange(urlsplit(base_url).port or 0, body)
+    assert status_of(answer) == 400, answer
+    assert answer.endswith(b'{"error": "unreadable body"}')
+    assert seen == []
+
+
+class FailingRead:
+    """A server's body stream that fails as werkzeug's chunked decoder does."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def __call__(self, size: int) -> bytes:
+        raise self.exc
+
+    async def read_async(self, size: int) -> bytes:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    "exc", [OSError("Invalid chunk header"), ValueError("invalid literal for int()")]
+)
+def test_a_failing_read_is_a_400_in_the_core(exc: Exception) -> None:
+    receiver = Receiver(auth=BASIC)
+    read = FailingRead(exc)
+    headers = {"Authorization": AUTH, "Content-Type": JSON, "Transfer-Encoding": "chunked"}
+    answer = receiver.handle_stream("POST", "/callbacks", headers, read)
+    assert (answer.status, json.loads(answer.body)) == (400, {"error": "unreadable body"})
+    answer = asyncio.run(
+        receiver.handle_stream_async("POST", "/callbacks", headers, read.read_async)
+    )
+    assert (answer.status, json.loads(answer.body)) == (400, {"error": "unreadable body"})
+
+
+@pytest.mark.parametrize("exc", [TimeoutError("too slow"), ConnectionResetError("gone")])
+def test_a_client_gone_while_its_body_is_read_is_the_servers_to_drop(exc: Exception) -> None:
+    """No one to answer: the error reaches the server, which closes the connection."""
+    receiver = Receiver(auth=BASIC)
+    headers = {"Authorization": AUTH, "Content-Type": JSON}
+    with pytest.raises(type(exc)):
+        receiver.handle_stream("POST", "/callbacks", headers, FailingRead(exc))
+
+
+def test_a_malformed_chunked_body_is_a_400_through_flask() -> None:
+    import flask
+
+    from bwhooks.adapters.flask import BandwidthCallbacks
+
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError("Invalid chunk header")
+
+    app = flask.Flask("broken")
+    BandwidthCallbacks(Receiver(auth=BASIC), app)
+    answer = app.test_client().post(
+        "/callbacks",
+        headers={"Authorization": AUTH, "Content-Type": JSON},
+        input_stream=Broken(b"5;a=b"),
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert (answer.status_code, answer.get_json()) == (400, {"error": "unreadable body"})

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
 from support import free_port
+from test_adapters_raw import MALFORMED_CHUNKS, chunked_exchange, status_of
 from test_cli import start_listen, stop
 from test_recording import send
 from werkzeug import Request, Response
@@ -168,10 +169,12 @@ class Upstream:
 
     def __init__(self, headers: list[tuple[str, str]] | None = None) -> None:
         self.received: list[Headers] = []
+        self.queries: list[str] = []
         self.headers = headers or [("Content-Type", "text/plain")]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         self.received.append(environ_headers(environ))
+        self.queries.append(environ.get("QUERY_STRING", ""))
         start_response("200 OK", self.headers)
         return [b"from the app"]
 
@@ -411,13 +414,16 @@ def answer_ok(environ: WSGIEnvironment, start_response: StartResponse) -> list[b
 
 
 @contextmanager
-def listen_server(max_connections: int, request_timeout: float) -> Iterator[ListenServer]:
+def listen_server(
+    max_connections: int, request_timeout: float, first_byte_timeout: float = 2.0
+) -> Iterator[ListenServer]:
     server = ListenServer(
         "127.0.0.1",
         0,
         answer_ok,
         max_connections=max_connections,
         request_timeout=request_timeout,
+        first_byte_timeout=first_byte_timeout,
     )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -485,6 +491,27 @@ def test_a_client_trickling_its_request_is_dropped_at_the_deadline() -> None:
                     pytest.fail("the trickling client was never dropped")
             assert closed_by_server(sock)
         assert get(server.server_port) == 200
+
+
+def test_a_connection_that_sends_nothing_is_dropped_at_the_first_byte_deadline() -> None:
+    """80 idle connections held every thread for the whole request_timeout: now only until
+    the first-byte deadline, while a client that started may use the whole of it."""
+    with listen_server(max_connections=2, request_timeout=60, first_byte_timeout=0.2) as server:
+        port = server.server_port
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+        try:
+            assert all(closed_by_server(sock) for sock in idle)  # long before 60 s
+        finally:
+            for sock in idle:
+                sock.close()
+        with socket.create_connection(("127.0.0.1", port)) as started:
+            started.sendall(b"GET / HTTP/1.1\r\n")  # then quiet past the first-byte deadline
+            with selectors.DefaultSelector() as selector:
+                selector.register(started, selectors.EVENT_READ)
+                assert not selector.select(timeout=1.0)  # not dropped: it has begun
+            started.sendall(b"Host: x\r\n\r\n")
+            started.settimeout(30)
+            assert started.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_a_request_within_the_deadline_is_answered_whole() -> None:
@@ -556,3 +583,105 @@ def test_credentials_reach_the_app_and_come_back_but_the_recording_masks_them(
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
     for secret in (b"cookie-secret", b"key-secret", b"signature-secret"):
         assert secret not in stored
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS)
+def test_a_malformed_chunked_body_is_a_400_and_never_relayed(body: bytes) -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            answer = chunked_exchange(urlsplit(url).port or 0, body)
+        finally:
+            stop(relay)
+    assert status_of(answer) == 400, answer
+    assert answer.endswith(b'{"error": "unreadable body"}'), answer
+    assert upstream.received == []
+
+
+def raw_exchange(port: int, head: bytes) -> bytes:
+    """Send ``head`` (a request line and headers, as written) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(30)
+        sock.sendall(head)
+        return read_until_closed(sock)
+
+
+HOSTILE_HEADS = [
+    pytest.param(b"P\xd6ST /callbacks HTTP/1.1\r\nHost: relay\r\n", id="non-ascii-method"),
+    pytest.param(b"P\x01ST /callbacks HTTP/1.1\r\nHost: relay\r\n", id="control-in-method"),
+    pytest.param(
+        b"GET /callbacks HTTP/1.1\r\nHost: relay\r\nHost: evil.example\r\n", id="two-hosts"
+    ),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\nHost: relay,evil.example\r\n", id="comma-host"),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\nHost: relay evil\r\n", id="space-host"),
+    pytest.param(b"GET /callbacks HTTP/1.1\r\n", id="no-host"),
+]
+
+
+@pytest.mark.parametrize("head", HOSTILE_HEADS)
+def test_an_invalid_method_or_host_is_a_400_and_never_relayed(head: bytes) -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            answer = raw_exchange(urlsplit(url).port or 0, head + b"\r\n")
+        finally:
+            stop(relay)
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", answer
+    assert b'{"error": ' in answer
+    assert upstream.received == []
+
+
+def test_a_query_that_is_not_ascii_is_relayed_percent_encoded() -> None:
+    upstream = Upstream()
+    with serving(upstream) as app_url:
+        relay, url = start_listen("--forward", f"{app_url}/cb")
+        try:
+            head = b"GET /callbacks?x=\xe9&y=%41 HTTP/1.1\r\nHost: relay\r\n\r\n"
+            answer = raw_exchange(urlsplit(url).port or 0, head)
+        finally:
+            stop(relay)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    # werkzeug reads the request line as Latin-1 and hands on its UTF-8 bytes: relayed as sent
+    (query,) = upstream.queries
+    assert (query, unquote(query)) == ("x=%C3%A9&y=%41", "x=\u00e9&y=A")
+
+
+@pytest.mark.parametrize(
+    ("method", "host", "reason"),
+    [
+        ("P\u00d6ST", "relay", "an invalid method"),
+        ("GET", "relay, evil.example", "an invalid Host header"),  # two, joined by a server
+    ],
+)
+def test_the_wsgi_app_alone_refuses_an_invalid_method_or_host(
+    httpserver: HTTPServer, method: str, host: str, reason: str
+) -> None:
+    import io
+
+    from bwhooks.forwarding import ForwardingApp
+
+    app = ForwardingApp(httpserver.url_for("/cb"))
+    started: list[str] = []
+    environ = {
+        "REQUEST_METHOD": method,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "wsgi.input": io.BytesIO(b""),
+    }
+    start_response: Any = lambda status, headers, exc_info=None: started.append(status)  # noqa: E731
+    answer = app(environ, start_response)
+    assert started == ["400 Bad Request"]
+    assert json.loads(b"".join(answer)) == {"error": reason}
+    assert httpserver.log == []
+
+
+def test_forward_refuses_what_it_cannot_write(httpserver: HTTPServer) -> None:
+    """Called directly (no server in front): a method that is no token, a header
+    http.client cannot write, are a 400, never an exception."""
+    url = httpserver.url_for("/cb")
+    assert forward(url, "P\x01ST", "", [], b"").status == 400
+    assert forward(url, "GET", "", [("X-Name", "\u0100")], b"").status == 400
+    assert forward(url, "GET", "", [("X-Name", "a\r\nX-Evil: 1")], b"").status == 400
+    assert httpserver.log == []

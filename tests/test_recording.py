@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
+from test_adapters_raw import MALFORMED_CHUNKS, chunked_exchange, status_of
 from test_cli import start_listen, stop
 
 from bwhooks import recording
@@ -175,6 +176,16 @@ def test_credentials_and_cookies_are_masked() -> None:
         "X-CSRF-Token",
         "X-Credentials",
         "Authentication-Info",
+        "X-Pwd",
+        "X-Pw",
+        "X-Passcode",
+        "X-Otp",
+        "X-Pin",
+        "DPoP",
+        "X-Amzn-Oidc-Data",
+        "X-Sig",
+        "X-Cred",
+        "X_Jwt",
     ],
 )
 def test_a_header_whose_name_speaks_of_a_credential_is_one(name: str) -> None:
@@ -193,10 +204,36 @@ def test_a_header_whose_name_speaks_of_a_credential_is_one(name: str) -> None:
         "X-Trace",
         "X-Forwarded-For",
         "X-Bwhooks-Replay-Of",
+        "X-Ping",  # the short words count whole, never inside another word
+        "X-Signal",
+        "X-Design",
+        "X-Spinner",
+        "X-Passthrough",
     ],
 )
 def test_other_headers_are_not_credentials(name: str) -> None:
     assert name not in CREDENTIAL_HEADERS
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password", True),
+        ("api_key", True),
+        ("userPwd", True),  # words at case changes too
+        ("pinCode", True),
+        ("otp", True),
+        ("x-amzn-oidc-accesstoken", True),
+        ("WWW-Authenticate", True),  # the rule says "auth": only the headers' SAFE differ
+        ("callId", False),
+        ("shipping", False),
+        ("to", False),
+    ],
+)
+def test_is_secret_name_is_the_one_rule_for_names(name: str, secret: bool) -> None:
+    from bwhooks.http import is_secret_name
+
+    assert is_secret_name(name) is secret
 
 
 def test_a_masked_value_keeps_only_an_authorization_scheme() -> None:
@@ -677,3 +714,82 @@ def test_a_version_1_file_is_read_as_it_is_and_migrated_by_a_listener(tmp_path: 
         created = db.execute("SELECT sql FROM sqlite_master WHERE name = 'deliveries'").fetchone()
     assert sizes[0] == sizes[3]  # the migration counts a row's bytes as recording does
     assert created[0] == SCHEMA.split(";")[0].strip()
+
+
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS)
+def test_listen_answers_a_malformed_chunked_body_400_and_records_it_refused(
+    tmp_path: Path, body: bytes
+) -> None:
+    """Before the credentials are checked (the recorder reads first) and after them."""
+    from urllib.parse import urlsplit
+
+    from bwhooks.auth import basic_authorization
+
+    file = tmp_path / "deliveries.sqlite3"
+    process, url = start_listen("--user", "u", "--password", "p", "--record", str(file))
+    port = urlsplit(url).port or 0
+    try:
+        answers = [
+            chunked_exchange(port, body, auth=None),
+            chunked_exchange(port, body, auth=basic_authorization("u", "p")),
+        ]
+    finally:
+        stop(process)
+    for answer in answers:
+        assert status_of(answer) == 400, answer
+        assert answer.endswith(b'{"error": "unreadable body"}'), answer
+    with Recorder(file, read_only=True) as recorder:
+        kept = recorder.deliveries()
+    assert [(d.status, d.refused, d.events) for d in kept] == [(400, "unreadable body", None)] * 2
+
+
+def test_a_refused_delivery_keeps_little_of_its_method_and_path_too(tmp_path: Path) -> None:
+    long = attrs.evolve(
+        delivery(status=401),
+        method="P" * 70_000,
+        path="/" + "a" * 70_000,
+        headers=(("X-Name", "v" * 70_000),),
+    )
+    with Recorder(tmp_path / "f.sqlite3") as recorder:
+        recorder.record(long)
+        (kept,) = recorder.deliveries()
+    assert (kept.method, kept.path) == (long.method[:REFUSED_LIMIT], long.path[:REFUSED_LIMIT])
+    assert kept.truncated
+    with closing(sqlite3.connect(tmp_path / "f.sqlite3")) as db:
+        (size,) = db.execute("SELECT size FROM deliveries").fetchone()
+    assert size < 6 * REFUSED_LIMIT, size
+
+
+def test_the_wal_file_stays_in_proportion_to_max_bytes(tmp_path: Path) -> None:
+    file = tmp_path / "f.sqlite3"
+    wal = file.with_name(file.name + "-wal")
+    largest = 0
+    with Recorder(file, max_bytes=1_000_000) as recorder:
+        for n in range(300):
+            recorder.record(sized(n, 20_000))
+            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+    assert largest < 2_000_000, largest  # SQLite's default let it reach 4 MB and more
+
+
+def test_checking_a_file_that_is_no_recording_leaves_its_folder_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """Another app's SQLite file in WAL mode, its -wal file beside it (the app crashed, or
+    is at work): refused, and no -shm file created beside it."""
+    source = tmp_path / "source"
+    source.mkdir()
+    with closing(sqlite3.connect(source / "other.db")) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, secret TEXT)")
+        db.commit()
+        db.execute("INSERT INTO accounts (secret) VALUES ('x')")
+        db.commit()
+        folder = tmp_path / "app"
+        folder.mkdir()
+        for name in ("other.db", "other.db-wal"):  # as the files stand while the app runs
+            (folder / name).write_bytes((source / name).read_bytes())
+    before = {p.name: p.stat().st_mode for p in folder.iterdir()}
+    with pytest.raises(ValueError, match="not a file of recorded deliveries"):
+        Recorder(folder / "other.db")
+    assert {p.name: p.stat().st_mode for p in folder.iterdir()} == before
