@@ -225,7 +225,9 @@ def _reader(environ: Mapping[str, Any]) -> Read:
     if not length:
         # Without Content-Length there is a body only if the server says it ends (chunked).
         return stream.read if environ.get("wsgi.input_terminated") else _nothing
-    remaining = int(length)  # a valid number: checked before any read
+    if not (length.strip().isdigit() and length.isascii()):
+        return _nothing  # no number: the receiver answers 400 before it reads
+    remaining = int(length)
 
     def read(size: int) -> bytes:
         nonlocal remaining

@@ -152,8 +152,10 @@ class Receiver:
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
         length = headers.get("Content-Length")
         if length is not None:
-            if not length.isdigit() and not length.strip().isdigit():
-                return CallbackResponse.error(400, "invalid Content-Length")
+            if not _is_length(length):
+                length = length.strip()
+                if not _is_length(length):
+                    return CallbackResponse.error(400, "invalid Content-Length")
             if int(length) > self.max_body_size:
                 return self._too_large()
         if method == "POST" and not _is_json(headers.get("Content-Type")):
@@ -357,7 +359,7 @@ class Receiver:
         if found is None or found[1] not in _JSON_TYPES:
             return False
         found = first.get("content-length")
-        return found is None or (found[1].isdigit() and int(found[1]) <= self.max_body_size)
+        return found is None or (_is_length(found[1]) and int(found[1]) <= self.max_body_size)
 
     def _dispatch(self, request: CallbackRequest, accepted: _Accepted) -> CallbackResponse:
         if isinstance(accepted, CallbackResponse):
@@ -384,6 +386,12 @@ class Receiver:
         duration = 0.0 if duplicate else time.perf_counter() - started
         self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
         return response
+
+
+def _is_length(value: str) -> bool:
+    """Whether a ``Content-Length`` is ASCII digits (``str.isdigit`` takes ``²`` and other
+    scripts' digits too, which ``int`` refuses or reads)."""
+    return value.isdigit() and value.isascii()
 
 
 def _is_json(content_type: str | None) -> bool:
