@@ -319,8 +319,10 @@ def test_a_body_of_exactly_the_limit_takes_the_one_step_path(
         return early(*args, **kwargs)
 
     monkeypatch.setattr(receiver, "early_response", counted)
-    assert receiver.handle(request()).status == 200
-    assert asyncio.run(receiver.handle_async(request())).status == 200
+    stated = {"Content-Type": JSON, "Authorization": AUTH, "Content-Length": str(len(REJECT))}
+    for sent in (request(), CallbackRequest("POST", "/callbacks", stated, REJECT)):
+        assert receiver.handle(sent).status == 200
+        assert asyncio.run(receiver.handle_async(sent)).status == 200
     assert general == []
     receiver.max_body_size -= 1  # one byte more than the limit: refused on the general path
     assert receiver.handle(request()).status == 413
@@ -352,6 +354,21 @@ class TestEarlyResponse:
         assert refused.status == 405
         assert refused.headers["Allow"] == "GET, HEAD, POST"
         assert json.loads(refused.body) == {"error": "method not allowed"}
+
+    @pytest.mark.parametrize("content_type", [None, "text/plain", "application/jsonx"])
+    def test_a_post_that_is_not_json_is_415(
+        self, receiver: Receiver, content_type: str | None
+    ) -> None:
+        from bwhooks import Headers
+
+        headers = {"Authorization": AUTH}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        refused = receiver.early_response("POST", Headers(headers))
+        assert refused is not None
+        assert refused.status == 415
+        assert json.loads(refused.body) == {"error": "content type must be application/json"}
+        assert receiver.early_response("GET", Headers(headers)) is None  # a GET has no body
 
     @pytest.mark.parametrize("length", ["12", " 12 ", "0", "000012"])
     def test_a_content_length_of_digits_is_taken(self, receiver: Receiver, length: str) -> None:
