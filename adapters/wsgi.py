@@ -253,7 +253,7 @@ def _reader(environ: Mapping[str, Any]) -> Read:
     if not length:
         # Without Content-Length there is a body only if the server says it ends (chunked).
         return stream.read if environ.get("wsgi.input_terminated") else _nothing
-    found = _number(length)
+    found = _number(length.strip())
     if found is None:  # no number: refused by the receiver; a recorder in front reads nothing
         return _nothing
     remaining = found

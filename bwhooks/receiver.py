@@ -160,8 +160,10 @@ class Receiver:
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
         length = headers.get("Content-Length")
         if length is not None:
-            if not _is_length(length) and not _is_length(length.strip()):
-                return CallbackResponse.error(400, "invalid Content-Length")
+            if not _is_length(length):
+                length = length.strip()
+                if not _is_length(length):
+                    return CallbackResponse.error(400, "invalid Content-Length")
             if int(length) > self.max_body_size:
                 return self._too_large()
         if method == "POST" and not _is_json(headers.get("Content-Type")):

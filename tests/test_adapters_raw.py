@@ -233,6 +233,14 @@ class TestAsgi:
         assert call.response().status == status
         assert call.receive_calls == 0
 
+    def test_a_content_length_byte_that_is_no_ascii_digit_is_400(self, receiver: Receiver) -> None:
+        scope = asgi_scope("POST", "/callbacks", self.headers())
+        scope["headers"].append((b"content-length", b"\xb2"))
+        call = run_asgi(asgi.make_app(receiver), scope, [ANSWER])
+        assert call.response().status == 400
+        assert json.loads(call.response().body) == {"error": "invalid Content-Length"}
+        assert call.receive_calls == 0
+
     def test_root_path_is_honoured(self, receiver: Receiver) -> None:
         app = asgi.CallbackMiddleware(passthrough_asgi, receiver)
         mounted = asgi_scope("POST", "/callbacks", self.headers(), root_path="/bandwidth")
@@ -396,3 +404,13 @@ def test_a_malformed_chunked_body_is_a_400_through_flask() -> None:
         environ_overrides={"wsgi.input_terminated": True},
     )
     assert (answer.status_code, answer.get_json()) == (400, {"error": "unreadable body"})
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "\xb2", "1 2"])
+def test_a_wsgi_content_length_that_is_no_number_is_400_not_an_exception(
+    receiver: Receiver, length: str
+) -> None:
+    env = environ(CONTENT_LENGTH=length)
+    status, _, body = call_wsgi(wsgi.make_app(receiver), env)
+    assert (status, json.loads(body)) == ("400 Bad Request", {"error": "invalid Content-Length"})
+    assert env["wsgi.input"].requested == 0

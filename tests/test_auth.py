@@ -240,3 +240,28 @@ def test_constructor_refuses_unusable_credentials(args: tuple[object, ...], erro
 def test_realm_that_would_break_the_header_is_refused(realm: str) -> None:
     with pytest.raises(ValueError, match="realm"):
         BasicAuth(("u", "p"), realm=realm)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (basic_authorization("u", "p"), ("u", "p")),
+        ("  basic   " + b64encode(b"u:a:b").decode() + "  ", ("u", "a:b")),
+        (basic_authorization("ünï", "pässwörd"), ("ünï", "pässwörd")),
+        ("Bearer " + b64encode(b"u:p").decode(), None),
+        ("Basic " + b64encode(b"no-colon").decode(), None),
+        ("Basic " + b64encode(b"\xff:\xfe").decode(), None),  # not UTF-8
+        ("Basic dT*pw", None),  # not base64 throughout
+        ("Basic", None),
+        ("", None),
+    ],
+)
+def test_parse_basic_reads_user_and_password(header: str, expected: tuple[str, str] | None) -> None:
+    from bwhooks.auth import parse_basic
+
+    assert parse_basic(header) == expected
+
+
+def test_authorization_is_the_first_pairs_header() -> None:
+    assert AUTH.authorization() == basic_authorization("bw-user", "s3cret")
+    assert BasicAuth(("ünï", "pässwörd")).authorization() == basic_authorization("ünï", "pässwörd")

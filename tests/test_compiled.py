@@ -404,6 +404,18 @@ assert c.decode_body(b'{"eventType": "sms"}') is not None and c._plan is built
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
+def test_prepare_builds_the_decoders_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process too (the test above runs its own), where mutation testing sees it."""
+    from bwhooks import compiled
+
+    monkeypatch.setattr(compiled, "_plan", None)
+    compiled.prepare()
+    built = compiled._plan
+    assert built is not None
+    compiled.prepare()
+    assert compiled._plan is built
+
+
 def test_every_event_name_is_found_where_the_lazy_table_says() -> None:
     import importlib
 

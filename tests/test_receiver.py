@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import warnings
 from typing import Any
@@ -13,6 +14,7 @@ from support import AUTH, JSON, load_json_example
 
 from bwhooks import (
     CallbackRequest,
+    CallbackResponse,
     InsecureReceiverWarning,
     Receiver,
     current_request,
@@ -247,7 +249,7 @@ def test_handle_async_calls_a_store_in_a_thread_unless_it_says_it_does_no_io(
     unless the store says ``blocking = False``; one that says nothing is taken as blocking."""
     from support import PASSWORD, USER
 
-    from bwhooks import BasicAuth, CallbackResponse
+    from bwhooks import BasicAuth
     from bwhooks.idempotency import Claimed, MemoryStore
 
     threads: list[int] = []
@@ -317,9 +319,94 @@ def test_a_body_of_exactly_the_limit_takes_the_one_step_path(
         return early(*args, **kwargs)
 
     monkeypatch.setattr(receiver, "early_response", counted)
-    assert receiver.handle(request()).status == 200
-    assert asyncio.run(receiver.handle_async(request())).status == 200
+    stated = {"Content-Type": JSON, "Authorization": AUTH, "Content-Length": str(len(REJECT))}
+    for sent in (request(), CallbackRequest("POST", "/callbacks", stated, REJECT)):
+        assert receiver.handle(sent).status == 200
+        assert asyncio.run(receiver.handle_async(sent)).status == 200
     assert general == []
     receiver.max_body_size -= 1  # one byte more than the limit: refused on the general path
     assert receiver.handle(request()).status == 413
     assert general == ["early_response"]
+
+
+class TestEarlyResponse:
+    """The answers given before a body is read, each with its one status and reason."""
+
+    def headers(self, **extra: str) -> Any:
+        from bwhooks import Headers
+
+        return Headers({"Content-Type": JSON, "Authorization": AUTH, **extra})
+
+    @pytest.mark.parametrize("method", ["POST", "GET", "post", "get", "Post", "gEt"])
+    def test_post_and_get_in_any_case_go_on_to_the_body(
+        self, receiver: Receiver, method: str
+    ) -> None:
+        assert receiver.early_response(method, self.headers()) is None
+
+    @pytest.mark.parametrize("method", ["HEAD", "head", "Head"])
+    def test_head_in_any_case_is_answered_at_once(self, receiver: Receiver, method: str) -> None:
+        assert receiver.early_response(method, self.headers()) == CallbackResponse.empty()
+
+    @pytest.mark.parametrize("method", ["PUT", "put", "DELETE", "OPTIONS", "PATCH"])
+    def test_other_methods_are_405(self, receiver: Receiver, method: str) -> None:
+        refused = receiver.early_response(method, self.headers())
+        assert refused is not None
+        assert refused.status == 405
+        assert refused.headers["Allow"] == "GET, HEAD, POST"
+        assert json.loads(refused.body) == {"error": "method not allowed"}
+
+    @pytest.mark.parametrize("content_type", [None, "text/plain", "application/jsonx"])
+    def test_a_post_that_is_not_json_is_415(
+        self, receiver: Receiver, content_type: str | None
+    ) -> None:
+        from bwhooks import Headers
+
+        headers = {"Authorization": AUTH}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        refused = receiver.early_response("POST", Headers(headers))
+        assert refused is not None
+        assert refused.status == 415
+        assert json.loads(refused.body) == {"error": "content type must be application/json"}
+        assert receiver.early_response("GET", Headers(headers)) is None  # a GET has no body
+
+    @pytest.mark.parametrize("length", ["12", " 12 ", "0", "000012"])
+    def test_a_content_length_of_digits_is_taken(self, receiver: Receiver, length: str) -> None:
+        assert receiver.early_response("POST", self.headers(**{"Content-Length": length})) is None
+
+    @pytest.mark.parametrize(
+        "length", ["abc", "", "-1", "1e3", "12 34", "+12", "0x10", "\u0661\u0662", "\xb2"]
+    )
+    def test_any_other_content_length_is_400(self, receiver: Receiver, length: str) -> None:
+        refused = receiver.early_response("POST", self.headers(**{"Content-Length": length}))
+        assert refused is not None
+        assert refused.status == 400
+        assert json.loads(refused.body) == {"error": "invalid Content-Length"}
+
+    def test_only_invalid_credentials_are_logged_missing_ones_are_the_challenge(
+        self, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from bwhooks import Headers
+
+        with caplog.at_level(logging.WARNING, logger="bwhooks.receiver"):
+            missing = receiver.early_response("POST", Headers({"Content-Type": JSON}))
+            assert caplog.messages == []
+            invalid = receiver.early_response("POST", self.headers(Authorization="Basic eDp5"))
+            assert caplog.messages == ["callback refused: invalid credentials"]
+        assert missing is not None
+        assert invalid is not None
+        assert missing.status == invalid.status == 401
+
+
+@pytest.mark.parametrize("length", ["\xb2", "1\xb9", "\u0661\u0662"])
+def test_a_content_length_in_digits_other_than_ascii_is_400_on_both_paths(
+    receiver: Receiver, length: str
+) -> None:
+    """``²`` (Latin-1 0xB2, as a server decodes the header's bytes) is a digit to
+    ``str.isdigit`` but not to ``int``: it was a ValueError, a 500."""
+    for authorization in (AUTH, "basic " + AUTH.split()[1]):  # one-step, general
+        headers = {"Content-Type": JSON, "Authorization": authorization, "Content-Length": length}
+        sent = CallbackRequest("POST", "/callbacks", headers, REJECT)
+        for response in (receiver.handle(sent), asyncio.run(receiver.handle_async(sent))):
+            assert response.status == 400
+            assert json.loads(response.body) == {"error": "invalid Content-Length"}

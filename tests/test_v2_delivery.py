@@ -359,3 +359,84 @@ def test_fastapi_dependencies_for_one_event_and_for_a_delivery(receiver: Receive
     ]
     assert client.post("/voice", content=array, headers=headers).status_code == 500
     assert client.post("/messages", content=b"[]", headers=headers).status_code == 400
+
+
+# -- a delivery through the steps (an idempotency store, or several events) -----------------
+
+
+def stored_receiver(outcomes: list[Any] | None = None) -> Receiver:
+    return Receiver(
+        auth=bwhooks.BasicAuth(("bw-user", "s3cret-pässword")),
+        idempotency=MemoryStore(),
+        metrics=None if outcomes is None else outcomes.append,
+    )
+
+
+def test_an_array_delivered_again_is_a_duplicate_only_when_every_element_was(
+    connect: Connect,
+) -> None:
+    outcomes: list[Any] = []
+    receiver = stored_receiver(outcomes)
+    ran = record(receiver, events.MessagingEvent)
+    send = connect(receiver)
+    array = three_elements()
+    assert send(body=body_of(array[:2])).status == 200  # two of the three
+    assert send(body=body_of(array)).status == 200  # the third is new: not a duplicate
+    assert send(body=body_of(array)).status == 200  # all three handled: a duplicate
+    assert send(body=body_of(array[1:])).status == 200  # two handled: a duplicate
+    assert [o.name for o in outcomes] == ["handled", "handled", "duplicate", "duplicate"]
+    assert len(ran) == 3
+
+
+@pytest.mark.parametrize("status", [300, 301, 404])
+def test_an_element_answered_outside_2xx_stops_the_array_then_and_on_every_retry(
+    connect: Connect, status: int
+) -> None:
+    receiver = stored_receiver()
+    ran: list[str] = []
+
+    @receiver.on(events.MessagingEvent)
+    def handle(event: events.MessagingEvent) -> CallbackResponse | None:
+        ran.append(event.event_type)
+        if event.event_type == "message-received":
+            return CallbackResponse(status, [("X-Mine", "yes")], b"")
+        return None
+
+    send = connect(receiver)
+    body = body_of(three_elements())
+    for _ in range(2):  # the retry is answered the same, from the store, running nothing
+        response = send(body=body)
+        assert (response.status, response.headers["X-Mine"]) == (status, "yes")
+        assert ran == ["message-received"]
+
+
+def test_two_handlers_answering_one_element_is_the_clear_error_through_the_steps(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = stored_receiver()
+
+    @receiver.on(events.MessageReceivedEvent)
+    def first(event: Event) -> CallbackResponse:
+        return CallbackResponse(202, [], b"")
+
+    @receiver.on(events.MessagingEvent)
+    def second(event: Event) -> CallbackResponse:
+        return CallbackResponse(202, [], b"")
+
+    with caplog.at_level(logging.ERROR, logger="bwhooks"):
+        response = connect(receiver)(body=body_of(three_elements()[:1]))
+    assert response.status == 500
+    assert json.loads(response.body) == {"error": "several handlers answered"}
+    local = "test_two_handlers_answering_one_element_is_the_clear_error_through_the_steps.<locals>"
+    authors = f"handlers {local}.first and {local}.second both answered"
+    assert f"{authors} the message-received event" in caplog.text
+
+
+def test_two_elements_answering_is_the_clear_error(connect: Connect) -> None:
+    outcomes: list[Any] = []
+    receiver = stored_receiver(outcomes)
+    receiver.on(events.MessagingEvent)(lambda event: CallbackResponse(202, [], b""))
+    response = connect(receiver)(body=body_of(three_elements()))
+    assert response.status == 500
+    assert json.loads(response.body) == {"error": "several events of one delivery answered"}
+    assert [o.name for o in outcomes] == ["failed"]
