@@ -104,6 +104,12 @@ class ListenServer(ThreadedWSGIServer):
         self._slots.release()
 
 
+def _status(code: object) -> object:
+    """A status as its number: an ``HTTPStatus`` prints as ``HTTPStatus.BAD_REQUEST`` with
+    ``%s`` before Python 3.11."""
+    return int(code) if isinstance(code, int) else code
+
+
 class BoundedRequestHandler(WSGIRequestHandler):
     """werkzeug's request handler, reading within the server's ``request_timeout``,
     refusing ambiguous framing, and logging each request by its method and path only: never
@@ -119,11 +125,11 @@ class BoundedRequestHandler(WSGIRequestHandler):
         else:
             kept = quote(urlsplit(path).path, safe="/%:@!$&'()*+,;=-._~")
             line = f"{quote(command)} {kept} {self.request_version}"
-        self.log("info", '"%s" %s %s', line, code, size)
+        self.log("info", '"%s" %s %s', line, _status(code), size)
 
     def log_error(self, format: str, *args: Any) -> None:
         if format.startswith("code "):  # send_error: its message may quote the request
-            self.log("error", "code %s", args[0] if args else "-")
+            self.log("error", "code %s", _status(args[0]) if args else "-")
         else:
             self.log("error", format, *args)
 
