@@ -10,14 +10,26 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bwhooks import BasicAuth, Receiver, RecordingEvent, TranscriptionEvent
+from bwhooks import (
+    BasicAuth,
+    Receiver,
+    RecordingEvent,
+    TranscriptionEvent,
+    VoiceTranscriptionAvailableEvent,
+)
 from bwhooks.adapters.asgi import CallbackMiddleware
-from bwhooks.events import VoiceTranscriptionAvailableEvent
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 transcripts: dict[str, str] = {}
 
 
+@receiver.on(VoiceTranscriptionAvailableEvent)  # Voice v2: fetch the transcription from its url
+async def transcription_ready(event: VoiceTranscriptionAvailableEvent) -> None:
+    if event.transcription is not None:
+        transcripts[event.recording_id or ""] = event.transcription.url or ""
+
+
+# Bandwidth v1 (Catapult), on the same URL
 @receiver.on(RecordingEvent)
 def recorded(event: RecordingEvent) -> None:  # a def handler runs in a worker thread
     print(f"recording {event.recording_id}: {event.status}")
@@ -26,12 +38,6 @@ def recorded(event: RecordingEvent) -> None:  # a def handler runs in a worker t
 @receiver.on(TranscriptionEvent)
 async def transcribed(event: TranscriptionEvent) -> None:
     transcripts[event.recording_id or ""] = event.text or ""
-
-
-@receiver.on(VoiceTranscriptionAvailableEvent)  # Voice v2, on the same URL: fetch it from
-async def transcription_ready(event: VoiceTranscriptionAvailableEvent) -> None:  # its url
-    if event.transcription is not None:
-        transcripts[event.recording_id or ""] = event.transcription.url or ""
 
 
 async def index(request: Request) -> PlainTextResponse:

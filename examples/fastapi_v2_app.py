@@ -14,9 +14,15 @@ from bandwidth import ApiClient, CallsApi, Configuration
 from bandwidth.models import CreateCall
 from fastapi import Depends, FastAPI
 
-from bwhooks import BasicAuth, Event, Receiver
+from bwhooks import (
+    BasicAuth,
+    Event,
+    Receiver,
+    VoiceDisconnectEvent,
+    VoiceGatherEvent,
+    VoiceInitiateEvent,
+)
 from bwhooks.adapters.fastapi import router, verified_events
-from bwhooks.events import VoiceDisconnectEvent, VoiceGatherEvent, VoiceInitiateEvent
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 ended: dict[str, str | None] = {}

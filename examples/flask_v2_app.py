@@ -13,14 +13,15 @@ from bandwidth.models import MessageRequest
 from bandwidth.models.bxml import Gather, Hangup, Response, SpeakSentence
 from flask import Flask
 
-from bwhooks import BasicAuth, Receiver
-from bwhooks.adapters.flask import BandwidthCallbacks
-from bwhooks.events import (
+from bwhooks import (
+    BasicAuth,
     MessageFailedEvent,
     MessageReceivedEvent,
+    Receiver,
     VoiceGatherEvent,
     VoiceInitiateEvent,
 )
+from bwhooks.adapters.flask import BandwidthCallbacks
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 log = logging.getLogger(__name__)

@@ -5,15 +5,16 @@ Run: BWHOOKS_CREDENTIALS="bw-user:s3cret" gunicorn examples.wsgi_v2_app:app
 
 from __future__ import annotations
 
-from bwhooks import BasicAuth, Receiver
-from bwhooks.adapters.wsgi import make_app
-from bwhooks.events import (
+from bwhooks import (
+    BasicAuth,
     MessageReceivedEvent,
     MessageStatusEvent,
+    Receiver,
     VoiceDisconnectEvent,
     VoiceGatherEvent,
     VoiceInitiateEvent,
 )
+from bwhooks.adapters.wsgi import make_app
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 texts: list[str] = []
