@@ -310,36 +310,6 @@ def test_work_whose_message_was_lost_is_published_again_until_done(
     assert app.store.hlen("wiring-lost:pending") == 0
 
 
-def test_the_documented_example_runs_its_handlers_on_a_worker(
-    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env = {
-        "REDIS_URL": f"redis://127.0.0.1:{stack.port}/1",
-        "BWHOOKS_CREDENTIALS": "bw-user:s3cret",
-        "XDG_STATE_HOME": str(tmp_path),  # the default spool's home
-    }
-    worker = start_worker("example", env, tmp_path, app="examples.celery_app:celery_app")
-    try:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.syspath_prepend(str(Path(__file__).parents[1]))
-        sys.modules.pop("examples.celery_app", None)
-        example = importlib.import_module("examples.celery_app")
-        assert "bwhooks queue" not in worker.text()  # the self-check found nothing
-        message = fake_payload("message-received")
-        headers = {
-            "Content-Type": "application/json",
-            "Authorization": basic_authorization("bw-user", "s3cret"),
-        }
-        request = CallbackRequest("POST", "/callbacks", headers, json.dumps(message).encode())
-        assert example.receiver.handle(request).status == 200
-        message_id = message[0]["message"]["id"]
-        eventually(lambda: f"message {message_id} received on" in worker.text(), "handled")
-    finally:
-        worker.kill()
-        sys.modules.pop("examples.celery_app", None)
-
-
 def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_over(app: ModuleType) -> None:
     from bwhooks.queueing import holder_is_dead, run_token
 
