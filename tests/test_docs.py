@@ -79,7 +79,7 @@ def test_every_python_block_runs_or_says_it_is_an_excerpt() -> None:
     for block in BLOCKS:
         if block.lang in ("py", "python3", "pycon"):
             pytest.fail(f"{block.where}: write ```python")
-    assert len(PROGRAMS) >= 20, "the docs test found too few programs: is the parser right?"
+    assert len(PROGRAMS) >= 15, "the docs test found too few programs: is the parser right?"
 
 
 @pytest.mark.parametrize(("block", "program"), PROGRAMS, ids=_ids(PROGRAMS))
