@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci bench profile services mutation clean FORCE
+.PHONY: demo test lint typecheck docs pytest ci wheel bench profile services \
+	mutation clean FORCE
 
 demo: $(STAMP)
 	$(BIN)/bwhooks demo
@@ -49,6 +50,13 @@ services:
 # What is too slow for every edit: the suite on the other Pythons, the wheel check.
 ci: test
 	$(BIN)/nox --non-interactive
+
+# The wheel a user installs (README): dist/bwhooks-<version>-py3-none-any.whl, built from the
+# sdist written beside it (a wheel built in the tree would take in whatever a former build
+# left under build/lib), with the dev extra's `build`.
+wheel: $(STAMP)
+	rm -f dist/bwhooks-*.whl dist/bwhooks-*.tar.gz
+	$(BIN)/python -m build --quiet --outdir dist .
 
 # The benchmark suite (bench/): ratios against baselines measured in the same run.
 bench: $(VENV)/.bench
