@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci bench profile services mutation clean FORCE
+.PHONY: demo test lint typecheck docs pytest ci wheel install-check bench profile services \
+	mutation clean FORCE
 
 demo: $(STAMP)
 	$(BIN)/bwhooks demo
@@ -46,9 +47,23 @@ services:
 	@{ command -v chromium && command -v chromedriver; } >/dev/null \
 		|| { echo "the tests need chromium: apt-get install chromium chromium-driver"; false; }
 
-# What is too slow for every edit: the suite on the other Pythons, the wheel check.
-ci: test
+# What is too slow for every edit: the README's install line, the suite on the other
+# Pythons, the wheel check.
+ci: test install-check
 	$(BIN)/nox --non-interactive
+
+# The wheel a user installs (README): dist/bwhooks-<version>-py3-none-any.whl, built from the
+# sdist written beside it (a wheel built in the tree would take in whatever a former build
+# left under build/lib), with the dev extra's `build`.
+wheel: $(STAMP)
+	rm -f dist/bwhooks-*.whl dist/bwhooks-*.tar.gz
+	$(BIN)/python -m build --quiet --outdir dist .
+
+# The README's install line, both forms (the checkout, the wheel of `make wheel`), each into a
+# new clean venv from PyPI, then the README's snippet run with that venv (tests/readme_install.py,
+# which `make test` does not collect: it runs the snippet with .venv only).
+install-check: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/readme_install.py
 
 # The benchmark suite (bench/): ratios against baselines measured in the same run.
 bench: $(VENV)/.bench
