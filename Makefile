@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv is refreshed when pyproject.toml or the set of modules under adapters/ changes.
 ADAPTER_MODULES := $(sort $(wildcard adapters/*.py adapters/*/*.py))
 
-.PHONY: demo test lint typecheck docs pytest ci wheel install-check bench profile services \
+.PHONY: demo test lint typecheck docs docs-sync pytest ci wheel install-check bench profile services \
 	mutation clean FORCE
 
 demo: $(STAMP)
@@ -20,6 +20,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The docs' example blocks rewritten from their files (tests/doc_blocks.py says how a block
+# is marked); tests/test_docs.py fails while one differs.
+docs-sync: $(STAMP)
+	$(BIN)/python tests/doc_blocks.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
