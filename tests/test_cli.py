@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
+from bwhooks import events
 from bwhooks.auth import basic_authorization
 from bwhooks.cli import main
+from bwhooks.parsing import parse_delivery
+from bwhooks.testing import KINDS, AmbiguousKindWarning, fake_payload
 
 GOOD = basic_authorization("u", "p")
+AMBIGUOUS = ["answer", "gather", "dtmf", "redirect", "transferComplete"]
+
+
+def bwhooks_script() -> str:
+    """The ``bwhooks`` console script of the running venv, as a user runs it."""
+    script = shutil.which("bwhooks", path=str(Path(sys.executable).parent))
+    assert script is not None
+    return script
 
 
 def bandwidth_like_endpoint(httpserver: HTTPServer, status: int = 200) -> list[Request]:
@@ -208,7 +220,7 @@ def test_listen_prints_what_send_sends() -> None:
     assert out.count("AnswerEvent") == 1
 
 
-def test_listen_serves_your_receiver(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_listen_serves_your_receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "my_callbacks.py").write_text(
         "from bwhooks import BasicAuth, Receiver, SmsEvent\n"
         "receiver = Receiver(auth=BasicAuth(('me', 'pw')))\n"
@@ -239,3 +251,141 @@ def test_listen_serves_your_receiver(tmp_path: Any, monkeypatch: pytest.MonkeyPa
     finally:
         out = stop(process)
     assert "got sms: from the cli" in out
+
+
+# -- kinds are never guessed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", AMBIGUOUS)
+def test_send_a_bare_kind_both_generations_send_is_v1_with_a_one_line_note(
+    httpserver: HTTPServer, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    received = bandwidth_like_endpoint(httpserver)
+    url = httpserver.url_for("/callbacks")
+    with pytest.warns(AmbiguousKindWarning) as caught:
+        fake_payload(kind)  # the library's note, word for word
+    assert main(["send", kind, url, "--user", "u", "--password", "p"]) == 0
+    (event,) = parse_delivery(json.loads(received[-1].get_data()))
+    assert type(event) is KINDS[f"v1:{kind}"]
+    assert capsys.readouterr().err.splitlines() == [f"bwhooks send: note: {caught[0].message}"]
+    for prefix in ("v1:", "v2:"):
+        assert main(["send", prefix + kind, url, "--user", "u", "--password", "p"]) == 0
+        (event,) = parse_delivery(json.loads(received[-1].get_data()))
+        assert type(event) is KINDS[prefix + kind]
+        assert type(event) is type(fake_event_quietly(prefix + kind))  # one resolution
+        assert capsys.readouterr().err == ""  # the explicit spellings are silent
+
+
+def fake_event_quietly(kind: str) -> events.Event:
+    from bwhooks.testing import fake_event
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fake_event(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "nearest"),
+    [
+        ("hangpu", "'hangup'"),  # v1
+        ("initate", "'initiate'"),  # Voice v2
+        ("message-recieved", "'message-received'"),  # Messaging v2
+        ("anwser", "'v1:answer' or 'v2:answer'"),
+    ],
+)
+def test_send_a_misspelt_kind_is_refused_with_a_suggestion_and_sends_nothing(
+    httpserver: HTTPServer, capsys: pytest.CaptureFixture[str], kind: str, nearest: str
+) -> None:
+    received = bandwidth_like_endpoint(httpserver)
+    url = httpserver.url_for("/callbacks")
+    assert main(["send", kind, url, "--user", "u", "--password", "p"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"bwhooks send: unknown kind {kind!r}: did you mean {nearest}? (")
+    assert "--unknown voice|messaging|v1" in line
+    assert "--list-kinds" in line
+    assert received == []
+    assert httpserver.log == []
+
+
+def test_the_console_script_refuses_a_typo_and_sends_nothing(httpserver: HTTPServer) -> None:
+    received = bandwidth_like_endpoint(httpserver)
+    url = httpserver.url_for("/callbacks").replace("http://", "http://u:p@")
+    result = subprocess.run(
+        [bwhooks_script(), "send", "message-recieved", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "unknown kind 'message-recieved': did you mean 'message-received'?" in line
+    assert received == []
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize(
+    ("product", "kind", "cls", "field"),
+    [
+        ("voice", "holdStarted", events.UnknownVoiceEvent, "tag"),
+        ("messaging", "message-recalled", events.UnknownMessagingEvent, "description"),
+        ("v1", "pizzaDelivered", events.UnknownEvent, "callId"),
+    ],
+)
+def test_send_an_unknown_type_on_purpose(
+    httpserver: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    product: str,
+    kind: str,
+    cls: type,
+    field: str,
+) -> None:
+    received = bandwidth_like_endpoint(httpserver)
+    url = httpserver.url_for("/callbacks")
+    argv = ["send", kind, url, "--user", "u", "--password", "p", "--unknown", product]
+    assert main([*argv, "--set", f"{field}=on-purpose"]) == 0
+    payload = json.loads(received[-1].get_data())
+    assert isinstance(payload, list) == (product == "messaging")  # Messaging v2: an array
+    (event,) = parse_delivery(payload)
+    assert (type(event), event.event_type) == (cls, kind)
+    assert event.raw[field] == "on-purpose"
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ("answer", "'answer' is a kind bwhooks knows: send it without --unknown"),
+        ("v2:holdStarted", "--unknown takes the type as it is sent, without a prefix"),
+    ],
+)
+def test_send_unknown_refuses_a_known_kind_or_a_prefix(
+    httpserver: HTTPServer, capsys: pytest.CaptureFixture[str], kind: str, why: str
+) -> None:
+    received = bandwidth_like_endpoint(httpserver)
+    url = httpserver.url_for("/callbacks")
+    assert main(["send", kind, url, "--unknown", "voice"]) == 2
+    assert why in capsys.readouterr().err
+    assert received == []
+
+
+def test_send_list_kinds_lists_every_kind_with_its_class(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["send", "--list-kinds"])
+    assert exited.value.code == 0
+    listed = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("  "):
+            spelling, name = line.split()
+            listed[spelling] = name
+    for spelling, cls in KINDS.items():
+        bare = spelling.removeprefix("v1:").removeprefix("v2:")
+        if bare in AMBIGUOUS:
+            assert spelling == bare or listed[spelling] == cls.__name__
+            assert bare not in listed  # never offered bare
+        else:
+            assert listed[bare] == cls.__name__
