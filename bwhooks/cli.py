@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument(
         "--app",
         metavar="MODULE:ATTR",
-        help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. myapp.callbacks:receiver",
+        help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. my_callbacks:receiver "
+        "(imported from the current directory first, as flask, gunicorn and uvicorn do)",
     )
     listen.add_argument(
         "--forward",
@@ -470,6 +471,11 @@ def _listen(args: argparse.Namespace) -> int:
     from bwhooks.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
     from bwhooks.serving import DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, ListenServer
 
+    try:
+        served = _listening_app(args)
+    except _AppError as exc:
+        print(f"bwhooks listen: {exc}", file=sys.stderr)
+        return 2
     scratch = None
     if not args.record:  # the page shows this run's deliveries, kept in a private scratch file
         scratch = tempfile.TemporaryDirectory(prefix="bwhooks-")
@@ -484,7 +490,6 @@ def _listen(args: argparse.Namespace) -> int:
         print(f"bwhooks listen: {exc}", file=sys.stderr)
         return 2
     credentials = _Credentials((args.user, args.password) if args.user else None)
-    served = _listening_app(args)
     app = RecordingMiddleware(
         credentials.remember(served, args.path),
         recorder,
@@ -569,10 +574,7 @@ def _listening_app(args: argparse.Namespace) -> Any:
 
         return ForwardingApp(args.forward, timeout=args.forward_timeout or DEFAULT_TIMEOUT)
     if args.app:
-        from werkzeug.utils import import_string
-
-        target = import_string(args.app.replace(":", "."))
-        return make_app(target, args.path) if isinstance(target, Receiver) else target
+        return _app(args.app, args.path)
     if args.user:
         auth: BasicAuth | None = BasicAuth((args.user, args.password))
     elif os.environ.get("BWHOOKS_CREDENTIALS"):
@@ -591,6 +593,69 @@ def _listening_app(args: argparse.Namespace) -> Any:
         print(describe(event), flush=True)
 
     return make_app(receiver, args.path)
+
+
+class _AppError(Exception):
+    """``listen --app`` names nothing it can serve: one line for stderr."""
+
+
+def _app(spec: str, path: str) -> Any:
+    """The WSGI app ``listen --app MODULE:ATTR`` serves: ATTR of MODULE imported from the
+    current directory first (as flask, gunicorn and uvicorn do), a ``Receiver`` served at
+    ``path`` or a WSGI app as it is."""
+    import difflib
+    import importlib
+    import inspect
+    import traceback
+
+    from bwhooks.adapters.wsgi import make_app
+    from bwhooks.receiver import Receiver
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise _AppError(f"--app takes MODULE:ATTR (e.g. my_callbacks:receiver), not {spec!r}")
+    here = os.getcwd()
+    if sys.path[:1] != [here]:
+        sys.path.insert(0, here)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # whatever importing the user's module raises
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ImportError):
+            why = str(exc)
+        elif not isinstance(exc, SyntaxError):  # which says where already
+            why += _where(traceback.extract_tb(exc.__traceback__), here)
+        raise _AppError(f"cannot import {module_name!r} (from {here}): {why}") from None
+    target: Any = module
+    for name in attribute.split("."):
+        if not hasattr(target, name):
+            where = getattr(module, "__file__", None) or module_name
+            close = difflib.get_close_matches(name, [n for n in dir(target) if n[:1] != "_"], 1)
+            hint = f": did you mean {close[0]!r}?" if close else ""
+            raise _AppError(f"{module_name!r} ({where}) has no attribute {attribute!r}{hint}")
+        target = getattr(target, name)
+    if isinstance(target, Receiver):
+        return make_app(target, path)
+    call = target if inspect.isfunction(target) else getattr(target, "__call__", None)  # noqa: B004
+    if call is not None and inspect.iscoroutinefunction(call):
+        raise _AppError(
+            f"{spec!r} is an ASGI app: --app serves a bwhooks Receiver or a WSGI app "
+            "(serve this one with uvicorn, or pass its Receiver)"
+        )
+    if call is None:
+        raise _AppError(
+            f"{spec!r} is an object of type {type(target).__name__}, not a bwhooks Receiver"
+            " or a WSGI app"
+        )
+    return target
+
+
+def _where(frames: Sequence[Any], here: str) -> str:
+    """`` (file, line N)``: the last frame in the user's folder, else the last in a file."""
+    files = [f for f in frames if not f.filename.startswith("<")]
+    mine = [f for f in files if f.filename.startswith(os.path.join(here, ""))]
+    frame = (mine or files or [None])[-1]
+    return f" ({frame.filename}, line {frame.lineno})" if frame is not None else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

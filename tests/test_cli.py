@@ -139,12 +139,16 @@ def test_user_without_password_is_a_usage_error() -> None:
     assert exited.value.code == 2
 
 
-def spawn_listen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    """``bwhooks listen --port 0 ARGS`` (in ``cwd``), its output piped, unbuffered."""
+def spawn_listen(
+    *args: str, cwd: Path | None = None, script: bool = False
+) -> subprocess.Popen[str]:
+    """``bwhooks listen --port 0 ARGS`` (in ``cwd``; by the console script, else by
+    ``python -m bwhooks``), its output piped, unbuffered."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("BWHOOKS_CREDENTIALS", None)
+    command = [bwhooks_script()] if script else [sys.executable, "-m", "bwhooks"]
     return subprocess.Popen(
-        [sys.executable, "-m", "bwhooks", "listen", "--port", "0", *args],
+        [*command, "listen", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -153,8 +157,10 @@ def spawn_listen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     )
 
 
-def start_listen(*args: str) -> tuple[subprocess.Popen[str], str]:
-    process = spawn_listen(*args)
+def start_listen(
+    *args: str, cwd: Path | None = None, script: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    process = spawn_listen(*args, cwd=cwd, script=script)
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("bwhooks listening on http://127.0.0.1:"), line
@@ -218,39 +224,6 @@ def test_listen_prints_what_send_sends() -> None:
     assert "AnswerEvent" in out
     assert "call_id='c-listen'" in out
     assert out.count("AnswerEvent") == 1
-
-
-def test_listen_serves_your_receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "my_callbacks.py").write_text(
-        "from bwhooks import BasicAuth, Receiver, SmsEvent\n"
-        "receiver = Receiver(auth=BasicAuth(('me', 'pw')))\n"
-        "@receiver.on(SmsEvent)\n"
-        "def sms(event):\n"
-        "    print('got sms:', event.text, flush=True)\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    process, url = start_listen("--app", "my_callbacks:receiver", "--path", "/bw")
-    try:
-        assert url.endswith("/bw")
-        assert (
-            main(
-                [
-                    "send",
-                    "sms",
-                    url,
-                    "--user",
-                    "me",
-                    "--password",
-                    "pw",
-                    "--set",
-                    "text=from the cli",
-                ]
-            )
-            == 0
-        )
-    finally:
-        out = stop(process)
-    assert "got sms: from the cli" in out
 
 
 # -- kinds are never guessed ------------------------------------------------------------------
@@ -389,3 +362,105 @@ def test_send_list_kinds_lists_every_kind_with_its_class(
             assert bare not in listed  # never offered bare
         else:
             assert listed[bare] == cls.__name__
+
+
+# -- listen --app ------------------------------------------------------------------------------
+
+MY_CALLBACKS = """\
+from bwhooks import BasicAuth, Receiver, SmsEvent
+from bwhooks.adapters.wsgi import CallbackMiddleware
+
+receiver = Receiver(auth=BasicAuth(("me", "pw")))
+LIMIT = 5
+
+
+@receiver.on(SmsEvent)
+def sms(event):
+    print("got sms:", event.text, flush=True)
+
+
+def site(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"my site"]
+
+
+app = CallbackMiddleware(site, receiver, path="/bw")
+
+
+async def asgi_app(scope, receive, send):
+    pass
+"""
+
+
+@pytest.mark.parametrize("target", ["my_callbacks:receiver", "my_callbacks:app"])
+def test_listen_app_imports_from_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """As flask, gunicorn and uvicorn do: the console script, run in the module's folder."""
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the folder is importable only as cwd
+    (tmp_path / "my_callbacks.py").write_text(MY_CALLBACKS)
+    process, url = start_listen("--app", target, "--path", "/bw", cwd=tmp_path, script=True)
+    try:
+        assert url.endswith("/bw")
+        argv = ["send", "sms", url, "--user", "me", "--password", "pw", "--set", "text=from cli"]
+        assert main(argv) == 0
+    finally:
+        out = stop(process)
+    assert "got sms: from cli" in out
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("nosuch:receiver", "cannot import 'nosuch' (from {here}): No module named 'nosuch'"),
+        (
+            "needs_dep:receiver",
+            "cannot import 'needs_dep' (from {here}): No module named 'not_installed_dep'",
+        ),
+        (
+            "raises:receiver",
+            "cannot import 'raises' (from {here}): KeyError: 'BANDWIDTH_PASSWORD' "
+            "({here}/raises.py, line 2)",
+        ),
+        ("broken:receiver", "cannot import 'broken' (from {here}): SyntaxError: "),
+        (
+            "my_callbacks:recever",
+            "'my_callbacks' ({here}/my_callbacks.py) has no attribute 'recever': "
+            "did you mean 'receiver'?",
+        ),
+        (
+            "my_callbacks:LIMIT",
+            "'my_callbacks:LIMIT' is an object of type int, not a bwhooks Receiver or a WSGI app",
+        ),
+        (
+            "my_callbacks:asgi_app",
+            "'my_callbacks:asgi_app' is an ASGI app: --app serves a bwhooks Receiver or a WSGI "
+            "app (serve this one with uvicorn, or pass its Receiver)",
+        ),
+        (
+            "my_callbacks",
+            "--app takes MODULE:ATTR (e.g. my_callbacks:receiver), not 'my_callbacks'",
+        ),
+    ],
+)
+def test_listen_app_that_cannot_be_served_is_one_line_and_exit_2(
+    tmp_path: Path, target: str, says: str
+) -> None:
+    (tmp_path / "my_callbacks.py").write_text(MY_CALLBACKS)
+    (tmp_path / "needs_dep.py").write_text("import not_installed_dep\n")
+    (tmp_path / "raises.py").write_text("import os\nPASSWORD = os.environ['BANDWIDTH_PASSWORD']\n")
+    (tmp_path / "broken.py").write_text("def receiver(:\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BANDWIDTH_PASSWORD")}
+    result = subprocess.run(
+        [bwhooks_script(), "listen", "--port", "0", "--app", target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing served
+    (line,) = result.stderr.splitlines()  # one line, no traceback
+    assert line.startswith("bwhooks listen: " + says.format(here=tmp_path.resolve()))
