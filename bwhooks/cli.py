@@ -36,8 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument(
         "kind",
         metavar="KIND",
-        help="a type: answer, sms, hangup, reject (v1); initiate, disconnect, v2:answer "
-        "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array)",
+        help="a type: sms, hangup, reject, v1:answer (v1); initiate, disconnect, v2:answer "
+        "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array). "
+        "answer, gather, dtmf, redirect and transferComplete are sent by both generations: "
+        "the bare name means v1 (with a note); say v1: or v2:",
+    )
+    send.add_argument(
+        "--list-kinds",
+        action=_ListKinds,
+        help="print every KIND and its event class, and exit",
+    )
+    send.add_argument(
+        "--unknown",
+        choices=sorted(_UNKNOWN),
+        help="KIND is a type bwhooks does not know, sent on purpose as a Voice v2 eventType, a "
+        "Messaging v2 type (in an array) or a v1 eventType",
     )
     send.add_argument("url", metavar="URL", help="where to send it (may carry user:pass@)")
     _credentials(send)
@@ -70,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument(
         "--app",
         metavar="MODULE:ATTR",
-        help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. myapp.callbacks:receiver",
+        help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. my_callbacks:receiver "
+        "(imported from the current directory first, as flask, gunicorn and uvicorn do)",
     )
     listen.add_argument(
         "--forward",
@@ -142,6 +156,47 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("directory", metavar="DIR", help="where to write the fixtures")
     _selection(export)
     return parser
+
+
+#: ``send --unknown``: the class whose fake carries a type bwhooks does not know.
+_UNKNOWN = {
+    "voice": "UnknownVoiceEvent",
+    "messaging": "UnknownMessagingEvent",
+    "v1": "UnknownEvent",
+}
+
+
+class _ListKinds(argparse.Action):
+    """``send --list-kinds``: every kind spelling and its class, by generation; then exit."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from bwhooks.events import VoiceEvent
+        from bwhooks.testing import KINDS
+
+        parts: dict[str, list[str]] = {
+            "Voice v2 (each also as v2:KIND)": [],
+            "Messaging v2, sent as an array (each also as v2:KIND)": [],
+            "Bandwidth v1, Catapult (each also as v1:KIND)": [],
+        }
+        voice, messaging, v1 = parts.values()
+        both: list[str] = []
+        for spelling, cls in sorted(KINDS.items(), key=lambda item: item[0].lower()):
+            prefix, kind = spelling[:3], spelling[3:]
+            if prefix not in ("v1:", "v2:"):
+                continue  # the bare spellings, shown without their prefix below
+            ambiguous = f"v1:{kind}" in KINDS and f"v2:{kind}" in KINDS
+            if ambiguous and prefix == "v1:":
+                both.append(kind)
+            lines = v1 if prefix == "v1:" else voice if issubclass(cls, VoiceEvent) else messaging
+            lines.append(f"  {spelling if ambiguous else kind:<34} {cls.__name__}")
+        for title, lines in parts.items():
+            print(f"{title}:", *lines, sep="\n")
+        print(f"{', '.join(both)}: sent by both generations; the bare name means v1 (with a note)")
+        print("A type bwhooks does not know: KIND with --unknown voice|messaging|v1")
+        parser.exit()
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
@@ -331,7 +386,8 @@ def _value(text: str) -> Any:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from bwhooks.testing import HttpSender, fake_payload
+    from bwhooks import events
+    from bwhooks.testing import KINDS, HttpSender, UnknownKindError
 
     overrides: dict[str, Any] = {}
     for field in args.fields:
@@ -342,9 +398,29 @@ def _send(args: argparse.Namespace) -> int:
         overrides[name.replace(".", "__")] = _value(value)
     if args.count is not None:
         overrides["count"] = args.count
+    kind: Any = args.kind
+    if args.unknown:
+        if args.kind in KINDS:
+            why = f"{args.kind!r} is a kind bwhooks knows: send it without --unknown"
+        elif args.kind[:3] in ("v1:", "v2:"):
+            why = f"--unknown takes the type as it is sent, without a prefix: not {args.kind!r}"
+        else:
+            why = ""
+        if why:
+            print(f"bwhooks send: {why}", file=sys.stderr)
+            return 2
+        kind = getattr(events, _UNKNOWN[args.unknown])
+        overrides["event_type"] = args.kind
     try:
-        payload = fake_payload(args.kind, **overrides)
+        payload = _fake_payload(kind, overrides)
         sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
+    except UnknownKindError as exc:
+        print(
+            f"bwhooks send: {exc.nearest()} (bwhooks send --list-kinds lists them; a type "
+            "bwhooks does not know is sent on purpose with --unknown voice|messaging|v1)",
+            file=sys.stderr,
+        )
+        return 2
     except (TypeError, ValueError) as exc:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
@@ -367,6 +443,26 @@ def _send(args: argparse.Namespace) -> int:
     return 0 if 200 <= answer.status < 300 else 1
 
 
+def _fake_payload(kind: Any, overrides: dict[str, Any]) -> Any:
+    """``fake_payload(kind, **overrides)``, its note on a kind both generations send (an
+    ``AmbiguousKindWarning``) printed on stderr: the kind is sent as the library reads it."""
+    import warnings
+
+    from bwhooks.testing import AmbiguousKindWarning, fake_payload
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AmbiguousKindWarning)
+        payload = fake_payload(kind, **overrides)
+    for warning in caught:
+        if issubclass(warning.category, AmbiguousKindWarning):
+            print(f"bwhooks send: note: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return payload
+
+
 def _listen(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -375,6 +471,11 @@ def _listen(args: argparse.Namespace) -> int:
     from bwhooks.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
     from bwhooks.serving import DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, ListenServer
 
+    try:
+        served = _listening_app(args)
+    except _AppError as exc:
+        print(f"bwhooks listen: {exc}", file=sys.stderr)
+        return 2
     scratch = None
     if not args.record:  # the page shows this run's deliveries, kept in a private scratch file
         scratch = tempfile.TemporaryDirectory(prefix="bwhooks-")
@@ -389,7 +490,6 @@ def _listen(args: argparse.Namespace) -> int:
         print(f"bwhooks listen: {exc}", file=sys.stderr)
         return 2
     credentials = _Credentials((args.user, args.password) if args.user else None)
-    served = _listening_app(args)
     app = RecordingMiddleware(
         credentials.remember(served, args.path),
         recorder,
@@ -474,10 +574,7 @@ def _listening_app(args: argparse.Namespace) -> Any:
 
         return ForwardingApp(args.forward, timeout=args.forward_timeout or DEFAULT_TIMEOUT)
     if args.app:
-        from werkzeug.utils import import_string
-
-        target = import_string(args.app.replace(":", "."))
-        return make_app(target, args.path) if isinstance(target, Receiver) else target
+        return _app(args.app, args.path)
     if args.user:
         auth: BasicAuth | None = BasicAuth((args.user, args.password))
     elif os.environ.get("BWHOOKS_CREDENTIALS"):
@@ -496,6 +593,69 @@ def _listening_app(args: argparse.Namespace) -> Any:
         print(describe(event), flush=True)
 
     return make_app(receiver, args.path)
+
+
+class _AppError(Exception):
+    """``listen --app`` names nothing it can serve: one line for stderr."""
+
+
+def _app(spec: str, path: str) -> Any:
+    """The WSGI app ``listen --app MODULE:ATTR`` serves: ATTR of MODULE imported from the
+    current directory first (as flask, gunicorn and uvicorn do), a ``Receiver`` served at
+    ``path`` or a WSGI app as it is."""
+    import difflib
+    import importlib
+    import inspect
+    import traceback
+
+    from bwhooks.adapters.wsgi import make_app
+    from bwhooks.receiver import Receiver
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise _AppError(f"--app takes MODULE:ATTR (e.g. my_callbacks:receiver), not {spec!r}")
+    here = os.getcwd()
+    if sys.path[:1] != [here]:
+        sys.path.insert(0, here)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # whatever importing the user's module raises
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ImportError):
+            why = str(exc)
+        elif not isinstance(exc, SyntaxError):  # which says where already
+            why += _where(traceback.extract_tb(exc.__traceback__), here)
+        raise _AppError(f"cannot import {module_name!r} (from {here}): {why}") from None
+    target: Any = module
+    for name in attribute.split("."):
+        if not hasattr(target, name):
+            where = getattr(module, "__file__", None) or module_name
+            close = difflib.get_close_matches(name, [n for n in dir(target) if n[:1] != "_"], 1)
+            hint = f": did you mean {close[0]!r}?" if close else ""
+            raise _AppError(f"{module_name!r} ({where}) has no attribute {attribute!r}{hint}")
+        target = getattr(target, name)
+    if isinstance(target, Receiver):
+        return make_app(target, path)
+    call = target if inspect.isfunction(target) else getattr(target, "__call__", None)  # noqa: B004
+    if call is not None and inspect.iscoroutinefunction(call):
+        raise _AppError(
+            f"{spec!r} is an ASGI app: --app serves a bwhooks Receiver or a WSGI app "
+            "(serve this one with uvicorn, or pass its Receiver)"
+        )
+    if call is None:
+        raise _AppError(
+            f"{spec!r} is an object of type {type(target).__name__}, not a bwhooks Receiver"
+            " or a WSGI app"
+        )
+    return target
+
+
+def _where(frames: Sequence[Any], here: str) -> str:
+    """`` (file, line N)``: the last frame in the user's folder, else the last in a file."""
+    files = [f for f in frames if not f.filename.startswith("<")]
+    mine = [f for f in files if f.filename.startswith(os.path.join(here, ""))]
+    frame = (mine or files or [None])[-1]
+    return f" ({frame.filename}, line {frame.lineno})" if frame is not None else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

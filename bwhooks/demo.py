@@ -33,10 +33,14 @@ def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
     message = {"from_": number, "to": caller}
     return [
         ("POST", "incomingcall", fake_payload("incomingcall", **call, from_=caller, to=number)),
-        ("GET", "answer", fake_payload("answer", **call, from_=caller, to=number)),
+        ("GET", "answer", fake_payload("v1:answer", **call, from_=caller, to=number)),
         ("POST", "speak", fake_payload("speak", **call, status="started", state="PLAYBACK_START")),
-        ("POST", "gather", fake_payload("gather", **call, digits="42", reason="terminating-digit")),
-        ("POST", "dtmf", fake_payload("dtmf", **call, dtmf_digit="#")),
+        (
+            "POST",
+            "gather",
+            fake_payload("v1:gather", **call, digits="42", reason="terminating-digit"),
+        ),
+        ("POST", "dtmf", fake_payload("v1:dtmf", **call, dtmf_digit="#")),
         ("POST", "recording", fake_payload("recording", **call, **recording)),
         ("POST", "transcription", fake_payload("transcription", **recording)),
         ("POST", "hangup", fake_payload("hangup", **call, from_=caller, to=number)),

@@ -332,7 +332,7 @@ def test_handler_failure_is_500_logged_with_ids_without_secrets(
 
 def test_get_callback_is_parsed_from_the_query(connect: Connect, receiver: Receiver) -> None:
     seen = record(receiver)
-    payload = fake_payload("answer", call_id="c-get", from_="+19195551234")
+    payload = fake_payload("v1:answer", call_id="c-get", from_="+19195551234")
     query = encode_query(payload).encode()
     response = connect(receiver)("GET", query=query, headers={"Authorization": AUTH})
     assert response.status == 200

@@ -37,7 +37,7 @@ def test_challenge_then_credentials(receiver: Receiver, kind: str) -> None:
     receiver.on(Event)(seen.append)
     client = CallbackClient(apps(receiver)[kind], (USER, PASSWORD))
     assert client.interface == ("asgi" if kind in ("asgi", "fastapi") else "wsgi")
-    answer = client.send(fake_payload("answer", call_id="c-42"))
+    answer = client.send(fake_payload("v1:answer", call_id="c-42"))
     assert (answer.status, client.exchange) == (200, (401, 200))
     get = client.send(fake_event("sms", text="hi there"), method="GET")
     assert (get.status, client.exchange) == (200, (401, 200))
@@ -68,7 +68,7 @@ def test_custom_path_and_handler_answers() -> None:
     receiver.on(events.GatherEvent)(lambda e: f"<Response><Speak>{e.digits}</Speak></Response>")
     client = CallbackClient(wsgi.make_app(receiver, path="/voice"), ("u", "p"), path="/voice")
     assert (
-        client.send(fake_payload("gather", digits="9")).body
+        client.send(fake_payload("v1:gather", digits="9")).body
         == b"<Response><Speak>9</Speak></Response>"
     )
 
@@ -92,7 +92,7 @@ def test_django_wsgi_and_asgi_handlers(receiver: Receiver) -> None:
 
     with override_settings(ROOT_URLCONF=frameworks.django_urlconf(receiver, asynchronous=False)):
         wsgi_client = CallbackClient(WSGIHandler(), (USER, PASSWORD))
-        assert wsgi_client.send(fake_payload("dtmf")).status == 200
+        assert wsgi_client.send(fake_payload("v1:dtmf")).status == 200
         asgi_client = CallbackClient(ASGIHandler(), (USER, PASSWORD))
         assert asgi_client.interface == "asgi"
-        assert asgi_client.send(fake_payload("dtmf")).status == 200
+        assert asgi_client.send(fake_payload("v1:dtmf")).status == 200

@@ -68,7 +68,7 @@ def test_flask_example(
     monkeypatch.setenv("BANDWIDTH_API_SECRET", bandwidth_api.secret)
     example = load("flask_app")
     with serving(example.create_app()) as base_url:
-        status, body = deliver(base_url, "answer")
+        status, body = deliver(base_url, "v1:answer")
         assert status == 200
         assert b"Thanks for calling" in body
         assert deliver(base_url, "sms", from_="+15550001", to="+15550002", text="hello")[0] == 200
@@ -80,10 +80,10 @@ def test_flask_example(
 def test_fastapi_example(load: Callable[[str], ModuleType]) -> None:
     example = load("fastapi_app")
     with uvicorn_serving(example.app) as base_url:
-        assert b"Thanks for calling" in deliver(base_url, "answer")[1]
+        assert b"Thanks for calling" in deliver(base_url, "v1:answer")[1]
         assert deliver(base_url, "mms", text="photo")[0] == 200
         sender = HttpSender(f"{base_url}/audit", (USER, PASSWORD))
-        audit = sender.send(fake_payload("dtmf"))
+        audit = sender.send(fake_payload("v1:dtmf"))
         assert (sender.exchange, audit.body) == ((401, 200), b'{"received":"dtmf"}')
         schema = http_request(base_url, "GET", "/openapi.json", b"", {}).body
         assert b"bandwidth_callback_post" in schema
@@ -96,7 +96,7 @@ def test_wsgi_example(load: Callable[[str], ModuleType]) -> None:
         assert (
             deliver(base_url, "incomingcall", "GET", call_id="c-9", from_="+15551234567")[0] == 200
         )
-        status, body = deliver(base_url, "gather", digits="1234")
+        status, body = deliver(base_url, "v1:gather", digits="1234")
         assert (status, body) == (
             200,
             b"<Response><SpeakSentence>You entered 1234.</SpeakSentence></Response>",
@@ -167,7 +167,7 @@ def test_flask_v2_example_on_a_real_server(
         assert status == 200
         assert b'<Gather gatherUrl="/callbacks" maxDigits="1">' in body
         assert deliver(base_url, "message-received", message__text="open?")[0] == 200
-        assert deliver(base_url, "answer")[0] == 200  # v1 on the same URL
+        assert deliver(base_url, "v1:answer")[0] == 200  # v1 on the same URL
         assert own_route(base_url) == b"my app"
     (reply,) = api.requests_to("POST", f"/users/{api.account_id}/messages")
     assert reply.json["text"] == "Got it: open?"
@@ -227,7 +227,7 @@ def test_django_example_on_runserver() -> None:
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
-        status, body = deliver(base_url, "answer")
+        status, body = deliver(base_url, "v1:answer")
         assert (status, body) == (200, b'<Response><Conference name="standup"/></Response>')
         assert deliver(base_url, "conference-member", mute=True)[0] == 200
         status, body = deliver(base_url, "initiate")  # Voice v2 on the same URL

@@ -19,7 +19,7 @@ from bwhooks.testing import fake_payload
 
 
 def request(
-    kind: str = "answer", authorization: str | None = AUTH, **overrides: object
+    kind: str = "v1:answer", authorization: str | None = AUTH, **overrides: object
 ) -> CallbackRequest:
     headers = {"Content-Type": JSON}
     if authorization is not None:
@@ -95,8 +95,8 @@ def test_metrics_hook_sees_every_outcome() -> None:
     ok = request("sms")
     receiver.handle(ok)
     receiver.handle(ok)  # duplicate
-    receiver.handle(request("answer", authorization=None))
-    receiver.handle(request("answer", authorization=basic_authorization(USER, "nope")))
+    receiver.handle(request("v1:answer", authorization=None))
+    receiver.handle(request("v1:answer", authorization=basic_authorization(USER, "nope")))
     receiver.handle(
         CallbackRequest("POST", "/callbacks", {"Content-Type": JSON, "Authorization": AUTH}, b"{")
     )
@@ -131,7 +131,7 @@ def test_one_info_line_per_callback(caplog: pytest.LogCaptureFixture) -> None:
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
     receiver.on(Event)(lambda event: None)
     with caplog.at_level(logging.INFO, logger="bwhooks"):
-        receiver.handle(request("dtmf", call_id="c-info"))
+        receiver.handle(request("v1:dtmf", call_id="c-info"))
     lines = [
         r for r in caplog.records if r.name == "bwhooks.receiver" and r.levelno == logging.INFO
     ]

@@ -149,7 +149,7 @@ def test_duplicates_are_answered_again_without_dispatch(
 ) -> None:
     receiver, calls = receiver_with(store)
     send = connect(receiver)
-    body = json.dumps(fake_payload("answer", call_id="c-dup")).encode()
+    body = json.dumps(fake_payload("v1:answer", call_id="c-dup")).encode()
     first, second = send(body=body), send(body=body)
     assert first.status == second.status == 200
     assert first.body == second.body == b"<Response><Speak>1</Speak></Response>"
@@ -173,7 +173,7 @@ def test_a_failed_delivery_is_processed_on_retry(store: IdempotencyStore) -> Non
         "POST",
         "/callbacks",
         {"Content-Type": JSON, "Authorization": AUTH},
-        json.dumps(fake_payload("dtmf")).encode(),
+        json.dumps(fake_payload("v1:dtmf")).encode(),
     )
     assert receiver.handle(request).status == 500
     assert receiver.handle(request).status == 200
@@ -216,7 +216,7 @@ def test_a_duplicate_during_the_first_delivery_is_asked_to_retry(
         "POST",
         "/callbacks",
         {"Content-Type": JSON, "Authorization": AUTH},
-        json.dumps(fake_payload("gather")).encode(),
+        json.dumps(fake_payload("v1:gather")).encode(),
     )
     during: list[CallbackResponse] = []
 

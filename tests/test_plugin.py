@@ -74,7 +74,7 @@ def test_a_failing_user_test_fails(project: pytest.Pytester) -> None:
             return flask_app.create_app()
 
         def test_expects_the_wrong_greeting(bw_client, bw_fake):
-            assert b"Goodbye" in bw_client.send(bw_fake("answer")).body
+            assert b"Goodbye" in bw_client.send(bw_fake("v1:answer")).body
     """
     )
     result = project.runpytest("-p", "no:cacheprovider")

@@ -50,7 +50,7 @@ HEADERS = {
     "Content-Type": "application/json",
     "Authorization": basic_authorization("queue", "queue-pass"),
 }
-V1_KINDS = ["sms", "mms", "answer", "dtmf", "hangup", "gather"]
+V1_KINDS = ["sms", "mms", "v1:answer", "v1:dtmf", "hangup", "v1:gather"]
 V2_KINDS = ["v2:answer", "v2:disconnect", "v2:gather", "v2:redirect"]
 MESSAGING_KINDS = ["message-received", "message-delivered", "message-failed"]
 
@@ -70,7 +70,7 @@ def make_callbacks(rng: random.Random, count: int) -> list[Callback]:
     for number in range(count):
         kind = rng.choice(V1_KINDS + V2_KINDS + MESSAGING_KINDS)
         overrides: dict[str, Any] = {}
-        if kind in ("answer", "dtmf", "hangup", "gather"):
+        if kind in ("v1:answer", "v1:dtmf", "hangup", "v1:gather"):
             overrides["call_id"] = f"c-soak-{number}"
         if kind in MESSAGING_KINDS:
             overrides["count"] = rng.choice([1, 1, 1, 2, 3])

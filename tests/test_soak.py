@@ -163,7 +163,7 @@ def test_soak(server: str, redis_server: int, tmp_path: Path) -> None:  # noqa: 
                 with lock:
                     stats["bad"] += 1
             else:
-                kind = rng.choice(["sms", "answer", "dtmf", "hangup", "mms", "gather"])
+                kind = rng.choice(["sms", "v1:answer", "v1:dtmf", "hangup", "mms", "v1:gather"])
                 ident = f"c-{seed}-{len(sent)}" if kind not in {"sms", "mms"} else None
                 payload = fake_payload(kind, **({"call_id": ident} if ident else {}))
                 body = json.dumps(payload).encode()

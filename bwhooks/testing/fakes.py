@@ -1,17 +1,26 @@
 """Realistic fake callbacks: wire payloads and events for every event class.
 
-``kind`` is an event class or a wire type: a v1 ``eventType`` (``"answer"``), a Voice v2
-``eventType`` (``"initiate"``) or a Messaging v2 ``type`` (``"message-received"``). The types
-both generations send (``answer``, ``gather``, ``dtmf``, ``redirect``, ``transferComplete``)
-mean v1; ``"v2:answer"`` selects Voice v2 (the ``v2:`` prefix is accepted on every v2 type).
+``kind`` is an event class or a wire type: a v1 ``eventType`` (``"sms"``), a Voice v2
+``eventType`` (``"initiate"``) or a Messaging v2 ``type`` (``"message-received"``), each
+also with its generation's prefix (``"v1:sms"``, ``"v2:initiate"``). The types both
+generations send (``answer``, ``gather``, ``dtmf``, ``redirect``, ``transferComplete``) are
+never guessed silently: ``"v1:answer"`` and ``"v2:answer"`` say which; the bare name keeps
+meaning v1 and warns (:class:`AmbiguousKindWarning`). A type bwhooks does not know is
+refused (:class:`UnknownKindError`, with the nearest known spellings); to make one on
+purpose, pass its class (``UnknownEvent``, ``UnknownVoiceEvent``,
+``UnknownMessagingEvent``) and its type (``event_type="futureEvent"``).
 """
 
 from __future__ import annotations
 
+import difflib
 import secrets
+import sys
 import typing
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -50,7 +59,14 @@ from bwhooks.events import (
 from bwhooks.parsing import _LENIENT, parse_delivery, parse_event, wire_key, wire_name
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
-__all__ = ["fake_event", "fake_payload", "resolve_kind"]
+__all__ = [
+    "KINDS",
+    "AmbiguousKindWarning",
+    "UnknownKindError",
+    "fake_event",
+    "fake_payload",
+    "resolve_kind",
+]
 
 API_BASE = "https://api.catapult.inetwork.com/v1/users"
 
@@ -159,16 +175,104 @@ _ID_PREFIXES = {
     "gatherId": "g-",
     "userId": "u-",
 }
-_BY_KIND = {cls.EVENT_TYPES[0]: cls for cls in EVENT_CLASSES if cls is not RejectEvent}
-_BY_KIND["reject"] = RejectEvent
-_V2_PREFIX = "v2:"
-_BY_V2_KIND: dict[str, type[Event]] = {
+_UNKNOWN_V2 = (UnknownVoiceEvent, UnknownMessagingEvent)
+_KINDS = {*_FIELDS, *_VOICE, *MESSAGING_V2_CLASSES, UnknownEvent, UnknownMessagingEvent}
+
+# The wire types, per generation; "reject" is v1's (the wire sends it as a hangup).
+_V1_TYPES = {cls.EVENT_TYPES[0]: cls for cls in EVENT_CLASSES if cls is not RejectEvent}
+_V1_TYPES["reject"] = RejectEvent
+_V2_TYPES: dict[str, type[Event]] = {
     event_type: cls
     for cls in (*VOICE_V2_CLASSES, *MESSAGING_V2_CLASSES)
     for event_type in cls.EVENT_TYPES
 }
-_UNKNOWN_V2 = (UnknownVoiceEvent, UnknownMessagingEvent)
-_KINDS = {*_FIELDS, *_VOICE, *_BY_V2_KIND.values(), UnknownEvent, UnknownMessagingEvent}
+#: The types both generations send: the bare name means v1, and says so.
+_AMBIGUOUS = frozenset(_V1_TYPES) & frozenset(_V2_TYPES)
+
+#: Every ``kind`` spelling and its class: each v1 type bare and as ``v1:TYPE``, each Voice v2
+#: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's.
+KINDS: Mapping[str, type[Event]] = MappingProxyType(
+    {
+        **{f"v2:{name}": cls for name, cls in _V2_TYPES.items()},
+        **_V2_TYPES,
+        **{f"v1:{name}": cls for name, cls in _V1_TYPES.items()},
+        **_V1_TYPES,
+    }
+)
+
+
+class AmbiguousKindWarning(UserWarning):
+    """A bare ``kind`` both generations send (``"answer"``, ``"gather"``, ``"dtmf"``,
+    ``"redirect"``, ``"transferComplete"``): it means v1; write ``"v1:answer"`` or
+    ``"v2:answer"`` to say which. Make it an error in a test suite with
+    ``filterwarnings = ["error::bwhooks.testing.AmbiguousKindWarning"]``."""
+
+
+class UnknownKindError(ValueError):
+    """A ``kind`` string that is no type bwhooks knows (a typo, most often); ``suggestions``
+    are the nearest known spellings, best first (none when nothing is close)."""
+
+    def __init__(self, kind: str, suggestions: Sequence[str]) -> None:
+        self.kind = kind
+        self.suggestions = tuple(suggestions)
+        super().__init__(
+            f"{self.nearest()} (bwhooks.testing.KINDS lists every kind; a type bwhooks does not"
+            " know is made on purpose with its class: fake_payload(UnknownVoiceEvent,"
+            " event_type=...), UnknownMessagingEvent or UnknownEvent for v1)"
+        )
+
+    def nearest(self) -> str:
+        """``unknown kind 'x': did you mean 'y'?``, or that nothing is close."""
+        if not self.suggestions:
+            return f"unknown kind {self.kind!r}: no known kind is close"
+        quoted = [repr(s) for s in self.suggestions]
+        either = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        return f"unknown kind {self.kind!r}: did you mean {either}?"
+
+
+def _nearest(kind: str) -> list[str]:
+    """The known spellings nearest to ``kind``: within its prefix's generation first, then
+    among every type (case is ignored), those nearly as close as the closest; a bare type
+    both generations send is offered with both prefixes."""
+    prefix, name = (kind[:3], kind[3:]) if kind[:3] in ("v1:", "v2:") else ("", kind)
+    pools: list[tuple[str, Mapping[str, type[Event]]]] = []
+    if prefix:
+        pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES}))
+    for spelling_prefix, pool in pools:
+        lowered = {known.lower(): known for known in pool}
+        found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
+        if found:
+            best = _likeness(name, found[0])
+            found = [match for match in found if _likeness(name, match) >= best - 0.1]
+            spelled: list[str] = []
+            for known in (lowered[match] for match in found):
+                if spelling_prefix or known not in _AMBIGUOUS:
+                    spelled.append(spelling_prefix + known)
+                else:
+                    spelled += [f"v1:{known}", f"v2:{known}"]
+            return spelled
+    return []
+
+
+def _likeness(name: str, known: str) -> float:
+    return difflib.SequenceMatcher(None, name.lower(), known).ratio()
+
+
+def _ambiguity(kind: str) -> str:
+    v1, v2 = _V1_TYPES[kind].__name__, _V2_TYPES[kind].__name__
+    return (
+        f'"{kind}" is sent by both generations: it means v1 ({v1}); write "v1:{kind}" for v1'
+        f' or "v2:{kind}" for Voice v2 ({v2})'
+    )
+
+
+def _caller() -> int:
+    """The ``stacklevel`` of the first frame outside this module (the user's call)."""
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _random_id(prefix: str) -> str:
@@ -229,17 +333,25 @@ _DERIVED: dict[str, Callable[[_Values], Any]] = {
 
 
 def resolve_kind(kind: type[Event] | str) -> type[Event]:
-    """The event class for ``kind``: an event class, or a wire type (``"reject"``,
-    ``"initiate"``, ``"message-received"``, ``"v2:answer"``); a type bwhooks does not know
-    is an unknown event (of Voice v2 with the ``v2:`` prefix)."""
+    """The event class for ``kind``: an event class, or a spelling of :data:`KINDS`
+    (``"reject"``, ``"initiate"``, ``"message-received"``, ``"v1:answer"``, ``"v2:answer"``).
+
+    A bare type both generations send gives v1's class with an :class:`AmbiguousKindWarning`;
+    any other string raises :class:`UnknownKindError` (a ``ValueError``) naming the nearest
+    known spellings; anything else, or an abstract class, raises ``TypeError``."""
     if isinstance(kind, str):
-        if kind.startswith(_V2_PREFIX):
-            return _BY_V2_KIND.get(kind[len(_V2_PREFIX) :], UnknownVoiceEvent)
-        return _BY_KIND.get(kind) or _BY_V2_KIND.get(kind, UnknownEvent)
+        cls = KINDS.get(kind)
+        if cls is None:
+            raise UnknownKindError(kind, _nearest(kind))
+        if kind in _AMBIGUOUS:
+            warnings.warn(_ambiguity(kind), AmbiguousKindWarning, stacklevel=_caller())
+        return cls
     if isinstance(kind, type) and kind in _KINDS:
         return kind
-    known = ", ".join(sorted(_BY_KIND) + sorted(_BY_V2_KIND))
-    raise TypeError(f"kind must be a concrete event class or one of: {known}; got {kind!r}")
+    raise TypeError(
+        f"kind must be a concrete event class or a kind string (bwhooks.testing.KINDS);"
+        f" got {kind!r}"
+    )
 
 
 def _wire_overrides(cls: type[Event], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,9 +365,11 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     Messaging v2 kind the JSON array Bandwidth posts (``count=N`` elements, one by default;
     ``count`` is no field name).
 
-    ``kind`` is an event class or a wire type (see the module: ``"v2:answer"`` for the
-    Voice v2 ``answer``; ``"reject"`` gives a ``hangup`` with ``cause`` ``CALL_REJECTED``,
-    with another ``cause`` the literal ``reject`` eventType). Override any field by attribute
+    ``kind`` is an event class or a wire type (see :func:`resolve_kind`: ``"v1:answer"``
+    and ``"v2:answer"`` for the type both generations send; ``"reject"`` gives a ``hangup``
+    with ``cause`` ``CALL_REJECTED``, with another ``cause`` the literal ``reject``
+    eventType). A type bwhooks does not know is made with its class and type:
+    ``fake_payload(UnknownVoiceEvent, event_type="futureEvent")``. Override any field by attribute
     name (``call_id=``) or wire name (``callId=``); ``None`` leaves the field out; a nested
     field by its path with ``__`` (``message__text="hi"``, ``mediaStream__name=``). URLs and
     URIs follow the ids (an overridden ``call_id`` shows in ``callUrl``), numbers are E.164,
@@ -264,13 +378,13 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     cls = resolve_kind(kind)
     count = overrides.pop("count", None)
     if issubclass(cls, MessagingEvent):
-        message_type = _wire_type(kind, cls, overrides, "futureMessageType")
+        message_type = _wire_type(cls, overrides, "futureMessageType")
         elements = fake_messaging_elements(cls, message_type, 1 if count is None else count)
         return [_overridden(cls, element, overrides) for element in elements]
     if count is not None:
         raise TypeError("count= is for Messaging v2 kinds, whose payload is an array")
     if issubclass(cls, VoiceEvent):
-        event_type = _wire_type(kind, cls, overrides, "futureEvent")
+        event_type = _wire_type(cls, overrides, "futureEvent")
         top = {key: value for key, value in overrides.items() if "__" not in key}
         wire = _wire_overrides(cls, top)
         payload = fake_voice_payload(cls, event_type, wire)
@@ -278,8 +392,7 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
         return _overridden(cls, payload, {k: v for k, v in overrides.items() if "__" in k})
     wire = _wire_overrides(cls, overrides)
     if cls is UnknownEvent:
-        event_type = kind if isinstance(kind, str) else wire.get("eventType", "futureEvent")
-        payload = {"eventType": event_type, **wire}
+        payload = {"eventType": "futureEvent", **wire}
     else:
         values = _Values(wire)
         static = _STATIC.get(cls, {})
@@ -298,18 +411,13 @@ def fake_event(kind: type[Event] | str, **overrides: Any) -> Event:
     return parse_delivery(payload)[0] if isinstance(payload, list) else parse_event(payload)
 
 
-def _wire_type(
-    kind: type[Event] | str, cls: type[Event], overrides: Mapping[str, Any], unknown: str
-) -> str:
-    """The ``eventType`` (or messaging ``type``) of a v2 payload of ``cls``."""
+def _wire_type(cls: type[Event], overrides: Mapping[str, Any], unknown: str) -> str:
+    """The ``eventType`` (or messaging ``type``) of a v2 payload of ``cls``: for an unknown
+    class, the one given (``event_type=``), else ``unknown``."""
     if cls not in _UNKNOWN_V2:
         return cls.EVENT_TYPES[0]
     given = overrides.get("event_type", overrides.get("eventType", overrides.get("type")))
-    if isinstance(given, str):
-        return given
-    if isinstance(kind, str):
-        return kind.removeprefix(_V2_PREFIX)
-    return unknown
+    return given if isinstance(given, str) else unknown
 
 
 def _overridden(

@@ -23,7 +23,7 @@ def test_unknown_events_are_acknowledged(bw_client) -> None:
 
 @pytest.mark.bwhooks(path="/audit")  # bw_client sends to the app's own route
 def test_audit_route_gets_the_verified_event(bw_client, bw_fake) -> None:
-    response = bw_client.send(bw_fake("dtmf", dtmf_digit="7"))
+    response = bw_client.send(bw_fake("v1:dtmf", dtmf_digit="7"))
     assert response.body == b'{"received":"dtmf"}'
 
 

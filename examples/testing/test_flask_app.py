@@ -17,7 +17,7 @@ def bwhooks_app(bandwidth_api: FakeBandwidthApi, monkeypatch: pytest.MonkeyPatch
 
 
 def test_answer_speaks_and_hangs_up(bw_client, bw_fake) -> None:
-    response = bw_client.send(bw_fake("answer"))
+    response = bw_client.send(bw_fake("v1:answer"))
     assert bw_client.exchange == (401, 200)  # challenged first, like Bandwidth
     assert response.headers["Content-Type"].startswith("application/xml")
     assert b"<SpeakSentence>Thanks for calling.</SpeakSentence>" in response.body
@@ -42,4 +42,4 @@ def test_outbound_delivery_receipts_send_nothing(bw_client, bw_fake, bandwidth_a
 
 
 def test_get_callbacks_work_too(bw_client, bw_fake) -> None:
-    assert bw_client.send(bw_fake("answer"), method="GET").status == 200
+    assert bw_client.send(bw_fake("v1:answer"), method="GET").status == 200
