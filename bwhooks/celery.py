@@ -27,7 +27,7 @@ from typing import Any
 from celery import Celery, signals
 from celery.exceptions import Reject, Retry
 
-from bwhooks.claims import RedisClaims
+from bwhooks.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
 from bwhooks.idempotency import DAY
 from bwhooks.queueing import DeadLetter, Envelope, QueueOutcome, Ran, TaskQueue, Verdict
 from bwhooks.spool import Spool, default_spool_path
@@ -45,8 +45,9 @@ class CeleryQueue(TaskQueue):
     ``time_limit`` (90 s) and retried; its claim's ``lease`` (120 s) outlives the time
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
     Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
-    ``redis`` (a ``redis.Redis``) holds the claims and dead letters; by default the
-    broker's own Redis. ``spool``: where voice events wait while the broker is down (see
+    ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
+    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
+    ``spool``: where voice events wait while the broker is down (see
     :mod:`bwhooks.spool`; ``None`` answers them ``500``, which Bandwidth does not retry).
     Each worker publishes again work its broker lost (still queued, unmoved for
     :attr:`orphan_after` seconds).
@@ -56,7 +57,7 @@ class CeleryQueue(TaskQueue):
         self,
         app: Celery,
         *,
-        name: str = "bwhooks",
+        name: str = DEFAULT_QUEUE,
         redis: Any = None,
         spool: str | os.PathLike[str] | None = _DEFAULT_SPOOL,
         publish_timeout: float = 3.0,
@@ -146,8 +147,9 @@ class CeleryQueue(TaskQueue):
         return self._redis
 
     def make_claims(self) -> RedisClaims:
-        """The claims in :attr:`redis`, under ``bwhooks:<name>:``."""
-        return RedisClaims(self.redis, prefix=f"bwhooks:{self.name}:")
+        """The claims in :attr:`redis`, under the queue's prefix: ``bwhooks:`` for the
+        default queue, ``bwhooks:<name>:`` for another (:func:`bwhooks.claims.key_prefix`)."""
+        return RedisClaims(self.redis, prefix=key_prefix(self.name))
 
     def publish(self, envelope: Envelope) -> None:
         """Send the envelope as the task's one JSON argument; raises when the broker did not

@@ -11,6 +11,11 @@ duplicate delivery is not published twice; a worker takes ``running`` with a lea
 that a redelivered message never runs beside a live run. Published work stays in a pending
 index (its envelope, and when it last moved) until it is done, so that work whose message a
 broker lost is found and published again (:meth:`RedisClaims.sweep`).
+
+The keys of a queue share one prefix (:func:`key_prefix`): ``bwhooks:`` for the default
+queue, ``bwhooks:<name>:`` for another. Under it: ``claim:<key>`` and ``attempts:<key>``
+per queued ``(event, handler)``, the pending index ``pending`` (a hash) and ``pending-at``
+(a sorted set), and the dead-letter stream ``dead``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ENQUEUING", "QUEUED", "RUNNING", "Begun", "RedisClaims", "Start"]
+__all__ = [
+    "DEFAULT_QUEUE",
+    "ENQUEUING",
+    "QUEUED",
+    "RUNNING",
+    "Begun",
+    "RedisClaims",
+    "Start",
+    "key_prefix",
+]
+
+#: The name of a queue when none is given (``CeleryQueue(app)``).
+DEFAULT_QUEUE = "bwhooks"
 
 ENQUEUING = "enqueuing:"
 QUEUED = "queued"
@@ -129,14 +146,22 @@ class Begun:
     holder: str = ""
 
 
+def key_prefix(name: str = DEFAULT_QUEUE) -> str:
+    """The prefix of the Redis keys of the queue ``name``: ``bwhooks:`` for the default
+    queue (``bwhooks:claim:...``), ``bwhooks:<name>:`` for another
+    (``bwhooks:orders:claim:...``)."""
+    return "bwhooks:" if name == DEFAULT_QUEUE else f"bwhooks:{name}:"
+
+
 class RedisClaims:
-    """The claims of queued work, in Redis (``client``: a ``redis.Redis``), under ``prefix``.
+    """The claims of queued work, in Redis (``client``: a ``redis.Redis``), under ``prefix``
+    (by default the default queue's, :func:`key_prefix`).
 
     Times are seconds. Needs ``maxmemory-policy noeviction`` on that Redis, as Celery's
     broker does: an evicted claim is a duplicate run.
     """
 
-    def __init__(self, client: Any, *, prefix: str = "bwhooks:queue:") -> None:
+    def __init__(self, client: Any, *, prefix: str = key_prefix()) -> None:
         self.client = client
         self.prefix = prefix
         self._enqueue = client.register_script(_ENQUEUE)

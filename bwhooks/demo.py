@@ -1,5 +1,5 @@
 """``bwhooks demo``: a receiver on the embedded server, fed a realistic day of callbacks:
-Bandwidth v1 first, then Voice v2 and Messaging v2 on the same URL."""
+Voice v2 and Messaging v2 first, then Bandwidth v1 (Catapult) on the same URL."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from bwhooks.auth import BasicAuth
 from bwhooks.events import (
     AnswerEvent,
+    DtmfEvent,
     Event,
     GatherEvent,
     VoiceGatherEvent,
@@ -26,21 +27,23 @@ __all__ = ["demo_sequence", "demo_sequence_v2", "describe", "run_demo", "serving
 
 
 def demo_sequence() -> list[tuple[str, str, dict[str, Any]]]:
-    """``(method, kind, payload)`` for one inbound call, then an SMS exchange and an MMS."""
+    """Bandwidth v1 (Catapult): ``(method, kind, payload)`` for one inbound call, then an
+    SMS exchange and an MMS. The kinds both generations name (``answer``, ``gather``,
+    ``dtmf``) are made from their v1 classes."""
     caller, number = "+19195550147", "+19195551212"
     call = {"call_id": "c-" + secrets.token_hex(12)}
     recording = {"recording_id": "rec-" + secrets.token_hex(12)}
     message = {"from_": number, "to": caller}
     return [
         ("POST", "incomingcall", fake_payload("incomingcall", **call, from_=caller, to=number)),
-        ("GET", "answer", fake_payload("v1:answer", **call, from_=caller, to=number)),
+        ("GET", "answer", fake_payload(AnswerEvent, **call, from_=caller, to=number)),
         ("POST", "speak", fake_payload("speak", **call, status="started", state="PLAYBACK_START")),
         (
             "POST",
             "gather",
-            fake_payload("v1:gather", **call, digits="42", reason="terminating-digit"),
+            fake_payload(GatherEvent, **call, digits="42", reason="terminating-digit"),
         ),
-        ("POST", "dtmf", fake_payload("v1:dtmf", **call, dtmf_digit="#")),
+        ("POST", "dtmf", fake_payload(DtmfEvent, **call, dtmf_digit="#")),
         ("POST", "recording", fake_payload("recording", **call, **recording)),
         ("POST", "transcription", fake_payload("transcription", **recording)),
         ("POST", "hangup", fake_payload("hangup", **call, from_=caller, to=number)),
@@ -149,29 +152,19 @@ def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
 
 
 def run_demo(out: TextIO = sys.stdout) -> int:
-    """Run the demo, printing each event as its handler receives it; 0 if all arrived."""
+    """Run the demo, one part per API generation (current first), printing each callback
+    sent, its answer, and the events its handlers received; 0 if all arrived."""
     from bwhooks.adapters.wsgi import make_app
 
     credentials = ("bandwidth", secrets.token_urlsafe(16))
     receiver = Receiver(auth=BasicAuth(credentials))
     received: list[Event] = []
+    seen: list[str] = []  # what the handlers saw of the callback being sent
 
     @receiver.on(Event)
     def show(event: Event) -> None:
         received.append(event)
-        print(f"  <- {describe(event)}", file=out, flush=True)
-
-    @receiver.on(AnswerEvent)
-    def greet(event: AnswerEvent) -> str:
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?><Response><Gather requestUrl="/callbacks" '
-            'terminatingDigits="#"><SpeakSentence>Enter your order number.</SpeakSentence>'
-            "</Gather></Response>"
-        )
-
-    @receiver.on(GatherEvent)
-    def gathered(event: GatherEvent) -> None:
-        print(f"     order number entered: {event.digits}", file=out)
+        seen.append(f"  <- {describe(event)}")
 
     @receiver.on(VoiceInitiateEvent)  # Voice v2: the inbound call waits for this BXML
     def inbound(event: VoiceInitiateEvent) -> str:
@@ -183,24 +176,48 @@ def run_demo(out: TextIO = sys.stdout) -> int:
 
     @receiver.on(VoiceGatherEvent)
     def order_number(event: VoiceGatherEvent) -> str:
-        print(f"     order number entered: {event.digits}", file=out)
+        seen.append(f"     order number entered: {event.digits}")
         return "<Response><SpeakSentence>Thank you.</SpeakSentence></Response>"
 
-    failures = 0
-    sequence = [*demo_sequence(), *demo_sequence_v2()]
-    expected = sum(len(payload) if isinstance(payload, list) else 1 for _, _, payload in sequence)
+    @receiver.on(AnswerEvent)  # v1: the answer callback (a GET here) gets the BXML
+    def greet(event: AnswerEvent) -> str:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Gather requestUrl="/callbacks" '
+            'terminatingDigits="#"><SpeakSentence>Enter your order number.</SpeakSentence>'
+            "</Gather></Response>"
+        )
+
+    @receiver.on(GatherEvent)
+    def gathered(event: GatherEvent) -> None:
+        seen.append(f"     order number entered: {event.digits}")
+
+    failures = callbacks = expected = 0
     with serving(make_app(receiver)) as base_url:
         print(f"bwhooks demo: receiver on {base_url}/callbacks (HTTP Basic Auth)", file=out)
+        print(
+            "Each callback goes as Bandwidth sends it: without credentials first (401, the "
+            "challenge), then with them.",
+            file=out,
+        )
         sender = HttpSender(f"{base_url}/callbacks", credentials)
-        for method, kind, payload in sequence:
-            answer = sender.send(payload, method)
-            exchange = " -> ".join(str(status) for status in sender.exchange)
-            print(f"{method:<4} {kind:<17} {exchange}", file=out, flush=True)
-            if answer.headers.get("Content-Type", "").startswith("application/xml"):
-                print(f"     BXML answer: {len(answer.body)} bytes", file=out)
-            if not 200 <= answer.status < 300:
-                failures += 1
+        parts = [  # current APIs first
+            ("Voice v2 and Messaging v2", demo_sequence_v2()),
+            ("Bandwidth v1 (Catapult)", demo_sequence()),
+        ]
+        for heading, sequence in parts:
+            print(f"\n{heading}", file=out, flush=True)
+            for method, kind, payload in sequence:
+                seen.clear()
+                answer = sender.send(payload, method)
+                exchange = " -> ".join(str(status) for status in sender.exchange)
+                if answer.headers.get("Content-Type", "").startswith("application/xml"):
+                    exchange += f", BXML answer: {len(answer.body)} bytes"
+                print(f"{method:<4} {kind:<17} {exchange}", *seen, sep="\n", file=out, flush=True)
+                if not 200 <= answer.status < 300:
+                    failures += 1
+                callbacks += 1
+                expected += len(payload) if isinstance(payload, list) else 1
     ok = failures == 0 and len(received) == expected
     verdict = "all" if ok else "NOT all"
-    print(f"{verdict} {len(sequence)} callbacks received ({len(received)} events)", file=out)
+    print(f"\n{verdict} {callbacks} callbacks received ({len(received)} events)", file=out)
     return 0 if ok else 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 __all__ = [
     "FieldConversionWarning",
     "InsecureReceiverWarning",
@@ -33,9 +35,28 @@ class FieldConversionWarning(UserWarning):
     """A Voice v2 or Messaging v2 field could not be converted: the attribute is ``None``,
     its value stays in ``raw``, and the event is dispatched all the same.
 
-    Issued with a WARNING on the ``bwhooks.parsing`` logger; a filter that turns it into an
-    error never fails the callback.
+    The report of every such callback is a WARNING on the ``bwhooks.parsing`` logger. This
+    warning goes with it, hidden by default as ``DeprecationWarning`` is: your own filters
+    come first (``-W default::bwhooks.FieldConversionWarning`` shows it, and
+    ``pytest.warns`` catches it). A filter that turns it into an error never fails the
+    callback.
     """
+
+
+# The default filter of FieldConversionWarning: at the end of the list, so that any filter
+# of the user's (-W, PYTHONWARNINGS, filterwarnings, pytest.warns) comes first.
+_HIDDEN = ("ignore", None, FieldConversionWarning, None, 0)
+
+
+def _hide_by_default() -> None:
+    """Put :class:`FieldConversionWarning`'s default filter (``ignore``) at the end of the
+    warnings filters, unless it is there: ``warnings.catch_warnings()`` drops it when it
+    was added inside one (pytest imports its plugins, bwhooks' with them, inside one)."""
+    if _HIDDEN not in warnings.filters:
+        warnings.filterwarnings("ignore", category=FieldConversionWarning, append=True)
+
+
+_hide_by_default()
 
 
 class RetryLater(Exception):

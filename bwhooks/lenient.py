@@ -3,8 +3,9 @@
 Bandwidth does not retry a voice callback answered ``4xx``, and its own documentation shows
 malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the v2
 classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
-event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger (and one
-:class:`~bwhooks.FieldConversionWarning`) names the fields, never their values. Nested
+event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger names the fields,
+never their values (a :class:`~bwhooks.FieldConversionWarning` goes with it, hidden by
+default: the log record is the one report of each callback). Nested
 objects are structured the same way, field by field. A value the parser refuses outright
 (JSON in a GET parameter nested deeper than the bound) is no bad field: it refuses the
 callback (:class:`~bwhooks.InvalidCallback` naming the field), as it would in a POST body.
@@ -23,7 +24,7 @@ import attrs
 import cattrs
 
 from bwhooks._hints import declared_type
-from bwhooks.errors import FieldConversionWarning, InvalidCallback
+from bwhooks.errors import FieldConversionWarning, InvalidCallback, _hide_by_default
 from bwhooks.events._base import ALIASES, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
@@ -139,6 +140,7 @@ def _warn(instance: Any, problems: Problems) -> None:
         f"{kind} callback ({ids or 'no ids'}): could not convert {fields}; "
         "left None, the value is kept in raw"
     )
-    LOGGER.warning("%s", message)
+    LOGGER.warning("%s", message)  # the report of every callback
+    _hide_by_default()  # the default, unless a filter of the user's says else
     with contextlib.suppress(Warning):  # a filter that makes it an error must not cost
         warnings.warn(message, FieldConversionWarning, stacklevel=2)  # the callback

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from bwhooks.claims import ENQUEUING, RUNNING, RedisClaims, Start
+from bwhooks.claims import DEFAULT_QUEUE, ENQUEUING, RUNNING, RedisClaims, Start
 from bwhooks.decoding import decode
 from bwhooks.dispatch import current_request, handling
 from bwhooks.errors import InvalidCallback, QueueUnavailable, RetryLater
@@ -222,7 +222,7 @@ class TaskQueue:
         self,
         claims: RedisClaims | None,
         *,
-        name: str = "bwhooks",
+        name: str = DEFAULT_QUEUE,
         spool: Spool | None = None,
         lease: float = 120.0,
         max_attempts: int = 8,

@@ -11,7 +11,7 @@ import hmac
 import logging
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
@@ -62,7 +62,9 @@ class Receiver:
     a duplicate delivery is answered without running the handlers again. An ``async``
     handler running past ``handler_timeout`` seconds is cancelled (the answer is ``500``).
     ``metrics`` is called with an :class:`Outcome` for every callback; each is also logged
-    at INFO on the ``bwhooks.receiver`` logger. ``allow`` (an
+    at INFO on the ``bwhooks.receiver`` logger, and every refusal (405, 403, 401 for wrong
+    credentials, 400, 413, 415) as one WARNING with its status and reason (the challenge,
+    a 401 to a request without credentials, is Basic Auth's first step). ``allow`` (an
     :class:`~bwhooks.network.AllowList`) refuses clients outside its networks with ``403``.
     """
 
@@ -148,30 +150,45 @@ class Receiver:
         if method == "HEAD":
             return OK
         if method not in ("POST", "GET"):
-            return CallbackResponse.error(405, "method not allowed", _ALLOWED)
+            return self._refuse(405, "method not allowed", _ALLOWED)
         if self.allow is not None and not self.allow.allows(client, headers):
-            self.logger.warning("callback refused: client address not allowed")
-            return CallbackResponse.error(403, "forbidden")
+            return self._refuse(403, "forbidden", why="client address not allowed")
         if self.auth is not None:
             result = self.auth.check(headers)
-            if result is not AuthResult.OK:
-                if result is AuthResult.INVALID:
-                    self.logger.warning("callback refused: invalid credentials")
+            if result is AuthResult.INVALID:
+                return self._refuse(
+                    401, "unauthorized", self.auth.challenge(), why="invalid credentials"
+                )
+            if result is not AuthResult.OK:  # none sent: the challenge, Basic Auth's first step
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
         length = headers.get("Content-Length")
         if length is not None:
             if not _is_length(length):
                 length = length.strip()
                 if not _is_length(length):
-                    return CallbackResponse.error(400, "invalid Content-Length")
+                    return self._refuse(400, "invalid Content-Length")
             if int(length) > self.max_body_size:
                 return self._too_large()
         if method == "POST" and not _is_json(headers.get("Content-Type")):
-            return CallbackResponse.error(415, "content type must be application/json")
+            return self._refuse(415, "content type must be application/json")
         return None
 
+    def _refuse(
+        self,
+        status: int,
+        reason: str,
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        why: str | None = None,
+    ) -> CallbackResponse:
+        """The ``status`` answer refusing a request, with ``reason`` for the caller, logged as
+        one WARNING with its status and ``why`` (the reason by default): every refusal of
+        the receiver's, never a body or credentials."""
+        self.logger.warning("callback refused: %d %s", status, why or reason)
+        return CallbackResponse.error(status, reason, headers)
+
     def _too_large(self) -> CallbackResponse:
-        return CallbackResponse.error(413, f"body over {self.max_body_size} bytes")
+        return self._refuse(413, f"body over {self.max_body_size} bytes")
 
     def accept(self, request: CallbackRequest) -> Event | CallbackResponse:
         """Verify and parse ``request`` without dispatching it.
@@ -206,8 +223,7 @@ class Receiver:
         try:
             return decode(request)
         except InvalidCallback as exc:
-            self.logger.warning("callback refused: %s", exc.reason)
-            return CallbackResponse.error(400, exc.reason)
+            return self._refuse(400, exc.reason)
 
     # -- for adapters: checks first, then a body read up to the limit ---------------------
 
@@ -238,7 +254,7 @@ class Receiver:
         except GONE:
             raise
         except UNREADABLE:
-            return unreadable()
+            return self._refuse(*_UNREADABLE)
         if body is None:
             return self._too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
@@ -268,7 +284,7 @@ class Receiver:
         except GONE:
             raise
         except UNREADABLE:
-            return unreadable()
+            return self._refuse(*_UNREADABLE)
         if body is None:
             return self._too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
@@ -415,9 +431,12 @@ UNREADABLE = (OSError, ValueError)
 GONE = (TimeoutError, ConnectionError)
 
 
+_UNREADABLE = (400, "unreadable body")
+
+
 def unreadable() -> CallbackResponse:
     """The answer to a request whose body could not be read: ``400``."""
-    return CallbackResponse.error(400, "unreadable body")
+    return CallbackResponse.error(*_UNREADABLE)
 
 
 def _is_length(text: str) -> bool:

@@ -54,9 +54,50 @@ def test_demo_prints_every_event_and_exits_0() -> None:
         assert f"<- {name}" in text
     assert text.count("<- MessageDeliveredEvent") == 2  # one array, two events
     assert "text='Is it ready?'" in text
-    assert text.count("order number entered: 42") == 2  # v1's gather, then Voice v2's
+    assert text.count("order number entered: 42") == 2  # Voice v2's gather, then v1's
     events = len(KINDS) + len(V2_KINDS) + 1
     assert f"all {len(KINDS) + len(V2_KINDS)} callbacks received ({events} events)" in text
+
+
+def _parts(text: str) -> dict[str, list[tuple[str, list[str]]]]:
+    """The demo's output as {heading: [(request line, the lines under it)]}."""
+    parts: dict[str, list[tuple[str, list[str]]]] = {}
+    current: list[tuple[str, list[str]]] | None = None
+    for line in text.splitlines()[2:]:  # past the receiver's address and the challenge note
+        if not line or line.startswith("all "):
+            continue
+        if line.startswith(("POST ", "GET ")):
+            assert current is not None, f"a callback before any heading: {line}"
+            current.append((line, []))
+        elif line.startswith(" "):
+            assert current, f"a line under no callback: {line}"
+            current[-1][1].append(line.strip())
+        else:
+            current = parts.setdefault(line, [])
+    return parts
+
+
+def test_demo_leads_with_v2_then_a_labelled_v1_part_each_callback_then_its_events() -> None:
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    parts = _parts(out.getvalue())
+    assert list(parts) == ["Voice v2 and Messaging v2", "Bandwidth v1 (Catapult)"]
+    v2, v1 = parts.values()
+    assert [line.split()[1] for line, _ in v2] == V2_KINDS
+    assert [line.split()[1] for line, _ in v1] == KINDS
+    for line, under in [*v2, *v1]:  # each callback's line, then what its handlers got
+        assert line.split(maxsplit=2)[2].startswith("401 -> 200"), line
+        assert under, line
+        assert under[0].startswith("<- "), (line, under)
+    first_events = [under[0].split()[1] for _, under in v2]
+    assert first_events == [
+        "VoiceInitiateEvent",
+        "VoiceGatherEvent",
+        "VoiceDisconnectEvent",
+        "MessageReceivedEvent",
+        "MessageDeliveredEvent",
+    ]
+    assert all(not under[0].split()[1].startswith(("Voice", "Message")) for _, under in v1)
 
 
 def test_demo_sequence_v2_is_one_consistent_call_and_a_conversation() -> None:

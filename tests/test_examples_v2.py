@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -420,6 +423,16 @@ def test_a_messaging_element_with_a_bad_field_is_still_typed(
     assert "errorCode" in caplog.text
 
 
+def test_a_test_fails_on_a_conversion_warning_with_recwarn(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    """As docs/events-v2.md says: pytest's ``recwarn`` records the hidden warning."""
+    parse_event({**load_v2_example("disconnect-1.json"), "endTime": "later"})
+    caught = [w for w in recwarn if issubclass(w.category, bwhooks.FieldConversionWarning)]
+    assert len(caught) == 1
+    assert "endTime" in str(caught[0].message)
+
+
 def test_v1_keeps_its_400_for_a_field_that_cannot_be_converted() -> None:
     with pytest.raises(InvalidCallback, match="invalid time"):
         parse_event({"eventType": "answer", "callId": "c-1", "time": "half past nine"})
@@ -440,6 +453,58 @@ def test_durations_keep_their_text() -> None:
     assert isinstance(event.duration, Duration)
     assert to_payload(event)["duration"] == "PT1.123456789S"
     assert isinstance(event.raw, Mapping)
+
+
+_THREE_CALLBACKS = """
+import json, sys, warnings
+{importing}
+payload = json.loads(sys.argv[1])
+for _ in range(3):
+    bwhooks.parse_event(payload)
+"""
+
+
+_TURNED_ON = "import bwhooks\nwarnings.simplefilter('default', bwhooks.FieldConversionWarning)"
+
+
+@pytest.mark.parametrize(
+    ("options", "importing", "shown"),
+    [
+        ([], "import bwhooks", 0),
+        (  # pytest imports its plugins (bwhooks' too) inside one
+            [],
+            "with warnings.catch_warnings():\n    import bwhooks",
+            0,
+        ),
+        (["-W", "error"], "import bwhooks", 0),
+        # Turned on, it shows once (Python's default: once per place), the log every time.
+        (["-W", "default"], "import bwhooks", 1),
+        ([], _TURNED_ON, 1),
+    ],
+)
+def test_an_unconvertible_field_is_reported_once_per_callback_the_log_record(
+    options: list[str], importing: str, shown: int
+) -> None:
+    """Under Python's default filters (run apart from this suite's own), each callback with
+    a bad field gives one report: its WARNING log record; the Python warning is hidden
+    unless asked for, and a filter that makes it an error fails no callback."""
+    payload = {**load_v2_example("disconnect-1.json"), "endTime": "later"}
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONWARNINGS"}
+    code = _THREE_CALLBACKS.format(importing=importing)
+    result = subprocess.run(
+        [sys.executable, *options, "-c", code, json.dumps(payload)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reports = [line for line in result.stderr.splitlines() if "could not convert" in line]
+    warned = [line for line in reports if "FieldConversionWarning: " in line]
+    assert len(warned) == shown, result.stderr
+    assert len(reports) - len(warned) == 3, result.stderr  # the log record of each callback
+    assert "later" not in result.stderr  # the fields' names, never their values
 
 
 def test_the_conversion_warning_is_a_python_warning_too_and_never_an_error() -> None:

@@ -388,6 +388,47 @@ def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
     assert options["socket_timeout"] == options["socket_connect_timeout"] == 3.0
 
 
+@pytest.mark.parametrize(
+    ("options", "prefix"), [({}, "bwhooks:"), ({"name": "orders"}, "bwhooks:orders:")]
+)
+def test_every_key_a_queue_writes_is_under_one_prefix(
+    stack: Stack, options: dict[str, Any], prefix: str
+) -> None:
+    """A CeleryQueue on a real Redis: the default queue's keys are ``bwhooks:...`` (never
+    ``bwhooks:bwhooks:...``), a named queue's ``bwhooks:<name>:...``; listed as written,
+    once queued (claim, pending index) and once dead-lettered (attempts, the stream)."""
+    import redis
+    from celery import Celery
+
+    from bwhooks.celery import CeleryQueue
+
+    url = f"redis://127.0.0.1:{stack.port}/3"
+    store = redis.Redis.from_url(url)
+    store.flushdb()
+    queue = CeleryQueue(Celery("keys", broker=url), spool=None, max_attempts=1, **options)
+    receiver = open_receiver()
+
+    @receiver.on(Event, queue=queue)
+    def poisoned(event: Event) -> None:
+        raise RuntimeError("dead-lettered at once")
+
+    def written() -> list[str]:
+        """The keys in Redis but Celery's own (its queue, kombu's bindings)."""
+        names = [name.decode() for name in store.scan_iter()]
+        return sorted(n for n in names if n != "celery" and not n.startswith("_kombu."))
+
+    body = fake_payload("message-received")
+    sent = CallbackRequest("POST", "/callbacks", HEADERS, json.dumps(body).encode())
+    assert receiver.handle(sent).status == 200
+    work = f"{keys_of(body)[0]}|{poisoned.__module__}:{poisoned.__qualname__}"
+    assert written() == [f"{prefix}claim:{work}", f"{prefix}pending", f"{prefix}pending-at"]
+    (envelope,) = store.hvals(f"{prefix}pending")
+    assert queue.run(json.loads(envelope)).verdict is Verdict.ACK  # dead-lettered
+    assert written() == [f"{prefix}attempts:{work}", f"{prefix}claim:{work}", f"{prefix}dead"]
+    assert queue.claims.state(work) == "dead"
+    assert [letter.envelope["key"] for letter in queue.dead_letters()] == [work]
+
+
 def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:
     from bwhooks.queueing import QueueOutcome
 

@@ -1,16 +1,18 @@
-"""The Receiver's registry and dispatch: matching, order, sync and async, current_request."""
+"""The Receiver's registry and dispatch: matching, order, sync and async, current_request;
+what it logs of each refusal."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import socket
 import threading
 import warnings
 from typing import Any
 
 import pytest
-from support import AUTH, JSON, load_json_example
+from support import AUTH, JSON, PASSWORD, USER, load_json_example
 
 from bwhooks import (
     CallbackRequest,
@@ -20,7 +22,12 @@ from bwhooks import (
     current_request,
     events,
 )
+from bwhooks.adapters.wsgi import make_app
+from bwhooks.auth import BasicAuth
+from bwhooks.demo import serving
+from bwhooks.errors import RetryLater
 from bwhooks.events import CallEvent, Event, HangupEvent, RejectEvent
+from bwhooks.network import AllowList
 
 REJECT = json.dumps(load_json_example("reject-3.json")).encode()
 
@@ -392,7 +399,7 @@ class TestEarlyResponse:
             missing = receiver.early_response("POST", Headers({"Content-Type": JSON}))
             assert caplog.messages == []
             invalid = receiver.early_response("POST", self.headers(Authorization="Basic eDp5"))
-            assert caplog.messages == ["callback refused: invalid credentials"]
+            assert caplog.messages == ["callback refused: 401 invalid credentials"]
         assert missing is not None
         assert invalid is not None
         assert missing.status == invalid.status == 401
@@ -410,3 +417,170 @@ def test_a_content_length_in_digits_other_than_ascii_is_400_on_both_paths(
         for response in (receiver.handle(sent), asyncio.run(receiver.handle_async(sent))):
             assert response.status == 400
             assert json.loads(response.body) == {"error": "invalid Content-Length"}
+
+
+# -- every refusal logged once, with its status and reason ----------------------------------
+
+MARK = b"PRIVATE-BODY-MARK"  # in every body sent: never in a log
+BODY = json.dumps({**load_json_example("reject-3.json"), "tag": MARK.decode()}).encode()
+
+
+def _raw(head: str, body: bytes = BODY, *, length: str | None = None) -> bytes:
+    """A request: ``head`` (request line and headers, without Content-Length), then the body
+    with its ``Content-Length`` (``length`` when given: the header as sent)."""
+    size = str(len(body)) if length is None else length
+    return f"{head}\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\n\r\n".encode() + body
+
+
+def _chunked(head: str, chunks: bytes) -> bytes:
+    return f"{head}\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + chunks
+
+
+def _exchange(port: int, data: bytes) -> tuple[int, bytes]:
+    """Send ``data`` over a socket, read the whole answer: its status and body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+POST = f"POST /callbacks HTTP/1.1\r\nAuthorization: {AUTH}\r\nContent-Type: {JSON}"
+WRONG = "Basic " + AUTH.split()[1][::-1]
+BIG = b"x" * 200
+# (request, receiver options, the answer's status and reason, the reason logged)
+REFUSALS = [
+    pytest.param(
+        _raw(POST.replace("POST", "PUT")),
+        {},
+        (405, "method not allowed"),
+        "method not allowed",
+        id="405-method",
+    ),
+    pytest.param(
+        _raw(POST),
+        {"allow": "198.51.100.0/24"},
+        (403, "forbidden"),
+        "client address not allowed",
+        id="403-allow-list",
+    ),
+    pytest.param(
+        _raw(POST.replace(AUTH, WRONG)),
+        {},
+        (401, "unauthorized"),
+        "invalid credentials",
+        id="401-credentials",
+    ),
+    pytest.param(
+        _raw(POST, length="1x"),
+        {},
+        (400, "invalid Content-Length"),
+        "invalid Content-Length",
+        id="400-length",
+    ),
+    pytest.param(
+        _raw(POST, BIG),
+        {"max_body_size": 100},
+        (413, "body over 100 bytes"),
+        "body over 100 bytes",
+        id="413-length",
+    ),
+    pytest.param(
+        _chunked(POST, b"c8\r\n" + BIG + b"\r\n0\r\n\r\n"),
+        {"max_body_size": 100},
+        (413, "body over 100 bytes"),
+        "body over 100 bytes",
+        id="413-chunked",
+    ),
+    pytest.param(
+        _raw(POST.replace(JSON, "text/plain")),
+        {},
+        (415, "content type must be application/json"),
+        "content type must be application/json",
+        id="415",
+    ),
+    pytest.param(
+        _raw(POST, b'{"eventType": "answer", "tag": "' + MARK),
+        {},
+        (400, "malformed JSON"),
+        "malformed JSON",
+        id="400-json",
+    ),
+    pytest.param(
+        _raw(POST, b'{"tag": "' + MARK + b'"}'),
+        {},
+        (400, "missing eventType"),
+        "missing eventType",
+        id="400-no-type",
+    ),
+    pytest.param(
+        _chunked(POST, b"zz\r\n" + MARK + b"\r\n0\r\n\r\n"),
+        {},
+        (400, "unreadable body"),
+        "unreadable body",
+        id="400-unreadable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sent", "options", "answer", "why"), REFUSALS)
+def test_every_refusal_is_logged_once_with_its_status_and_reason_never_the_body(
+    caplog: pytest.LogCaptureFixture,
+    sent: bytes,
+    options: dict[str, Any],
+    answer: tuple[int, str],
+    why: str,
+) -> None:
+    """Over real HTTP (werkzeug, raw sockets): each refusal is one WARNING naming its status
+    and why; nothing logged holds the body or the credentials."""
+    if "allow" in options:
+        options = {**options, "allow": AllowList([options["allow"]])}
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), **options)
+    seen: list[Event] = []
+    receiver.on(Event)(seen.append)
+    with (
+        caplog.at_level(logging.INFO, logger="bwhooks"),
+        serving(make_app(receiver)) as base_url,
+    ):
+        status, body = _exchange(int(base_url.rsplit(":", 1)[1]), sent)
+    assert (status, json.loads(body)["error"]) == answer
+    assert seen == []
+    records = [r for r in caplog.records if r.name.startswith("bwhooks")]
+    refusals = [(r.levelname, r.getMessage()) for r in records if r.levelno >= logging.WARNING]
+    assert refusals == [("WARNING", f"callback refused: {status} {why}")]
+    logged = "\n".join(r.getMessage() for r in records)
+    for secret in (MARK.decode(), PASSWORD, AUTH.split()[1], WRONG.split()[1]):
+        assert secret not in logged
+
+
+def test_the_challenge_and_a_retry_later_are_no_refusals_each_has_its_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Basic Auth's first step (a 401 without credentials) and a handler's ``RetryLater``
+    (a 409) are logged at INFO, each once with its reason, never as a refusal."""
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
+
+    @receiver.on(Event)
+    def later(event: Event) -> None:
+        raise RetryLater("the CRM is down")
+
+    with (
+        caplog.at_level(logging.INFO, logger="bwhooks"),
+        serving(make_app(receiver)) as base_url,
+    ):
+        port = int(base_url.rsplit(":", 1)[1])
+        challenged = _exchange(port, _raw(POST.replace(f"Authorization: {AUTH}\r\n", "")))
+        first = list(caplog.records)
+        retry = _exchange(port, _raw(POST))
+    assert challenged[0] == 401
+    assert retry[0] == 409
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(": ", 1)[1] for r in first] == ["401 challenged in 0.00 ms"]
+    asked = [
+        r.getMessage() for r in caplog.records if "asked for a later delivery" in r.getMessage()
+    ]
+    assert len(asked) == 1
+    assert asked[0].endswith(": the CRM is down")

@@ -210,7 +210,7 @@ def test_soak(server: str, redis_server: int, tmp_path: Path) -> None:  # noqa: 
     assert stats["valid"] > 100
     assert stats["retries"] > 0, "no duplicate raced a delivery in flight"
     server_log = log_path.read_text()
-    assert "callback refused: invalid credentials" in server_log
+    assert "callback refused: 401 invalid credentials" in server_log
     assert "Traceback" not in server_log
     for secret in ("soak-pass", basic_authorization("soak", "soak-pass").split()[1]):
         assert secret not in server_log
