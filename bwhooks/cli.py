@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bwhooks.http import url_for_display
+
 if TYPE_CHECKING:
     from bwhooks.recording import Recorder
     from bwhooks.replaying import Selection
@@ -355,7 +357,8 @@ def _replay(args: argparse.Namespace) -> int:
             try:
                 done = replay(delivery, sender)
             except OSError as exc:
-                print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {args.url}: {exc}")
+                where = url_for_display(args.url)
+                print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {where}: {exc}")
                 failed += 1
                 continue
             except (UnicodeError, ValueError):  # a method or query no request line can carry
@@ -430,7 +433,7 @@ def _send(args: argparse.Namespace) -> int:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"bwhooks send: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"bwhooks send: cannot reach {url_for_display(args.url)}: {exc}", file=sys.stderr)
         return 1
     exchange = " -> ".join(str(status) for status in sender.exchange)
     if isinstance(payload, list):  # Messaging v2: an array of elements
@@ -440,7 +443,19 @@ def _send(args: argparse.Namespace) -> int:
         print(f"{args.method} {payload['eventType']} {exchange}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
+    if answer.status == 401:
+        print(f"bwhooks send: {_refused_credentials(sender.exchange)}", file=sys.stderr)
     return 0 if 200 <= answer.status < 300 else 1
+
+
+def _refused_credentials(exchange: Sequence[int]) -> str:
+    """What a final ``401`` means: no credentials to answer the challenge with, or refused ones."""
+    if len(exchange) < 2:
+        return (
+            "the receiver asks for credentials: put them in the URL "
+            "(http://user:pass@host/callbacks) or pass --user and --password"
+        )
+    return "the receiver refused the credentials sent: check the user:pass it expects"
 
 
 def _fake_payload(kind: Any, overrides: dict[str, Any]) -> Any:
@@ -513,7 +528,7 @@ def _listen(args: argparse.Namespace) -> int:
     )
     print(f"bwhooks listening on {url}", flush=True)
     if args.forward:
-        print(f"forwarding every delivery to {args.forward}", flush=True)
+        print(f"forwarding every delivery to {url_for_display(args.forward)}", flush=True)
     if args.record:
         print(f"recording deliveries to {recorder.path}", flush=True)
     print(f"inspector: {page}", flush=True)
@@ -634,9 +649,22 @@ def _app(spec: str, path: str) -> Any:
             hint = f": did you mean {close[0]!r}?" if close else ""
             raise _AppError(f"{module_name!r} ({where}) has no attribute {attribute!r}{hint}")
         target = getattr(target, name)
+    if inspect.isfunction(target) and _takes_no_arguments(target):
+        try:  # an app factory (create_app), as `flask --app` finds one
+            target = target()
+        except Exception as exc:  # whatever the user's factory raises
+            why = f"{type(exc).__name__}: {exc}"
+            why += _where(traceback.extract_tb(exc.__traceback__), here)
+            raise _AppError(f"{spec}() failed: {why}") from None
+        spec = f"{spec}()"
     if isinstance(target, Receiver):
         return make_app(target, path)
     call = target if inspect.isfunction(target) else getattr(target, "__call__", None)  # noqa: B004
+    if call is not None and not inspect.iscoroutinefunction(call) and not _takes_wsgi_call(call):
+        raise _AppError(
+            f"{spec!r} cannot be called as a WSGI app (environ, start_response): pass a bwhooks"
+            " Receiver, a WSGI app, or a function that takes no arguments and returns one"
+        )
     if call is not None and inspect.iscoroutinefunction(call):
         raise _AppError(
             f"{spec!r} is an ASGI app: --app serves a bwhooks Receiver or a WSGI app "
@@ -648,6 +676,30 @@ def _app(spec: str, path: str) -> Any:
             " or a WSGI app"
         )
     return target
+
+
+def _takes_no_arguments(function: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        inspect.signature(function).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _takes_wsgi_call(call: Callable[..., Any]) -> bool:
+    """Whether ``call(environ, start_response)`` binds (unknown signatures are given the
+    benefit of the doubt)."""
+    import inspect
+
+    try:
+        inspect.signature(call).bind({}, None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin)
+        return True
+    return True
 
 
 def _where(frames: Sequence[Any], here: str) -> str:

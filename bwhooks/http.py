@@ -110,6 +110,20 @@ _SCHEMES = frozenset({"authorization", "proxy-authorization"})  # values: scheme
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: an auth-scheme
 
 
+def url_for_display(url: str) -> str:
+    """``url`` with the password of its ``user:pass@`` replaced by ``<masked>``: a URL for a
+    message or a log line."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:<masked>@{host}{slash}{tail}"
+
+
 def mask_credentials(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """``headers`` with the value of each credential header (:data:`CREDENTIAL_HEADERS`)
     replaced by ``<masked>``; that of ``Authorization`` keeps its scheme (``Basic <masked>``)."""

@@ -127,10 +127,34 @@ def test_send_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture
     assert "bwhooks send:" in capsys.readouterr().err
 
 
-def test_send_to_nothing_exits_1() -> None:
+def test_send_to_nothing_exits_1_and_never_prints_the_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from support import free_port
 
-    assert main(["send", "answer", f"http://127.0.0.1:{free_port()}/callbacks"]) == 1
+    url = f"http://bw-user:s3cret@127.0.0.1:{free_port()}/callbacks"
+    assert main(["send", "v1:answer", url]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach http://bw-user:<masked>@127.0.0.1:" in err
+    assert "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    ("credentials", "says"),
+    [
+        ([], "the receiver asks for credentials: put them in the URL"),
+        (["--user", "u", "--password", "nope"], "the receiver refused the credentials sent"),
+    ],
+)
+def test_send_a_final_401_says_what_to_do(
+    httpserver: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+    credentials: list[str],
+    says: str,
+) -> None:
+    bandwidth_like_endpoint(httpserver)
+    assert main(["send", "sms", httpserver.url_for("/callbacks"), *credentials]) == 1
+    assert says in capsys.readouterr().err
 
 
 def test_user_without_password_is_a_usage_error() -> None:
@@ -389,10 +413,24 @@ app = CallbackMiddleware(site, receiver, path="/bw")
 
 async def asgi_app(scope, receive, send):
     pass
+
+
+def create_app():  # an app factory, as `flask --app` finds one
+    return CallbackMiddleware(site, receiver, path="/bw")
+
+
+def failing_factory():
+    raise RuntimeError("no database")
+
+
+def takes_one(config):
+    return app
 """
 
 
-@pytest.mark.parametrize("target", ["my_callbacks:receiver", "my_callbacks:app"])
+@pytest.mark.parametrize(
+    "target", ["my_callbacks:receiver", "my_callbacks:app", "my_callbacks:create_app"]
+)
 def test_listen_app_imports_from_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
@@ -441,6 +479,17 @@ def test_listen_app_imports_from_the_current_directory(
             "my_callbacks",
             "--app takes MODULE:ATTR (e.g. my_callbacks:receiver), not 'my_callbacks'",
         ),
+        (
+            "my_callbacks:failing_factory",
+            "my_callbacks:failing_factory() failed: RuntimeError: no database "
+            "({here}/my_callbacks.py, line 30)",
+        ),
+        (
+            "my_callbacks:takes_one",
+            "'my_callbacks:takes_one' cannot be called as a WSGI app (environ, start_response): "
+            "pass a bwhooks Receiver, a WSGI app, or a function that takes no arguments and "
+            "returns one",
+        ),
     ],
 )
 def test_listen_app_that_cannot_be_served_is_one_line_and_exit_2(
@@ -464,3 +513,19 @@ def test_listen_app_that_cannot_be_served_is_one_line_and_exit_2(
     assert result.stdout == ""  # nothing served
     (line,) = result.stderr.splitlines()  # one line, no traceback
     assert line.startswith("bwhooks listen: " + says.format(here=tmp_path.resolve()))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:p@h:1/cb", "http://u:<masked>@h:1/cb"),
+        ("https://bw-user:s3:cr@t@host/x?y=1", "https://bw-user:<masked>@host/x?y=1"),
+        ("http://host/cb?u=a@b", "http://host/cb?u=a@b"),  # an @ after the authority
+        ("http://user@host/cb", "http://user@host/cb"),  # a user, no password
+        ("host:8000/cb", "host:8000/cb"),  # no scheme: nothing to mask
+    ],
+)
+def test_a_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    from bwhooks.http import url_for_display
+
+    assert url_for_display(url) == shown
