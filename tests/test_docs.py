@@ -55,7 +55,6 @@ def test_every_example_is_shown_in_a_guide() -> None:
     examples = {
         str(path.relative_to(ROOT))
         for path in (ROOT / "examples").rglob("*.py")
-        if path.name != "manage.py"
     }
     assert examples <= shown, examples - shown
 
