@@ -52,10 +52,7 @@ def test_docs_sync_leaves_the_pages_as_they_are() -> None:
 
 def test_every_example_is_shown_in_a_guide() -> None:
     shown = {block.value for block in EXAMPLES}
-    examples = {
-        str(path.relative_to(ROOT))
-        for path in (ROOT / "examples").rglob("*.py")
-    }
+    examples = {str(path.relative_to(ROOT)) for path in (ROOT / "examples").rglob("*.py")}
     assert examples <= shown, examples - shown
 
 
