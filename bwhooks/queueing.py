@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
@@ -41,7 +41,7 @@ from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest, Headers
 from bwhooks.idempotency import DAY, idempotency_key
 from bwhooks.observe import event_ids
 from bwhooks.parsing import MAX_DEPTH, nests_deeper
-from bwhooks.registry import Handler
+from bwhooks.registry import Handler, Queue
 from bwhooks.spool import Spool
 
 __all__ = [
@@ -154,14 +154,6 @@ class Envelope:
         """The typed event again, by the receiver's own decoding."""
         (event,) = decode(request or self.request())
         return event
-
-
-class Queue(Protocol):
-    """What ``Receiver.on(..., queue=...)`` needs: a publisher for each handler."""
-
-    def bind(self, handler: Handler) -> Callable[[Event], None]:
-        """Remember ``handler`` for the workers; return what the receiver calls instead."""
-        ...
 
 
 @attrs.frozen

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import IdempotencyStore
     from bwhooks.network import AllowList
-    from bwhooks.queueing import Queue
+    from bwhooks.registry import Queue
 
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
 from bwhooks.body import ASGIBody, AsyncRead, Read, read_limited, read_limited_async

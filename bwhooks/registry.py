@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from bwhooks.events import Event
 
-if TYPE_CHECKING:
-    from bwhooks.queueing import Queue
-
-__all__ = ["Handler", "HandlerRegistry", "Registration", "handler_name"]
+__all__ = ["Handler", "HandlerRegistry", "Queue", "Registration", "handler_name"]
 
 Handler = Callable[[Any], Any | Awaitable[Any]]
 H = TypeVar("H", bound=Handler)
+
+
+class Queue(Protocol):
+    """What ``Receiver.on(..., queue=...)`` needs: a publisher for each handler. The core owns
+    this protocol; a queue engine (:class:`bwhooks.celery.CeleryQueue`) implements it."""
+
+    def bind(self, handler: Handler) -> Callable[[Event], None]:
+        """Remember ``handler`` for the workers; return what the receiver calls instead."""
+        ...
 
 
 def handler_name(handler: Handler) -> str:
