@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal, Union
 
 import attrs
 
+from bwhooks.decoding.parsing import wire_name
 from bwhooks.events import EVENT_CLASSES, Diversion, Event
-from bwhooks.parsing import wire_name
 
 
 def _fields(cls: type[Event]) -> list[tuple[str, Any]]:

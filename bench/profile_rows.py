@@ -32,7 +32,7 @@ def where(filename: str, function: str) -> str:
     if "/bwhooks/" in filename:
         return "bwhooks." + filename.rsplit("/bwhooks/", 1)[1].removesuffix(".py").replace("/", ".")
     if filename.startswith("<bwhooks compiled"):
-        return "bwhooks.compiled (generated build functions)"
+        return "bwhooks.decoding.compiled (generated build functions)"
     for name in ("starlette", "fastapi", "asyncio", "msgspec"):
         if f"/{name}/" in filename:
             return name
@@ -82,7 +82,7 @@ def parts() -> None:
     import json
     import timeit
 
-    from bwhooks.compiled import _make_plan, decode_body
+    from bwhooks.decoding.compiled import _make_plan, decode_body
 
     plan = _make_plan()
     core = core_receiver()

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from bwhooks import events as _events
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
+from bwhooks.decoding.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import __all__ as _event_names
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
-from bwhooks.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.receiver import Receiver, current_request
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from bwhooks.http import url_for_display
 
 if TYPE_CHECKING:
-    from bwhooks.recording import Recorder
-    from bwhooks.replaying import Selection
+    from bwhooks.devtools.recording import Recorder
+    from bwhooks.devtools.replaying import Selection
 
 __all__ = ["main"]
 
@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "listen" and args.forward and (args.app or args.user):
         parser.error("--forward relays to your app, which checks the credentials: no --app, --user")
     if args.command == "demo":
-        from bwhooks.demo import run_demo
+        from bwhooks.devtools.demo import run_demo
 
         return run_demo()
     if args.command == "send":
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _recording(args: argparse.Namespace) -> Recorder | None:
     """The recording ``args.file``, opened read-only (``None``, said on stderr, when it is
     no recording: the file is left as it is)."""
-    from bwhooks.recording import Recorder
+    from bwhooks.devtools.recording import Recorder
 
     if not os.path.exists(args.file):
         print(f"bwhooks {args.command}: no such file: {args.file}", file=sys.stderr)
@@ -295,7 +295,7 @@ def _recording(args: argparse.Namespace) -> Recorder | None:
 
 def _chosen(args: argparse.Namespace, recorder: Recorder) -> Selection:
     """The deliveries the selection options choose, read a page at a time."""
-    from bwhooks.replaying import chosen
+    from bwhooks.devtools.replaying import chosen
 
     return chosen(
         recorder, ids=args.ids, status=args.status, event_type=args.event_type, text=args.text
@@ -317,7 +317,7 @@ def _left_out(selection: Selection) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bwhooks.fixtures import write_fixtures
+    from bwhooks.devtools.fixtures import write_fixtures
 
     recorder = _recording(args)
     if recorder is None:
@@ -337,7 +337,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from bwhooks.replaying import replay
+    from bwhooks.devtools.replaying import replay
     from bwhooks.testing import HttpSender
 
     try:
@@ -481,10 +481,15 @@ def _fake_payload(kind: Any, overrides: dict[str, Any]) -> Any:
 def _listen(args: argparse.Namespace) -> int:
     import tempfile
 
-    from bwhooks.adapters.wsgi import CallbackMiddleware, RecordingMiddleware
-    from bwhooks.inspector import start_inspector
-    from bwhooks.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
-    from bwhooks.serving import DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, ListenServer
+    from bwhooks.adapters.wsgi import CallbackMiddleware
+    from bwhooks.devtools.inspector import start_inspector
+    from bwhooks.devtools.middleware import RecordingMiddleware
+    from bwhooks.devtools.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
+    from bwhooks.devtools.serving import (
+        DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_REQUEST_TIMEOUT,
+        ListenServer,
+    )
 
     try:
         served = _listening_app(args)
@@ -580,12 +585,12 @@ class _Credentials:
 def _listening_app(args: argparse.Namespace) -> Any:
     from bwhooks.adapters.wsgi import make_app
     from bwhooks.auth import BasicAuth
-    from bwhooks.demo import describe
+    from bwhooks.devtools.demo import describe
     from bwhooks.events import Event
     from bwhooks.receiver import Receiver
 
     if args.forward:
-        from bwhooks.forwarding import DEFAULT_TIMEOUT, ForwardingApp
+        from bwhooks.devtools.forwarding import DEFAULT_TIMEOUT, ForwardingApp
 
         return ForwardingApp(args.forward, timeout=args.forward_timeout or DEFAULT_TIMEOUT)
     if args.app:

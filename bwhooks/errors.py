@@ -35,7 +35,7 @@ class FieldConversionWarning(UserWarning):
     """A Voice v2 or Messaging v2 field could not be converted: the attribute is ``None``,
     its value stays in ``raw``, and the event is dispatched all the same.
 
-    The report of every such callback is a WARNING on the ``bwhooks.parsing`` logger. This
+    The report of every such callback is a WARNING on the ``bwhooks.decoding.parsing`` logger. This
     warning goes with it, hidden by default as ``DeprecationWarning`` is: your own filters
     come first (``-W default::bwhooks.FieldConversionWarning`` shows it, and
     ``pytest.warns`` catches it). A filter that turns it into an error never fails the

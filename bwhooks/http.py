@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from bwhooks._slots import slot_setter
+from bwhooks.events._slots import slot_setter
 
 __all__ = ["CallbackRequest", "CallbackResponse", "Headers", "HeadersInput", "is_secret_name"]
 

@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import attrs
 
+from bwhooks.decoding.parsing import to_payload
 from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
-from bwhooks.parsing import to_payload
 
 __all__ = ["Claim", "IdempotencyStore", "MemoryStore", "RedisStore", "idempotency_key"]
 

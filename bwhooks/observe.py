@@ -126,7 +126,7 @@ class Observer:
             duration * 1000,
         )
         if events and logger.isEnabledFor(logging.DEBUG):
-            from bwhooks.parsing import to_payload
+            from bwhooks.decoding.parsing import to_payload
 
             for event in events:
                 logger.debug("payload of %s: %s", event.event_type, mask_payload(to_payload(event)))

@@ -128,7 +128,7 @@ class Receiver:
         """Decorator: run the function (``def`` or ``async def``) for these event classes.
 
         A class matches its subclasses too; handlers run in registration order. With a
-        ``queue`` (:class:`bwhooks.celery.CeleryQueue`) the function runs on a worker: the
+        ``queue`` (:class:`bwhooks.queue.celery.CeleryQueue`) the function runs on a worker: the
         callback is answered once the queue has accepted the event, and the function's
         return value is ignored.
         """

@@ -18,7 +18,7 @@ H = TypeVar("H", bound=Handler)
 
 class Queue(Protocol):
     """What ``Receiver.on(..., queue=...)`` needs: a publisher for each handler. The core owns
-    this protocol; a queue engine (:class:`bwhooks.celery.CeleryQueue`) implements it."""
+    this protocol; a queue engine (:class:`bwhooks.queue.celery.CeleryQueue`) implements it."""
 
     def bind(self, handler: Handler) -> Callable[[Event], None]:
         """Remember ``handler`` for the workers; return what the receiver calls instead."""

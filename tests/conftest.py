@@ -30,7 +30,8 @@ def _build_once_state_per_test() -> None:
     it; otherwise only the first such test would be run against that code's mutants."""
     if os.environ.get("MUTANT_UNDER_TEST") != "stats":
         return
-    from bwhooks import compiled, dispatch, parsing
+    from bwhooks import dispatch
+    from bwhooks.decoding import compiled, parsing
 
     compiled._plan = None
     dispatch._UNKNOWN = frozenset()

@@ -18,10 +18,10 @@ from celery import Celery
 
 from bwhooks import BasicAuth, Event, Receiver, current_request
 from bwhooks.adapters import asgi, wsgi
-from bwhooks.celery import CeleryQueue
 from bwhooks.events import MessagingEvent, VoiceAnswerEvent, VoiceEvent
 from bwhooks.idempotency import idempotency_key
-from bwhooks.queueing import DeadLetter
+from bwhooks.queue.celery import CeleryQueue
+from bwhooks.queue.tasks import DeadLetter
 
 URL = os.environ.get("QUEUE_REDIS_URL", "redis://127.0.0.1:6379/0")
 PREFIX = os.environ.get("QUEUE_PREFIX", "queue-test:")

@@ -18,7 +18,7 @@ import attrs
 from bwhooks import CallbackRequest, CallbackResponse, Receiver
 from bwhooks.adapters import asgi, wsgi
 from bwhooks.auth import basic_authorization
-from bwhooks.demo import serving
+from bwhooks.devtools.demo import serving
 
 EXAMPLES = Path(__file__).parent / "examples" / "v1"
 EXAMPLES_V2 = Path(__file__).parent / "examples" / "v2"

@@ -26,7 +26,7 @@ from support import (
 
 from bwhooks import BasicAuth, Receiver
 from bwhooks.adapters import asgi, wsgi
-from bwhooks.demo import serving
+from bwhooks.devtools.demo import serving
 from bwhooks.events import Event
 
 ANSWER = json.dumps(load_json_example("answer-3.json")).encode()

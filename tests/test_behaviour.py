@@ -12,8 +12,8 @@ from support import AUTH, JSON, PASSWORD, USER, Send, load_json_example
 
 from bwhooks import BasicAuth, CallbackResponse, Receiver, events
 from bwhooks.auth import basic_authorization
+from bwhooks.decoding.parsing import encode_query
 from bwhooks.events import Event
-from bwhooks.parsing import encode_query
 from bwhooks.testing import fake_payload
 
 Connect = Callable[[Receiver], Send]

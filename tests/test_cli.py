@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from bwhooks import events
 from bwhooks.auth import basic_authorization
 from bwhooks.cli import main
-from bwhooks.parsing import parse_delivery
+from bwhooks.decoding.parsing import parse_delivery
 from bwhooks.testing import KINDS, AmbiguousKindWarning, fake_payload
 
 GOOD = basic_authorization("u", "p")

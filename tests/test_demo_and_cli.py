@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bwhooks.demo import demo_sequence, demo_sequence_v2, run_demo
+from bwhooks.devtools.demo import demo_sequence, demo_sequence_v2, run_demo
 
 KINDS = [
     "incomingcall",
@@ -120,7 +120,7 @@ def test_demo_sequence_is_one_consistent_call() -> None:
 
 
 def test_demo_fails_when_an_event_goes_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bwhooks import demo
+    from bwhooks.devtools import demo
 
     original = demo.demo_sequence
     monkeypatch.setattr(

@@ -16,8 +16,8 @@ from support import (
 )
 
 from bwhooks import events, make_converter, parse_event, to_payload
+from bwhooks.decoding.parsing import decode_query
 from bwhooks.events import Diversion, Event
-from bwhooks.parsing import decode_query
 
 STRICT = make_converter(strict=True)
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
 
-from bwhooks.demo import serving
+from bwhooks.devtools.demo import serving
 from bwhooks.testing import FakeBandwidthApi, FakeBandwidthApiV2, HttpSender, fake_payload
 
 EXAMPLES = Path(__file__).parents[1] / "examples"

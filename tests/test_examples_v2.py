@@ -26,11 +26,11 @@ from support import (
 
 import bwhooks
 from bwhooks import events, make_converter, parse_event, to_payload
+from bwhooks.decoding.kinds import SHARED_EVENT_TYPES, V2_KEYS
+from bwhooks.decoding.parsing import decode_query, encode_query, parse_delivery, wire_key
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
-from bwhooks.kinds import SHARED_EVENT_TYPES, V2_KEYS
-from bwhooks.parsing import decode_query, encode_query, parse_delivery, wire_key
-from bwhooks.timestamps import Duration
+from bwhooks.events.timestamps import Duration
 
 STRICT = make_converter(strict=True)
 UTC = timezone.utc
@@ -392,7 +392,7 @@ def test_a_v2_field_that_cannot_be_converted_is_none_kept_in_raw_and_warned(
         "machineDetectionResult": {"value": "human", "duration": "soon"},
         "startTime": 12,
     }
-    with caplog.at_level(logging.WARNING, logger="bwhooks.parsing"):
+    with caplog.at_level(logging.WARNING, logger="bwhooks.decoding.parsing"):
         event = parse_event(payload)
     assert isinstance(event, events.VoiceAnswerEvent)
     assert event.enqueued_time is None
@@ -413,7 +413,7 @@ def test_a_messaging_element_with_a_bad_field_is_still_typed(
 ) -> None:
     element = elements_of("message-failed-1.json")[0]
     bad = {**element, "errorCode": "four", "message": {**element["message"], "to": "nobody"}}
-    with caplog.at_level(logging.WARNING, logger="bwhooks.parsing"):
+    with caplog.at_level(logging.WARNING, logger="bwhooks.decoding.parsing"):
         (event,) = parse_delivery([bad])
     assert isinstance(event, events.MessageFailedEvent)
     assert event.error_code is None

@@ -20,8 +20,8 @@ import pytest
 
 from bwhooks import BasicAuth, Event, Receiver, VoiceAnswerEvent
 from bwhooks.adapters.wsgi import make_app
-from bwhooks.fixtures import Fixture, load_fixture, write_fixtures
-from bwhooks.recording import Delivery, Recorder, typed
+from bwhooks.devtools.fixtures import Fixture, load_fixture, write_fixtures
+from bwhooks.devtools.recording import Delivery, Recorder, typed
 from bwhooks.testing import fake_payload
 
 CALLER, CALLED, TEXT, MEDIA = (
@@ -470,7 +470,7 @@ def test_an_exported_fixture_is_a_fixture(tmp_path: Path) -> None:
 
 # -- issue 20 follow-up: what an outside attack found export keeping -----------------------------
 
-from bwhooks.replaying import same_body  # noqa: E402
+from bwhooks.devtools.replaying import same_body  # noqa: E402
 
 
 def exported(tmp_path: Path, deliveries: list[Delivery]) -> list[Fixture]:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bwhooks import events, parse_event
+from bwhooks.decoding.parsing import parse_delivery
 from bwhooks.events import EVENT_CLASSES, Event
-from bwhooks.parsing import parse_delivery
 from bwhooks.testing import (
     KINDS,
     AmbiguousKindWarning,

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bwhooks import parse_event, to_payload
+from bwhooks.decoding.parsing import wire_name
 from bwhooks.events import EVENT_CLASSES, Diversion, Event
-from bwhooks.parsing import wire_name
 from bwhooks.testing import fake_event
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
@@ -91,7 +91,7 @@ def test_the_compiled_path_equals_the_strict_cattrs_path(payload: dict[str, Any]
     """Whatever a well-typed payload holds, the compiled path, the lenient converter and the
     strict one agree."""
     from bwhooks import make_converter
-    from bwhooks.compiled import decode_body
+    from bwhooks.decoding.compiled import decode_body
 
     strict = parse_event(payload, converter=make_converter(strict=True))
     assert parse_event(payload) == strict

@@ -15,11 +15,11 @@ from test_client import apps  # the same four apps as the v1 client tests
 from bwhooks import Receiver, events, make_converter
 from bwhooks.adapters import wsgi
 from bwhooks.cli import main
-from bwhooks.demo import serving
+from bwhooks.decoding.parsing import parse_delivery
+from bwhooks.devtools.demo import serving
 from bwhooks.events import Event
-from bwhooks.parsing import parse_delivery
+from bwhooks.events.timestamps import parse_timestamp
 from bwhooks.testing import AmbiguousKindWarning, CallbackClient, fake_event, fake_payload
-from bwhooks.timestamps import parse_timestamp
 
 STRICT = make_converter(strict=True)
 V2_CLASSES: list[type[Event]] = [*events.VOICE_V2_CLASSES, *events.MESSAGING_V2_CLASSES]

@@ -27,12 +27,12 @@ from bwhooks import BasicAuth, Event, Receiver
 from bwhooks.adapters.wsgi import environ_headers, make_app
 from bwhooks.auth import basic_authorization
 from bwhooks.cli import main
-from bwhooks.demo import serving
-from bwhooks.forwarding import forward
+from bwhooks.devtools.demo import serving
+from bwhooks.devtools.forwarding import forward
+from bwhooks.devtools.recording import Recorder
+from bwhooks.devtools.serving import ListenServer
 from bwhooks.http import Headers, framing_error
 from bwhooks.network import AllowList
-from bwhooks.recording import Recorder
-from bwhooks.serving import ListenServer
 from bwhooks.testing import fake_payload
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def test_forward_refuses_what_is_no_http_url() -> None:
 def test_a_body_over_the_bound_is_answered_413_and_not_relayed(httpserver: HTTPServer) -> None:
     import io
 
-    from bwhooks.forwarding import ForwardingApp
+    from bwhooks.devtools.forwarding import ForwardingApp
 
     app = ForwardingApp(httpserver.url_for("/cb"), max_body_size=100)
     body = b'{"eventType": "sms", "text": "' + b"x" * 500 + b'"}'
@@ -358,7 +358,7 @@ def test_the_wsgi_app_alone_refuses_both_lengths_too(httpserver: HTTPServer) -> 
     """Behind another server that passes both headers on, the relay still refuses them."""
     import io
 
-    from bwhooks.forwarding import ForwardingApp
+    from bwhooks.devtools.forwarding import ForwardingApp
 
     app = ForwardingApp(httpserver.url_for("/cb"))
     started: list[str] = []
@@ -660,7 +660,7 @@ def test_the_wsgi_app_alone_refuses_an_invalid_method_or_host(
 ) -> None:
     import io
 
-    from bwhooks.forwarding import ForwardingApp
+    from bwhooks.devtools.forwarding import ForwardingApp
 
     app = ForwardingApp(httpserver.url_for("/cb"))
     started: list[str] = []

@@ -42,10 +42,10 @@ from support import (
 from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Receiver, current_request
 from bwhooks.adapters import wsgi
 from bwhooks.auth import basic_authorization
-from bwhooks.demo import serving
+from bwhooks.decoding.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH
+from bwhooks.devtools.demo import serving
 from bwhooks.events import EVENT_CLASSES, Event
 from bwhooks.events._base import thaw
-from bwhooks.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH
 
 EXAMPLES_COUNT = int(os.environ.get("BWHOOKS_FUZZ_EXAMPLES", "40"))
 HOSTILE_REQUESTS = int(os.environ.get("BWHOOKS_HOSTILE_REQUESTS", "6000"))

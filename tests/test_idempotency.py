@@ -12,6 +12,7 @@ import pytest
 from support import AUTH, JSON, PASSWORD, USER, Send
 
 from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Receiver, events
+from bwhooks.decoding.parsing import decode_query, encode_query, parse_event
 from bwhooks.errors import RetryLater
 from bwhooks.events import Event
 from bwhooks.idempotency import (
@@ -21,7 +22,6 @@ from bwhooks.idempotency import (
     RedisStore,
     idempotency_key,
 )
-from bwhooks.parsing import decode_query, encode_query, parse_event
 from bwhooks.testing import fake_payload
 
 Connect = Callable[[Receiver], Send]

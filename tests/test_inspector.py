@@ -38,10 +38,10 @@ from test_recording import send
 from bwhooks import BasicAuth, Receiver
 from bwhooks.adapters.wsgi import make_app
 from bwhooks.auth import basic_authorization
-from bwhooks.demo import serving
+from bwhooks.devtools.demo import serving
+from bwhooks.devtools.inspector import MAX_PAGE, generated_test
+from bwhooks.devtools.recording import Delivery
 from bwhooks.events import Event
-from bwhooks.inspector import MAX_PAGE, generated_test
-from bwhooks.recording import Delivery
 from bwhooks.testing import fake_payload
 
 SCREENSHOT = Path(__file__).parents[1] / "docs" / "images" / "inspector.png"
@@ -373,8 +373,8 @@ def test_a_page_of_deliveries_is_bounded_in_bytes_too(tmp_path: Path) -> None:
     from test_recording import delivery
     from werkzeug.test import Client
 
-    from bwhooks.inspector import Inspector
-    from bwhooks.recording import PAGE_BYTES, Recorder
+    from bwhooks.devtools.inspector import Inspector
+    from bwhooks.devtools.recording import PAGE_BYTES, Recorder
 
     big = b'{"eventType": "sms", "text": "' + b"x" * (PAGE_BYTES // 3) + b'"}'
     with Recorder(tmp_path / "big.sqlite3") as recorder:

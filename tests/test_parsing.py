@@ -21,9 +21,7 @@ from bwhooks import (
 )
 from bwhooks.auth import basic_authorization
 from bwhooks.decoding import decode
-from bwhooks.events import EVENT_CLASSES, Event
-from bwhooks.events._base import freeze_raw
-from bwhooks.parsing import (
+from bwhooks.decoding.parsing import (
     MAX_DEPTH,
     decode_json,
     decode_json_body,
@@ -32,6 +30,8 @@ from bwhooks.parsing import (
     loads_bounded,
     nests_deeper,
 )
+from bwhooks.events import EVENT_CLASSES, Event
+from bwhooks.events._base import freeze_raw
 from bwhooks.testing import fake_payload
 
 
@@ -404,8 +404,8 @@ def test_a_body_that_is_no_object_says_so(body: bytes, reason: str) -> None:
 
 def test_sip_headers_are_kept_name_for_name_on_the_general_path() -> None:
     """A mapping of names as sent (X- headers are not camelCase), values as strings."""
+    from bwhooks.decoding.parsing import parse_event
     from bwhooks.events import VoiceInitiateEvent
-    from bwhooks.parsing import parse_event
 
     payload = {**fake_payload("v2:initiate"), "sipHeaders": {"X-Tenant-Id": "t-1", "x-n": 7}}
     event = parse_event(payload)
@@ -414,7 +414,7 @@ def test_sip_headers_are_kept_name_for_name_on_the_general_path() -> None:
 
 
 def test_event_class_for_tells_the_generation_and_the_unknown() -> None:
-    from bwhooks.parsing import event_class_for
+    from bwhooks.decoding.parsing import event_class_for
 
     assert event_class_for("answer", {"callId": "c-1"}) is events.AnswerEvent
     assert event_class_for("answer", {"callId": "c-1", "accountId": "1"}) is (

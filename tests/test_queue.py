@@ -35,13 +35,13 @@ from bwhooks import (
     Receiver,
 )
 from bwhooks.auth import basic_authorization
-from bwhooks.claims import RedisClaims, Start
+from bwhooks.decoding.parsing import nests_deeper
 from bwhooks.dispatch import handling
 from bwhooks.errors import QueueUnavailable
 from bwhooks.events import VoiceEvent
 from bwhooks.idempotency import MemoryStore, idempotency_key
-from bwhooks.parsing import nests_deeper
-from bwhooks.queueing import Envelope, EnvelopeError, TaskQueue, Verdict
+from bwhooks.queue.claims import RedisClaims, Start
+from bwhooks.queue.tasks import Envelope, EnvelopeError, TaskQueue, Verdict
 from bwhooks.testing import fake_payload
 
 pytestmark = pytest.mark.timeout(120)
@@ -286,7 +286,7 @@ def test_work_whose_message_was_lost_is_published_again_until_done(
 
     # The claims' clock is the test's: "idle for a second" is exact, whatever the load.
     clock = SimpleNamespace(now=1_000_000.0)
-    monkeypatch.setattr("bwhooks.claims.time", SimpleNamespace(time=lambda: clock.now))
+    monkeypatch.setattr("bwhooks.queue.claims.time", SimpleNamespace(time=lambda: clock.now))
     queue = Lossy(RedisClaims(app.store, prefix="wiring-lost:"))
     publish = queue.bind(lambda event: None)
     request = CallbackRequest("POST", "/", HEADERS, json.dumps(fake_payload("sms")).encode())
@@ -311,7 +311,7 @@ def test_work_whose_message_was_lost_is_published_again_until_done(
 
 
 def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_over(app: ModuleType) -> None:
-    from bwhooks.queueing import holder_is_dead, run_token
+    from bwhooks.queue.tasks import holder_is_dead, run_token
 
     queue: TaskQueue = app.queue
     request = CallbackRequest("POST", "/x", HEADERS, json.dumps(fake_payload("sms")).encode())
@@ -379,7 +379,7 @@ def test_a_pool_without_time_limits_renews_the_lease_while_the_handler_runs(
 def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
     from celery import Celery
 
-    from bwhooks.celery import CeleryQueue
+    from bwhooks.queue.celery import CeleryQueue
 
     celery_app = Celery("rabbit", broker="amqp://guest@127.0.0.1:1//")
     CeleryQueue(celery_app, redis=object(), spool=None)
@@ -400,7 +400,7 @@ def test_every_key_a_queue_writes_is_under_one_prefix(
     import redis
     from celery import Celery
 
-    from bwhooks.celery import CeleryQueue
+    from bwhooks.queue.celery import CeleryQueue
 
     url = f"redis://127.0.0.1:{stack.port}/3"
     store = redis.Redis.from_url(url)
@@ -430,7 +430,7 @@ def test_every_key_a_queue_writes_is_under_one_prefix(
 
 
 def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:
-    from bwhooks.queueing import QueueOutcome
+    from bwhooks.queue.tasks import QueueOutcome
 
     outcomes: list[QueueOutcome] = []
 
@@ -458,7 +458,7 @@ def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:
 def test_a_receiver_started_later_drains_what_an_earlier_one_spooled(
     app: ModuleType, tmp_path: Path
 ) -> None:
-    from bwhooks.spool import Spool
+    from bwhooks.queue.spool import Spool
 
     published: list[Envelope] = []
 
@@ -596,7 +596,7 @@ def test_an_envelope_no_receiver_sent_is_dead_lettered_with_its_attempt_counted(
 def test_a_worker_dead_letters_a_deep_or_non_latin_1_envelope_once(app: ModuleType) -> None:
     # Deep, but not so deep that the prefork pool cannot pickle it for its child: about 500
     # levels stop the worker itself (billiard's RecursionError) before bwhooks runs at all.
-    from bwhooks.celery import CeleryQueue
+    from bwhooks.queue.celery import CeleryQueue
 
     queue: CeleryQueue = app.queue
     sent = [
@@ -660,7 +660,7 @@ def test_a_message_that_is_no_object_is_dead_lettered(app: ModuleType, message: 
 def test_the_start_up_self_check(app: ModuleType) -> None:
     from celery import Celery
 
-    from bwhooks.celery import CeleryQueue
+    from bwhooks.queue.celery import CeleryQueue
 
     celery_app = Celery("check", broker="redis://127.0.0.1:1/0")
     celery_app.conf.broker_transport_options = {"visibility_timeout": 60}
@@ -714,7 +714,7 @@ def test_an_async_receiver_never_waits_on_redis_or_the_broker(app: ModuleType) -
 
 def test_import_bwhooks_imports_nothing_of_celery() -> None:
     code = (
-        "import sys, bwhooks, bwhooks.queueing\n"
+        "import sys, bwhooks, bwhooks.queue.tasks\n"
         "print(sorted(m for m in sys.modules if m.partition('.')[0] in ('celery', 'kombu')))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -369,7 +369,7 @@ def test_queue_burst_with_kills_restarts_and_a_broker_outage(  # noqa: PLR0915
 _LATENCY = """
 import json, statistics, time
 import queue_app
-from bwhooks.queueing import Envelope
+from bwhooks.queue.tasks import Envelope
 
 envelope = Envelope("latency", "none", {"eventType": "sms"}, False, "POST", "/", "", (), "")
 queue_app.queue.task.apply_async((envelope.to_dict(),), queue="qsoak:latency")  # connect
@@ -399,6 +399,6 @@ def publish_latency(env: dict[str, str], tmp_path: Path) -> list[float]:
 
 
 def _spooled(path: Path) -> int:
-    from bwhooks.spool import Spool
+    from bwhooks.queue.spool import Spool
 
     return len(Spool(path))

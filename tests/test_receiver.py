@@ -24,7 +24,7 @@ from bwhooks import (
 )
 from bwhooks.adapters.wsgi import make_app
 from bwhooks.auth import BasicAuth
-from bwhooks.demo import serving
+from bwhooks.devtools.demo import serving
 from bwhooks.errors import RetryLater
 from bwhooks.events import CallEvent, Event, HangupEvent, RejectEvent
 from bwhooks.network import AllowList

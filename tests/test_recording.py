@@ -19,9 +19,8 @@ import pytest
 from test_adapters_raw import MALFORMED_CHUNKS, chunked_exchange, status_of
 from test_cli import start_listen, stop
 
-from bwhooks import recording
-from bwhooks.http import CREDENTIAL_HEADERS, Headers
-from bwhooks.recording import (
+from bwhooks.devtools import recording
+from bwhooks.devtools.recording import (
     REFUSED_LIMIT,
     SCHEMA,
     SCHEMA_VERSION,
@@ -30,6 +29,7 @@ from bwhooks.recording import (
     mask_headers,
     typed,
 )
+from bwhooks.http import CREDENTIAL_HEADERS, Headers
 from bwhooks.testing import fake_payload
 
 
@@ -316,7 +316,7 @@ def test_typed_tells_the_events_or_why_the_body_is_refused() -> None:
 
 def test_the_documented_schema_is_the_one_created() -> None:
     page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
-    from bwhooks.recording import SCHEMA
+    from bwhooks.devtools.recording import SCHEMA
 
     assert f"```sql{SCHEMA}```" in page
 
@@ -324,7 +324,7 @@ def test_the_documented_schema_is_the_one_created() -> None:
 def test_a_body_over_the_bound_reaches_the_app_whole_and_is_recorded_cut(tmp_path: Path) -> None:
     import io
 
-    from bwhooks.adapters.wsgi import RecordingMiddleware
+    from bwhooks.devtools.middleware import RecordingMiddleware
 
     seen: list[bytes] = []
 
@@ -364,7 +364,8 @@ def test_hostile_numbers_in_headers_are_recorded_as_sent_not_a_crash(
     import io
 
     from bwhooks import InsecureReceiverWarning, Receiver
-    from bwhooks.adapters.wsgi import RecordingMiddleware, make_app
+    from bwhooks.adapters.wsgi import make_app
+    from bwhooks.devtools.middleware import RecordingMiddleware
 
     with pytest.warns(InsecureReceiverWarning):
         receiver = Receiver(auth=None)

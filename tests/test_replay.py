@@ -15,9 +15,9 @@ import pytest
 from test_cli import start_listen, stop
 from test_recording import send
 
+from bwhooks.devtools.recording import Delivery, Recorder
+from bwhooks.devtools.replaying import same_answer
 from bwhooks.http import CallbackResponse
-from bwhooks.recording import Delivery, Recorder
-from bwhooks.replaying import same_answer
 
 APP = (
     "from bwhooks import AnswerEvent, BasicAuth, Receiver\n"
@@ -200,8 +200,8 @@ def test_replay_and_export_read_a_large_file_a_page_at_a_time(
 ) -> None:
     import tracemalloc
 
-    import bwhooks.fixtures
-    import bwhooks.replaying
+    import bwhooks.devtools.fixtures
+    import bwhooks.devtools.replaying
     import bwhooks.testing  # noqa: F401  (imported before memory is traced)
     from bwhooks.cli import main
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bwhooks.timestamps import format_timestamp, parse_timestamp
+from bwhooks.events.timestamps import format_timestamp, parse_timestamp
 
 
 def tz(hours: int, minutes: int = 0) -> timezone:

@@ -14,9 +14,9 @@ from support import JSON, Send, load_json_example, load_v2_example, v2_example_n
 
 import bwhooks
 from bwhooks import CallbackResponse, Receiver, events
+from bwhooks.decoding.parsing import encode_query, parse_delivery
 from bwhooks.events import Event, Reply
 from bwhooks.idempotency import Claim, MemoryStore, idempotency_key
-from bwhooks.parsing import encode_query, parse_delivery
 
 Connect = Callable[[Receiver], Send]
 XML = "application/xml; charset=utf-8"
@@ -293,7 +293,7 @@ def test_a_v2_field_that_cannot_be_converted_is_dispatched(
 ) -> None:
     seen = record(receiver)
     payload = {**load_v2_example("initiate-1.json"), "startTime": "yesterday"}
-    with caplog.at_level(logging.WARNING, logger="bwhooks.parsing"):
+    with caplog.at_level(logging.WARNING, logger="bwhooks.decoding.parsing"):
         response = connect(receiver)(body=body_of(payload))
     assert response.status == 200
     (event,) = seen

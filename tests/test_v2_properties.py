@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from support import check_declared_types
 
 from bwhooks import parse_event, to_payload
+from bwhooks.decoding.parsing import parse_delivery, wire_key
 from bwhooks.events import MESSAGING_V2_CLASSES, VOICE_V2_CLASSES, Event
 from bwhooks.events._base import thaw
-from bwhooks.parsing import parse_delivery, wire_key
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text

@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from bwhooks.events._base import CallEvent, Diversion, Event, LazyRaw, Reply, UnknownEvent
-from bwhooks.timestamps import Duration
+from bwhooks.events.timestamps import Duration
 
 if TYPE_CHECKING:  # at run time each module is loaded when one of its names is first used
     from bwhooks.events.call import *  # noqa: F403

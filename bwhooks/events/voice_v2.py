@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import attrs
 
 from bwhooks.events._base import Event, Reply, raw_field, wire_field
-from bwhooks.timestamps import Duration
+from bwhooks.events.timestamps import Duration
 
 # -- nested objects -------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from typing import Any
 import attrs
 
 from bwhooks.auth import basic_authorization
+from bwhooks.decoding.parsing import encode_query, to_payload
 from bwhooks.events import Event
 from bwhooks.http import CallbackResponse
-from bwhooks.parsing import encode_query, to_payload
 
 __all__ = [
     "USER_AGENT",

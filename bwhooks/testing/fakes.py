@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from bwhooks.decoding.parsing import _LENIENT, parse_delivery, parse_event, wire_key, wire_name
 from bwhooks.events import (
     EVENT_CLASSES,
     MESSAGING_V2_CLASSES,
@@ -56,7 +57,6 @@ from bwhooks.events import (
     UnknownVoiceEvent,
     VoiceEvent,
 )
-from bwhooks.parsing import _LENIENT, parse_delivery, parse_event, wire_key, wire_name
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
 __all__ = [

@@ -109,9 +109,8 @@ def bw_replay(bw_client: CallbackClient) -> Callable[..., Any]:
     """``bw_replay(path)``: deliver a fixture of ``bwhooks export`` to ``bwhooks_app`` (its
     method, query, content type and body, the challenge first) and fail unless the answer
     has the recorded status and body (BXML compared as XML, JSON as JSON); returns it."""
-    from bwhooks.fixtures import load_fixture
-    from bwhooks.replaying import same_body
     from bwhooks.testing.delivery import OutgoingRequest
+    from bwhooks.testing.recorded import load_fixture, same_body
 
     def replay(path: Any) -> Any:
         fixture = load_fixture(path)

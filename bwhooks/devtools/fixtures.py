@@ -44,14 +44,11 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
-import attrs
-
-from bwhooks.recording import Delivery
+from bwhooks.devtools.recording import Delivery
+from bwhooks.testing.recorded import FIXTURE_VERSION, Fixture, load_fixture
 
 __all__ = ["FIXTURE_VERSION", "Fixture", "Scrubber", "fixture_of", "load_fixture", "write_fixtures"]
 
-#: The version of the fixture format (its ``bwhooks_fixture`` key).
-FIXTURE_VERSION = 1
 
 # -- what is known to be safe: keys whose values are structure, when they have its shape ----
 # An enumeration's value is a word (``answer``, ``TN-Validation-Passed``, ``mp3``): a letter
@@ -193,25 +190,6 @@ def _written_like(original: str, digits: str) -> str:
         return ("+" if original.lstrip().startswith("+") else "") + digits
     fill = iter(digits[len(digits) - count :])
     return re.sub(r"\d", lambda _: next(fill), original)
-
-
-@attrs.frozen(kw_only=True)
-class Fixture:
-    """A recorded delivery as a regression test: the request, and the answer expected."""
-
-    id: int
-    method: str
-    path: str
-    query: str
-    content_type: str
-    body: bytes
-    status: int
-    answer_content_type: str
-    answer: bytes
-    event_types: tuple[str, ...] = ()
-    #: The encodings of ``body`` and ``answer`` (a JSON body may be UTF-16, say).
-    body_encoding: str = "utf-8"
-    answer_encoding: str = "utf-8"
 
 
 class _Placeholders:
@@ -839,25 +817,3 @@ def _document(fixture: Fixture) -> dict[str, Any]:
 def _encoding(name: str) -> dict[str, str]:
     """The ``encoding`` key of a body not in UTF-8."""
     return {} if name == "utf-8" else {"encoding": name}
-
-
-def load_fixture(path: str | Path) -> Fixture:
-    """Read a fixture file that ``bwhooks export`` wrote."""
-    document = json.loads(Path(path).read_text())
-    if document.get("bwhooks_fixture") != FIXTURE_VERSION:
-        raise ValueError(f"{path} is no bwhooks fixture of version {FIXTURE_VERSION}")
-    request, answer = document["request"], document["answer"]
-    return Fixture(
-        id=document["id"],
-        method=request["method"],
-        path=request["path"],
-        query=request["query"],
-        content_type=request["content_type"],
-        body=request["body"].encode(request.get("encoding", "utf-8")),
-        status=answer["status"],
-        answer_content_type=answer["content_type"],
-        answer=answer["body"].encode(answer.get("encoding", "utf-8")),
-        event_types=tuple(document.get("event_types", ())),
-        body_encoding=request.get("encoding", "utf-8"),
-        answer_encoding=answer.get("encoding", "utf-8"),
-    )

@@ -3,7 +3,7 @@
 Bandwidth does not retry a voice callback answered ``4xx``, and its own documentation shows
 malformed values (a timestamp written ``2019-09-13-16:48:27.198Z``). So for the v2
 classes a field that cannot be converted is left ``None``, its value stays in ``raw``, the
-event is dispatched, and one WARNING on the ``bwhooks.parsing`` logger names the fields,
+event is dispatched, and one WARNING on the ``bwhooks.decoding.parsing`` logger names the fields,
 never their values (a :class:`~bwhooks.FieldConversionWarning` goes with it, hidden by
 default: the log record is the one report of each callback). Nested
 objects are structured the same way, field by field. A value the parser refuses outright
@@ -23,13 +23,13 @@ from typing import Any
 import attrs
 import cattrs
 
-from bwhooks._hints import declared_type
+from bwhooks.decoding._hints import declared_type
 from bwhooks.errors import FieldConversionWarning, InvalidCallback, _hide_by_default
 from bwhooks.events._base import ALIASES, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
 
-LOGGER = logging.getLogger("bwhooks.parsing")
+LOGGER = logging.getLogger("bwhooks.decoding.parsing")
 
 Problems = list[tuple[str, str]]  # (wire path, what was expected)
 _Convert = Callable[[Any, Problems, str], Any]

@@ -10,13 +10,12 @@ body is: BXML compared as XML (canonical form), JSON as JSON, anything else as b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from xml.etree import ElementTree
 
+from bwhooks.devtools.recording import Delivery, Recorder
 from bwhooks.http import CallbackResponse
-from bwhooks.recording import Delivery, Recorder
 from bwhooks.testing.delivery import OutgoingRequest, deliver
+from bwhooks.testing.recorded import same_body
 from bwhooks.testing.sender import HttpSender
 
 __all__ = [
@@ -152,23 +151,3 @@ def replay(delivery: Delivery, sender: HttpSender) -> Replayed:
 def same_answer(delivery: Delivery, answer: CallbackResponse) -> bool:
     """Whether ``answer`` is the answer ``delivery`` recorded."""
     return answer.status == delivery.status and same_body(delivery.response_body, answer.body)
-
-
-def same_body(recorded: bytes, answered: bytes) -> bool:
-    """Whether two answer bodies say the same: as XML (canonical form), as JSON, or bytes."""
-    return _comparable(recorded) == _comparable(answered)
-
-
-def _comparable(body: bytes) -> object:
-    text = body.strip()
-    if text.startswith(b"<"):
-        try:
-            return ("xml", ElementTree.canonicalize(text.decode(), strip_text=True))
-        except (ElementTree.ParseError, UnicodeDecodeError, ValueError):
-            pass
-    if text[:1] in (b"{", b"["):
-        try:
-            return ("json", json.loads(text))
-        except ValueError:
-            pass
-    return ("bytes", body)

@@ -15,7 +15,7 @@ paths give equal events, on every example and on generated payloads of every cla
 Each class has two structs. The closed one forbids keys it does not read: a body it takes
 nests no deeper than the classes do, and msgspec has decoded (and checked) all of its text.
 The open one skips such keys unchecked, and ``raw`` decodes them later, so it reads a body
-only when that body cannot nest deeper than :data:`~bwhooks.parsing.MAX_DEPTH` (it holds
+only when that body cannot nest deeper than :data:`~bwhooks.decoding.parsing.MAX_DEPTH` (it holds
 no more brackets than that) and is UTF-8; any other body goes to the general path, which
 measures and checks it. A body of known keys, the common one, pays for no scan.
 
@@ -32,14 +32,15 @@ from typing import Any
 
 import attrs
 
-from bwhooks import events, kinds
-from bwhooks._hints import declared_type
-from bwhooks._slots import slot_setter
+from bwhooks import events
+from bwhooks.decoding import kinds
+from bwhooks.decoding._hints import declared_type
+from bwhooks.decoding.kinds import V2_KEYS
+from bwhooks.decoding.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH, wire_key
 from bwhooks.events import Event
 from bwhooks.events._base import ALIASES, LazyRaw
-from bwhooks.kinds import V2_KEYS
-from bwhooks.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH, wire_key
-from bwhooks.timestamps import Duration, parse_duration
+from bwhooks.events._slots import slot_setter
+from bwhooks.events.timestamps import Duration, parse_duration
 
 __all__ = ["decode_body", "prepare"]
 

@@ -705,7 +705,7 @@ def _fields(instance: Any) -> dict[str, Any]:
 
 
 def _json_ready(value: Any) -> Any:
-    from bwhooks.timestamps import Duration, format_duration, format_timestamp
+    from bwhooks.events.timestamps import Duration, format_duration, format_timestamp
 
     if isinstance(value, Duration):
         return format_duration(value)

@@ -28,7 +28,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bwhooks.recording import Delivery, Recorder
+from bwhooks.devtools.recording import Delivery, Recorder
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -88,7 +88,7 @@ def generated_test(delivery: Delivery) -> str:
         [
             '"""A delivery recorded by bwhooks listen, sent again to your app."""',
             "",
-            "from bwhooks.replaying import same_body",
+            "from bwhooks.testing.recorded import same_body",
             "from bwhooks.testing import CallbackClient",
             "from bwhooks.testing.delivery import OutgoingRequest",
             "",
@@ -308,7 +308,7 @@ def _text(start_response: StartResponse, text: str, media: str) -> Iterator[byte
 
 
 def _page(start_response: StartResponse) -> Iterator[bytes]:
-    page = resources.files("bwhooks").joinpath("inspector.html").read_bytes()
+    page = resources.files("bwhooks.devtools").joinpath("inspector.html").read_bytes()
     start_response(
         "200 OK",
         [
@@ -414,8 +414,8 @@ def start_inspector(
     the scheme, host and port of ``default_url`` or of one of the ``trusted`` URLs (the
     forward target, the listener); elsewhere it goes without them (those of a URL's
     ``user:pass@``, typed on the page, excepted)."""
-    from bwhooks.replaying import replay
-    from bwhooks.serving import ListenServer
+    from bwhooks.devtools.replaying import replay
+    from bwhooks.devtools.serving import ListenServer
     from bwhooks.testing import HttpSender
 
     origins = {found for found in map(_origin, (default_url, *trusted)) if found is not None}

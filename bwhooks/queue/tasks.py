@@ -2,14 +2,14 @@
 
 A handler registered with ``on(..., queue=queue)`` is not called by the receiver: the
 queue's publisher is. It claims the ``(event, handler)`` pair in the shared claims store
-(:mod:`bwhooks.claims`), publishes an :class:`Envelope` (the event's wire payload and the
+(:mod:`bwhooks.queue.claims`), publishes an :class:`Envelope` (the event's wire payload and the
 request's method, path, query and headers, never ``Authorization``) and returns, so the
 callback is answered ``2xx`` only once the broker took it. A worker re-types the envelope
 with the same parser and calls the same function under a lease: :meth:`TaskQueue.run`.
 
 A task engine plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish`
 and a worker task that calls :meth:`TaskQueue.run` and acts on its :class:`Verdict`
-(:class:`bwhooks.celery.CeleryQueue` does this for Celery).
+(:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any
 
 import attrs
 
-from bwhooks.claims import DEFAULT_QUEUE, ENQUEUING, RUNNING, RedisClaims, Start
 from bwhooks.decoding import decode
+from bwhooks.decoding.parsing import MAX_DEPTH, nests_deeper
 from bwhooks.dispatch import current_request, handling
 from bwhooks.errors import InvalidCallback, QueueUnavailable, RetryLater
 from bwhooks.events import Event
@@ -40,9 +40,9 @@ from bwhooks.events._base import thaw
 from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest, Headers
 from bwhooks.idempotency import DAY, idempotency_key
 from bwhooks.observe import event_ids
-from bwhooks.parsing import MAX_DEPTH, nests_deeper
+from bwhooks.queue.claims import DEFAULT_QUEUE, ENQUEUING, RUNNING, RedisClaims, Start
+from bwhooks.queue.spool import Spool
 from bwhooks.registry import Handler, Queue
-from bwhooks.spool import Spool
 
 __all__ = [
     "ENVELOPE_VERSION",
@@ -137,7 +137,7 @@ class Envelope:
         body is this one event (in an array for a Messaging v2 element).
 
         :class:`~bwhooks.InvalidCallback` for a payload no receiver would have accepted
-        (nested deeper than :data:`~bwhooks.parsing.MAX_DEPTH` levels) or a query that no
+        (nested deeper than :data:`~bwhooks.decoding.parsing.MAX_DEPTH` levels) or a query that no
         request carries (not Latin-1 text)."""
         body = b""
         if self.payload is not None:
@@ -203,7 +203,7 @@ class Ran:
 class TaskQueue:
     """The engine-neutral half of a queue; an engine subclasses it with :meth:`publish`.
 
-    ``claims`` is the shared store; ``spool`` (a :class:`~bwhooks.spool.Spool`, or ``None``)
+    ``claims`` is the shared store; ``spool`` (a :class:`~bwhooks.queue.spool.Spool`, or ``None``)
     keeps events Bandwidth would not retry while the broker is down. A worker holds a
     ``lease`` (seconds) on each run, gives up after ``max_attempts`` runs (dead letter), and
     retries after ``retry_backoff * 2**(attempt-1)`` seconds (at most ``retry_backoff_max``,
@@ -660,7 +660,7 @@ def _header(pair: Any) -> tuple[str, str]:
 
 def _storable(message: Mapping[str, Any]) -> dict[str, Any]:
     """A dead letter's message as the store can keep it: each value as it came, but one
-    nested deeper than :data:`~bwhooks.parsing.MAX_DEPTH` levels (which would exhaust the
+    nested deeper than :data:`~bwhooks.decoding.parsing.MAX_DEPTH` levels (which would exhaust the
     recursion of any encoder) replaced by a note, and anything but JSON by its ``repr``."""
     kept: dict[str, Any] = {}
     for name, value in message.items():

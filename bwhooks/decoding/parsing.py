@@ -16,12 +16,12 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from bwhooks.decoding.kinds import class_for
+from bwhooks.decoding.lenient import LenientStructurer
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.events._base import ALIASES, WIRE, FrozenList, freeze_raw, thaw
-from bwhooks.kinds import class_for
-from bwhooks.lenient import LenientStructurer
-from bwhooks.timestamps import (
+from bwhooks.events.timestamps import (
     Duration,
     format_duration,
     format_timestamp,
@@ -328,7 +328,8 @@ def event_class_for(event_type: str, payload: Mapping[str, Any]) -> type[Event]:
     """The class a payload with this ``eventType`` parses into (an unknown class if none).
 
     A ``hangup`` whose ``cause`` is ``CALL_REJECTED`` is a :class:`RejectEvent`; a type both
-    API generations send is Voice v2 when the payload shows a v2 key (:mod:`bwhooks.kinds`).
+    API generations send is Voice v2 when the payload shows a v2 key
+    (:mod:`bwhooks.decoding.kinds`).
     """
     return class_for({**payload, "eventType": event_type})
 

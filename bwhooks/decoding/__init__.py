@@ -8,10 +8,10 @@ in its query string. Anything that cannot be a callback raises
 
 from __future__ import annotations
 
-from bwhooks.compiled import decode_body
+from bwhooks.decoding.compiled import decode_body
+from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery
 from bwhooks.events import Event
 from bwhooks.http import CallbackRequest
-from bwhooks.parsing import decode_json, decode_query, parse_delivery
 
 __all__ = ["decode", "quick_decode"]
 
@@ -24,6 +24,7 @@ def decode(request: CallbackRequest) -> tuple[Event, ...]:
     return parse_delivery(decode_json(request.body))
 
 
-#: The common POST body's events on the compiled path (:func:`bwhooks.compiled.decode_body`);
-#: ``None`` sends anything else to :func:`decode`, which handles (and explains) it.
+#: The common POST body's events on the compiled path
+#: (:func:`bwhooks.decoding.compiled.decode_body`); ``None`` sends anything else to
+#: :func:`decode`, which handles (and explains) it.
 quick_decode = decode_body

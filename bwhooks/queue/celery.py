@@ -1,0 +1,273 @@
+"""Queued handlers on Celery workers (``pip install "bwhooks[celery]"``).
+
+.. code-block:: python
+
+    celery_app = Celery("callbacks", broker="redis://127.0.0.1:6379/0")
+    queue = CeleryQueue(celery_app)
+
+    @receiver.on(MessageDeliveredEvent, queue=queue)   # celery -A module:celery_app worker
+    def delivered(event: MessageDeliveredEvent) -> None: ...
+
+The receiver answers once the broker took the event; a worker runs the same function. The
+task is set up so that nothing acknowledged is lost (late acknowledgement, requeue when a
+worker child is lost, requeue after a hard time limit); the claims in Redis make each
+``(event, handler)`` complete once across every receiver and worker. See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+from celery import Celery, signals
+from celery.exceptions import Reject, Retry
+
+from bwhooks.idempotency import DAY
+from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
+from bwhooks.queue.spool import Spool, default_spool_path
+from bwhooks.queue.tasks import DeadLetter, Envelope, QueueOutcome, Ran, TaskQueue, Verdict
+
+__all__ = ["CeleryQueue", "redis_url_of"]
+
+_DEFAULT_SPOOL: Any = object()
+_UNSAFE_POOLS = ("gevent", "eventlet")  # kombu's restore of unacked messages misbehaves there
+
+
+class CeleryQueue(TaskQueue):
+    """Runs handlers registered with ``queue=`` on the workers of ``app``.
+
+    Defaults suit Bandwidth: a handler gets ``soft_time_limit`` (60 s) then is killed at
+    ``time_limit`` (90 s) and retried; its claim's ``lease`` (120 s) outlives the time
+    limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
+    Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
+    ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
+    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
+    ``spool``: where voice events wait while the broker is down (see
+    :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry).
+    Each worker publishes again work its broker lost (still queued, unmoved for
+    :attr:`orphan_after` seconds).
+    """
+
+    def __init__(
+        self,
+        app: Celery,
+        *,
+        name: str = DEFAULT_QUEUE,
+        redis: Any = None,
+        spool: str | os.PathLike[str] | None = _DEFAULT_SPOOL,
+        publish_timeout: float = 3.0,
+        soft_time_limit: float = 60.0,
+        time_limit: float = 90.0,
+        lease: float | None = None,
+        max_attempts: int = 8,
+        retry_backoff: float = 2.0,
+        retry_backoff_max: float = 300.0,
+        done_ttl: float = 2 * DAY,
+        orphan_after: float | None = None,
+        on_dead_letter: Callable[[DeadLetter], Any] | None = None,
+        metrics: Callable[[QueueOutcome], Any] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.app = app
+        self.publish_timeout = publish_timeout
+        self.soft_time_limit = soft_time_limit
+        self.time_limit = time_limit
+        self._redis = redis
+        self._orphan_after = orphan_after
+        spool_path = default_spool_path(name) if spool is _DEFAULT_SPOOL else spool
+        super().__init__(
+            None,  # made from the broker's Redis when first needed: make_claims()
+            name=name,
+            spool=None if spool_path is None else Spool(spool_path),
+            lease=lease if lease is not None else time_limit + 30.0,
+            max_attempts=max_attempts,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            done_ttl=done_ttl,
+            renew_leases=True,  # until a prefork worker starts: it enforces the time limits
+            on_dead_letter=on_dead_letter,
+            metrics=metrics,
+            logger=logger,
+        )
+        # A stalled broker must not hold a request past Bandwidth's timeout.
+        options = app.conf.broker_transport_options
+        options.setdefault("socket_timeout", publish_timeout)
+        options.setdefault("socket_connect_timeout", publish_timeout)
+        if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
+            options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
+        self.task = app.task(
+            name=f"bwhooks.{name}.run",
+            bind=True,
+            acks_late=True,
+            reject_on_worker_lost=True,  # a killed child's message goes back to the queue
+            acks_on_timeout=False,  # so does one killed at its hard time limit
+            ignore_result=True,
+            serializer="json",
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+            max_retries=None,  # bwhooks counts attempts itself, kills included
+            typing=False,
+        )(_run_task(self))
+        signals.worker_init.connect(self._on_worker_init, weak=False)
+        signals.worker_ready.connect(self._on_worker_ready, weak=False)
+
+    @property
+    def orphan_after(self) -> float:
+        """Seconds queued work may go unmoved before a worker publishes it again (its
+        message lost by the broker): by default the broker's visibility timeout, the lease
+        and the longest retry delay, plus a minute."""
+        if self._orphan_after is not None:
+            return self._orphan_after
+        options = self.app.conf.broker_transport_options
+        visibility = float(options.get("visibility_timeout", 3600))
+        return visibility + self.lease + self.retry_backoff_max + 60.0
+
+    @property
+    def redis(self) -> Any:
+        """The ``redis.Redis`` of the claims (the broker's Redis unless one was given)."""
+        if self._redis is None:
+            import redis
+
+            url = redis_url_of(self.app.conf.broker_url or "")
+            if url is None:
+                raise ValueError(
+                    "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) "
+                    "when the broker is not Redis"
+                )
+            self._redis = redis.Redis.from_url(
+                url,
+                socket_timeout=self.publish_timeout,
+                socket_connect_timeout=self.publish_timeout,
+            )
+        return self._redis
+
+    def make_claims(self) -> RedisClaims:
+        """The claims in :attr:`redis`, under the queue's prefix: ``bwhooks:`` for the
+        default queue, ``bwhooks:<name>:`` for another (:func:`bwhooks.queue.claims.key_prefix`)."""
+        return RedisClaims(self.redis, prefix=key_prefix(self.name))
+
+    def publish(self, envelope: Envelope) -> None:
+        """Send the envelope as the task's one JSON argument; raises when the broker did not
+        take it within ``publish_timeout`` seconds."""
+        self.task.apply_async(
+            (envelope.to_dict(),),
+            retry=True,
+            retry_policy={
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.5,
+            },
+        )
+
+    # -- the start-up self-check ------------------------------------------------------------
+
+    def check(self, pool: str) -> list[str]:
+        """What in the settings breaks this queue's guarantees, for a worker using ``pool``
+        (``prefork``, ``solo``, ``threads``...). Raises for a pool bwhooks refuses."""
+        if any(unsafe in pool for unsafe in _UNSAFE_POOLS):
+            raise RuntimeError(
+                f"bwhooks queue {self.name!r} refuses the {pool} pool: kombu's redelivery of "
+                "unacknowledged messages is unreliable there; use prefork (or solo/threads)"
+            )
+        conf = self.app.conf
+        problems = []
+        if conf.worker_prefetch_multiplier != 1:
+            problems.append(
+                f"worker_prefetch_multiplier is {conf.worker_prefetch_multiplier}: set it to 1, "
+                "or prefetched callbacks wait behind a slow handler, and a lost worker "
+                "takes them along until the visibility timeout"
+            )
+        if self.soft_time_limit >= self.time_limit:
+            problems.append("soft_time_limit should be below time_limit")
+        enforced = "prefork" in pool
+        if enforced and self.lease <= self.time_limit:
+            problems.append(
+                f"the lease ({self.lease}s) must outlive time_limit ({self.time_limit}s), or a "
+                "slow run and its redelivery overlap"
+            )
+        broker = conf.broker_url or ""
+        if redis_url_of(broker) is not None:
+            visibility = float(conf.broker_transport_options.get("visibility_timeout", 3600))
+            needed = max(self.time_limit, self.lease) + self.retry_backoff_max
+            if visibility <= needed:
+                problems.append(
+                    f"broker visibility_timeout ({visibility:g}s) must exceed the lease or time "
+                    f"limit plus retry_backoff_max ({needed:g}s): Redis redelivers a message "
+                    "still running or waiting for its retry"
+                )
+            if _version_tuple(version("kombu")) < (5, 7):
+                problems.append(
+                    "kombu < 5.7: a lost worker's messages come back only every ~100 s after "
+                    "the visibility timeout (unacked_restore_interval needs 5.7)"
+                )
+        return problems
+
+    def _on_worker_ready(self, sender: Any = None, **_: Any) -> None:
+        if sender is None or getattr(sender, "app", None) is not self.app:
+            return
+        threading.Thread(
+            target=_sweep_forever, args=(self,), name="bwhooks-orphans", daemon=True
+        ).start()
+
+    def _on_worker_init(self, sender: Any = None, **_: Any) -> None:
+        if sender is None or getattr(sender, "app", None) is not self.app:
+            return
+        pool_cls = getattr(sender, "pool_cls", "prefork")
+        pool = f"{getattr(pool_cls, '__module__', '')}.{getattr(pool_cls, '__name__', pool_cls)}"
+        self.renew_leases = "prefork" not in pool.lower()
+        for problem in self.check(pool.lower()):
+            self.logger.warning("bwhooks queue %r: %s", self.name, problem)
+
+
+def _sweep_forever(queue: CeleryQueue) -> None:
+    idle = queue.orphan_after
+    while True:
+        time.sleep(max(1.0, min(60.0, idle / 4)))
+        try:
+            queue.republish_orphans(idle)
+        except Exception as exc:
+            queue.logger.warning("could not look for lost messages (%s); trying again", exc)
+
+
+def _run_task(queue: CeleryQueue) -> Callable[..., None]:
+    def run(task: Any, envelope: Any) -> None:
+        try:
+            ran = queue.run(envelope)
+        except Exception as exc:  # the claims store is unreachable: never ack the message
+            queue.logger.warning("could not run a queued event (%s): retried", exc)
+            ran = Ran(Verdict.RETRY, queue.backoff(1))
+        if ran.verdict is Verdict.RETRY:
+            try:
+                raise task.retry(countdown=ran.countdown, max_retries=None)
+            except Retry:
+                raise
+            except Exception as exc:  # the broker refused the retry: keep the message
+                raise Reject(exc, requeue=True) from exc
+
+    run.__name__ = run.__qualname__ = f"run_{queue.name}"
+    return run
+
+
+def redis_url_of(broker_url: str) -> str | None:
+    """The ``redis-py`` URL of a Celery Redis broker URL (``redis://``, ``rediss://``,
+    ``redis+socket://``), else ``None``."""
+    first = broker_url.split(";", maxsplit=1)[0].strip()
+    if first.startswith(("redis://", "rediss://")):
+        return first
+    if first.startswith("redis+socket://"):
+        return "unix://" + first[len("redis+socket://") :]
+    return None
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    numbers = []
+    for part in text.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        numbers.append(int(digits or 0))
+    return tuple(numbers)
