@@ -113,7 +113,7 @@ class FakeBandwidthApi:
                 {"name": "requestMethod", "value": request.method},
                 {"name": "requestPath", "value": path.lstrip("/")},
             ]
-            response = json_response(error.body(details), error.status)
+            response = json_response(error.as_body(details), error.status)
         self._log.record(request, path.removeprefix(prefix), payload, body, response.status_code)
         return response
 

@@ -19,7 +19,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.category, self.code, self.message = status, category, code, message
 
-    def body(self, details: list[dict[str, str]]) -> dict[str, Any]:
+    def as_body(self, details: list[dict[str, str]]) -> dict[str, Any]:
         """The error body, with these ``details``."""
         return {
             "category": self.category,

@@ -71,7 +71,7 @@ class Messages:
                 location = f"{self._account.user_url}/messages/{self._message(json_object(item))}"
                 results.append({"result": "accepted", "location": location})
             except ApiError as error:
-                results.append({"result": "error", "error": error.body([])})
+                results.append({"result": "error", "error": error.as_body([])})
         return json_response(results, 202)
 
     def _get_message(self, message_id: str, payload: Any, request: Request) -> Response:
