@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from http.client import HTTPConnection
 from typing import Any
 from urllib.error import HTTPError
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
@@ -177,3 +179,50 @@ def test_conferences(bandwidth_api: FakeBandwidthApi) -> None:
     )
     closed = call(bandwidth_api, "POST", f"/conferences/{conference}", {"mute": True})
     assert (closed[0], error_code(closed[2])) == (403, "conference-error")
+
+
+def test_a_gather_is_read_and_stopped(bandwidth_api: FakeBandwidthApi) -> None:
+    call_id = bandwidth_api.add_call()
+    _, headers, _ = call(bandwidth_api, "POST", f"/calls/{call_id}/gather", {"maxDigits": 4})
+    gather = headers["Location"].split("/v1/users/u-test", 1)[1]
+    assert json.loads(call(bandwidth_api, "GET", gather)[2])["state"] == "started"
+    other_call = gather.replace(call_id, bandwidth_api.add_call())
+    assert call(bandwidth_api, "GET", other_call)[0] == 404  # under its own call only
+    wrong = call(bandwidth_api, "POST", gather, {"state": "started"})
+    assert (wrong[0], error_code(wrong[2])) == (400, "validation-error")
+    assert call(bandwidth_api, "POST", gather, {"state": "completed"})[0] == 200
+    assert json.loads(call(bandwidth_api, "GET", gather)[2])["state"] == "completed"
+    again = call(bandwidth_api, "POST", f"/calls/{call_id}/gather", {"maxDigits": 4})
+    assert again[0] == 201  # the first one has stopped
+
+
+def test_a_conference_holds_at_most_20_members(bandwidth_api: FakeBandwidthApi) -> None:
+    _, headers, _ = call(bandwidth_api, "POST", "/conferences", {"from": "+1919"})
+    members = headers["Location"].split("/v1/users/u-test", 1)[1] + "/members"
+    for _ in range(20):
+        assert call(bandwidth_api, "POST", members, {"callId": bandwidth_api.add_call()})[0] == 201
+    full = call(bandwidth_api, "POST", members, {"callId": bandwidth_api.add_call()})
+    assert (full[0], error_code(full[2])) == (403, "conference-max-members")
+    silent = call(bandwidth_api, "POST", members.replace("/members", "/audio"), {})
+    assert (silent[0], error_code(silent[2])) == (400, "validation-error")
+    assert [m["mute"] for m in bandwidth_api.members.values()] == [False] * 20
+
+
+def test_media_list_batches_and_uploads_without_a_length(bandwidth_api: FakeBandwidthApi) -> None:
+    url = bandwidth_api.add_media("hello.wav", b"RIFF")
+    listed = json.loads(call(bandwidth_api, "GET", "/media")[2])
+    assert listed == [{"mediaName": "hello.wav", "contentLength": 4, "content": url}]
+    too_many = call(
+        bandwidth_api, "POST", "/messages", [{"from": "+1", "to": "+2", "text": "a"}] * 51
+    )
+    assert (too_many[0], error_code(too_many[2])) == (400, "multi-message-limit")
+    assert bandwidth_api.messages == {}
+    server = urlsplit(bandwidth_api.url)
+    connection = HTTPConnection(server.hostname or "", server.port, timeout=10)
+    headers = {"Authorization": bandwidth_api.authorization(), "Content-Type": "audio/mpeg"}
+    path = f"{server.path}/users/{bandwidth_api.user_id}/media/streamed.mp3"
+    connection.request("PUT", path, body=iter([b"ID3"]), headers=headers, encode_chunked=True)
+    with connection.getresponse() as response:  # chunked: no Content-Length, as Bandwidth refuses
+        assert (response.status, error_code(response.read())) == (400, "validation-error")
+    connection.close()
+    assert "streamed.mp3" not in bandwidth_api.media

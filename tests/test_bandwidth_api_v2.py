@@ -216,3 +216,196 @@ def test_bxml_and_content_type_errors(bandwidth_api_v2: FakeBandwidthApiV2) -> N
     assert as_text.status_code == 415
     search = call("GET", f"{api.messaging_url}/messages", Authorization=api.authorization())
     assert search.status_code == 400  # a search needs at least one parameter
+
+
+def send(api: FakeBandwidthApiV2, method: str, url: str, body: Any = None) -> Answer:
+    """A call as the API user, with a JSON body when there is one."""
+    headers = {"Authorization": api.authorization()}
+    if body is None:
+        return call(method, url, **headers)
+    return call(method, url, json.dumps(body), **headers, **{"Content-Type": "application/json"})
+
+
+def test_conferences_and_their_members(bandwidth_api_v2: FakeBandwidthApiV2) -> None:
+    api = bandwidth_api_v2
+    first, second = api.add_call(), api.add_call()
+    conference_id = api.add_conference("room", first, second)
+    api.add_conference("other room")
+    url = f"{api.voice_url}/conferences/{conference_id}"
+    listed = send(api, "GET", f"{api.voice_url}/conferences?name=room").json()
+    assert [c["id"] for c in listed] == [conference_id]
+    assert "_members" not in listed[0]  # the fake's own fields are never shown
+    shown = send(api, "GET", url).json()
+    assert [m["callId"] for m in shown["activeMembers"]] == [first, second]
+    assert shown["activeMembers"][0]["memberUrl"] == f"{url}/members/{first}"
+    assert send(api, "PUT", f"{url}/members/{first}", {"mute": True, "x": 1}).status_code == 204
+    member = send(api, "GET", f"{url}/members/{first}").json()
+    assert (member["mute"], member["hold"], "x" in member) == (True, False, False)
+    assert send(api, "GET", f"{url}/members/c-unknown").json() == {
+        "type": "validation",
+        "description": "Member [c-unknown] not found",
+        "id": None,
+    }
+    paused = send(api, "POST", url, {"status": "paused"})
+    assert (paused.status_code, paused.json()["description"]) == (400, "Invalid status: paused")
+    assert send(api, "POST", url, {"status": "active"}).status_code == 400  # no redirectUrl
+    assert send(api, "POST", url, {"redirectUrl": "https://example.com/next"}).status_code == 204
+    headers = {"Authorization": api.authorization(), "Content-Type": "application/xml"}
+    assert call("PUT", f"{url}/bxml", "<Bxml><Hangup/></Bxml>", **headers).status_code == 204
+    assert api.conferences[conference_id]["_bxml"] == ["<Bxml><Hangup/></Bxml>"]
+    assert send(api, "POST", url, {"status": "completed"}).status_code == 204
+    ended = send(api, "GET", url).json()
+    assert ended["activeMembers"] == []
+    assert ended["completedTime"] is not None
+    missing = send(api, "GET", f"{api.voice_url}/conferences/conf-unknown")
+    assert (missing.status_code, missing.json()["description"]) == (
+        404,
+        "Conference [conf-unknown] not found",
+    )
+
+
+def test_recordings_their_media_and_transcriptions(bandwidth_api_v2: FakeBandwidthApiV2) -> None:
+    api = bandwidth_api_v2
+    call_id = api.add_call(to="+19195551234")
+    recording_id = api.add_recording(call_id, b"RIFF-audio")
+    url = f"{api.voice_url}/calls/{call_id}/recordings/{recording_id}"
+    (listed,) = send(api, "GET", f"{api.voice_url}/recordings").json()
+    assert (listed["recordingId"], listed["to"], "_media" in listed) == (
+        recording_id,
+        "+19195551234",
+        False,
+    )
+    elsewhere = send(api, "GET", f"{api.voice_url}/calls/c-other/recordings/{recording_id}")
+    assert elsewhere.status_code == 404  # a recording is found under its own call only
+    assert send(api, "GET", f"{url}/transcription").status_code == 404
+    assert (
+        send(api, "POST", f"{url}/transcription", {"callbackUrl": "https://x"}).status_code == 204
+    )
+    transcript = send(api, "GET", f"{url}/transcription").json()["transcripts"][0]
+    assert transcript["text"] == "Hello from the fake."
+    assert send(api, "GET", url).json()["transcription"]["status"] == "available"
+    assert send(api, "DELETE", f"{url}/transcription").status_code == 204
+    assert send(api, "GET", f"{url}/transcription").status_code == 404
+    audio = call("GET", f"{url}/media", Authorization=api.authorization())
+    assert (audio.status_code, audio.content) == (200, b"RIFF-audio")
+    assert send(api, "DELETE", f"{url}/media").status_code == 204
+    gone = send(api, "GET", f"{url}/media")
+    assert (gone.status_code, gone.json()["description"]) == (
+        404,
+        f"Recording [{recording_id}] media not found",
+    )
+    assert send(api, "GET", url).json()["mediaUrl"] is None
+    assert send(api, "DELETE", url).status_code == 204
+    assert send(api, "DELETE", url).status_code == 404
+    assert api.recordings == {}
+
+
+def test_message_search_and_media(bandwidth_api_v2: FakeBandwidthApiV2) -> None:
+    api = bandwidth_api_v2
+    sender, to = "+19195554321", ["+19195551234", "+19195551235"]
+    message = {"applicationId": APPLICATION, "from": sender, "to": to}
+    sms = post(api, f"/users/{api.account_id}/messages", {**message, "text": "x" * 161}).json()
+    mms = post(api, f"/users/{api.account_id}/messages", {**message, "media": ["https://m"]})
+    assert (sms["segmentCount"], mms.json()["segmentCount"]) == (2, 1)
+    search = f"{api.messaging_url}/messages"
+    found = send(api, "GET", f"{search}?messageId={sms['id']}").json()
+    assert found["totalCount"] == 1
+    assert found["messages"][0]["messageType"] == "sms"
+    assert found["messages"][0]["recipientCount"] == 2
+    by_recipient = send(api, "GET", f"{search}?destinationTn=%2B19195551235").json()
+    assert [m["messageType"] for m in by_recipient["messages"]] == ["sms", "mms"]
+    assert send(api, "GET", f"{search}?sourceTn=%2B19195550000").json()["totalCount"] == 0
+    media = f"{api.messaging_url}/media"
+    as_json = send(api, "PUT", f"{media}/logo.png", {})
+    assert (as_json.status_code, as_json.json()["type"]) == (415, "unsupported-content-type")
+    api.add_media("logo.png", b"\x89PNG")
+    (listed,) = send(api, "GET", media).json()
+    assert listed == {"content": f"{media}/logo.png", "contentLength": 4, "mediaName": "logo.png"}
+    assert send(api, "DELETE", f"{media}/logo.png").status_code == 204
+    assert send(api, "DELETE", f"{media}/logo.png").status_code == 204  # twice is no error
+    missing = send(api, "GET", f"{media}/logo.png")
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"type": "not-found", "description": "Media logo.png not found"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "description"),
+    [
+        ({"to": "12345"}, "Invalid to: must be an E164 telephone number"),
+        ({"from": "sip:me@example.com"}, "Invalid from: must be an E164 telephone number"),
+        ({"answerUrl": "ftp://example.com"}, "Invalid answerUrl: only http and https are allowed."),
+        ({"answerMethod": "PUT"}, "Invalid answerUrl method. Supported methods: [POST, GET]"),
+        ({"callTimeout": 301}, "callTimeout must be within the range [1, 300], but was 301"),
+        ({"priority": "1"}, "priority must be within the range [1, 5], but was 1"),
+    ],
+)
+def test_a_call_the_api_refuses(
+    bandwidth_api_v2: FakeBandwidthApiV2, change: dict[str, Any], description: str
+) -> None:
+    api = bandwidth_api_v2
+    body = {
+        "from": "+19195554321",
+        "to": "+19195551234",
+        "answerUrl": "https://example.com/answer",
+        "applicationId": APPLICATION,
+    }
+    refused = post(api, f"/accounts/{api.account_id}/calls", {**body, **change})
+    assert (refused.status_code, refused.json()["description"]) == (400, description)
+    assert api.calls == {}
+
+
+def test_each_api_words_its_own_errors(bandwidth_api_v2: FakeBandwidthApiV2) -> None:
+    api = bandwidth_api_v2
+    assert send(api, "DELETE", f"{api.voice_url}/calls").json() == {
+        "type": "validation",
+        "description": "Method Not Allowed",
+        "id": None,
+    }
+    assert send(api, "DELETE", f"{api.messaging_url}/messages").json() == {
+        "type": "method-not-allowed",
+        "description": "Method Not Allowed",
+    }
+    nowhere = send(api, "GET", f"{api.messaging_url}/nowhere")
+    assert nowhere.status_code == 404
+    assert nowhere.json()["path"] == f"/api/v2/users/{api.account_id}/nowhere"
+    as_text = post(api, f"/users/{api.account_id}/messages", {}, **{"Content-Type": "text/plain"})
+    assert (as_text.status_code, as_text.json()["type"]) == (415, "unsupported-content-type")
+    not_an_object = post(api, f"/users/{api.account_id}/messages", ["a list"])
+    assert (not_an_object.status_code, not_an_object.json()["type"]) == (400, "request-validation")
+    statistics = send(api, "GET", f"{api.voice_url}/statistics").json()
+    assert statistics == {"currentCallQueueSize": 0, "maxCallQueueSize": 900}
+    call_id = api.add_call()
+    recording = f"{api.voice_url}/calls/{call_id}/recording"
+    assert send(api, "PUT", recording, {"state": "stopped"}).status_code == 400
+    assert send(api, "PUT", recording, {"state": "paused"}).status_code == 200
+    assert api.calls[call_id]["_recording"] == "paused"
+
+
+def test_what_a_test_writes_into_the_fake_is_what_it_serves(
+    bandwidth_api_v2: FakeBandwidthApiV2,
+) -> None:
+    api = bandwidth_api_v2
+    api.calls["c-seeded"] = {"callId": "c-seeded", "state": "answered", "_private": 1}
+    assert send(api, "GET", f"{api.voice_url}/calls/c-seeded").json() == {
+        "callId": "c-seeded",
+        "state": "answered",
+    }
+    api.token_lifetime = 60
+    grant = call(
+        "POST",
+        api.token_url,
+        "grant_type=client_credentials",
+        Authorization=basic_authorization(api.client_id, api.client_secret),
+        **{"Content-Type": "application/x-www-form-urlencoded"},
+    ).json()
+    assert grant["expires_in"] == 60
+    api.tokens[grant["access_token"]] = 0.0  # expired
+    bearer = {"Authorization": f"Bearer {grant['access_token']}"}
+    assert call("GET", f"{api.voice_url}/statistics", **bearer).status_code == 401
+    api.requests = []
+    send(api, "GET", f"{api.voice_url}/statistics")
+    assert [(r.path, r.status) for r in api.requests] == [
+        (f"/accounts/{api.account_id}/statistics", 200)
+    ]

@@ -1,4 +1,4 @@
-"""Identifiers and times in the shapes Bandwidth's v2 APIs write them (for fakes)."""
+"""Identifiers and times in the shapes Bandwidth's APIs write them (for fakes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-__all__ = ["bandwidth_id", "iso", "iso_now", "message_id"]
+__all__ = ["bandwidth_id", "catapult_id", "iso", "iso_now", "message_id"]
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -15,6 +15,11 @@ def bandwidth_id(prefix: str) -> str:
     """An id like Bandwidth's: ``c-95ac8d6e-1a31c52e-b38f-4198-93c1-51633ec68f8d``
     (``c`` for calls, ``conf`` conferences, ``s`` streams, ``t`` transcriptions)."""
     return f"{prefix}-" + "-".join(secrets.token_hex(n) for n in (4, 4, 2, 2, 2, 6))
+
+
+def catapult_id(prefix: str) -> str:
+    """A v1 (Catapult) id: the prefix and 24 hex digits, ``c-95ac8d6e1a31c52eb38f4198``."""
+    return prefix + secrets.token_hex(12)
 
 
 def message_id() -> str:
