@@ -108,6 +108,10 @@ def test_transfer_answers_201_with_the_new_leg(bandwidth_api: FakeBandwidthApi) 
         ("/calls/{call}/audio", {"sentence": "x" * 1001}, 400, "validation-error"),
         ("/calls/{call}/dtmf", {"dtmfOut": "12x"}, 400, "validation-error"),
         ("/calls/{call}/gather", {"maxDigits": 31}, 400, "validation-error"),
+        ("/calls/{call}/gather", {"maxDigits": "abc"}, 400, "validation-error"),
+        ("/calls/{call}/gather", {"maxDigits": None}, 400, "validation-error"),
+        ("/calls/{call}", {"state": ["active"]}, 400, "validation-error"),
+        ("/calls/{call}", {"state": {"a": 1}}, 400, "validation-error"),
         ("/messages", {"from": "+1", "to": "+2"}, 400, "missing-property"),
         (
             "/messages",

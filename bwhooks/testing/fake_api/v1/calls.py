@@ -84,7 +84,7 @@ class Calls:
     def _update_call(self, call_id: str, payload: Any, request: Request) -> Response:
         call, body = self.call(call_id), json_object(payload)
         state = body.get("state")
-        if state is not None and state not in _CALL_STATES:
+        if state is not None and (not isinstance(state, str) or state not in _CALL_STATES):
             raise ApiError(
                 400,
                 "bad-request",
@@ -140,7 +140,12 @@ class Calls:
     def _create_gather(self, call_id: str, payload: Any, request: Request) -> Response:
         self.call(call_id)
         body = json_object(payload)
-        if int(body.get("maxDigits", 1)) > 30:
+        max_digits = body.get("maxDigits", 1)
+        if isinstance(max_digits, str) and max_digits.isascii() and max_digits.isdigit():
+            max_digits = int(max_digits)
+        if not isinstance(max_digits, int) or isinstance(max_digits, bool):
+            raise ApiError(400, "bad-request", "validation-error", "maxDigits must be a number")
+        if max_digits > 30:
             raise ApiError(400, "bad-request", "validation-error", "maxDigits must be at most 30")
         gathers = self._account.gathers
         if any(g["call_id"] == call_id and g["state"] == "started" for g in gathers.values()):
