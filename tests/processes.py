@@ -114,11 +114,12 @@ def start_redis(port: int, directory: Path, *, durable: bool = False) -> Service
         ],
         directory / f"redis-{port}.log",
     )
-    wait_for(lambda: _accepts(port), "redis-server start", service)
+    wait_for(lambda: accepts(port), "redis-server start", service)
     return service
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
+    """Whether something on 127.0.0.1 accepts connections on ``port``."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
     except OSError:
@@ -184,7 +185,7 @@ def start_gunicorn(port: int, env: Mapping[str, str], log_dir: Path, workers: in
         log_dir / f"gunicorn-{port}.log",
         {**env, "PYTHONPATH": str(HERE)},
     )
-    wait_for(lambda: _accepts(port), "gunicorn start", service)
+    wait_for(lambda: accepts(port), "gunicorn start", service)
     return service
 
 

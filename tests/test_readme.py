@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
-from processes import Service, wait_for
+from processes import Service, accepts, wait_for
 from support import free_port
 
 from bwhooks.testing import fake_payload
@@ -117,14 +116,6 @@ def python_env(bin_dir: Path) -> dict[str, str]:
     return env
 
 
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
-
-
 def _aware_datetime() -> str:
     """str() of an aware datetime: `2026-03-01 12:00:00.123000+00:00`."""
     return r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}"
@@ -154,7 +145,7 @@ def run_snippet(screen: FirstScreen, bin_dir: Path, folder: Path) -> None:
         )
     app = Service(process, err)
     try:
-        wait_for(lambda: _accepts(port), f"{screen.filename} listening on {port}", app)
+        wait_for(lambda: accepts(port), f"{screen.filename} listening on {port}", app)
 
         def bwhooks(*argv: str) -> list[str]:
             done = subprocess.run(
