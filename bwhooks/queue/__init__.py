@@ -7,6 +7,7 @@ the engine-neutral part (envelopes, running work once, retries, dead letters),
 :mod:`bwhooks.queue.celery` the Celery engine (also importable as :mod:`bwhooks.celery`).
 """
 
-from bwhooks.queue.tasks import DeadLetter, Envelope, QueueOutcome
+from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.envelopes import DeadLetter, Envelope
 
 __all__ = ["DeadLetter", "Envelope", "QueueOutcome"]
