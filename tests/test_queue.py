@@ -757,3 +757,130 @@ def test_queue_unavailable_is_raised_for_a_retried_event(app: ModuleType) -> Non
     # The claim was given back: the next delivery publishes it.
     key = queue.envelope("x", event, CallbackRequest("POST", "/", HEADERS, b"[]")).key
     assert queue.claims.state(key.replace("|x", "|" + next(iter(queue.handlers)))) is None
+
+
+def test_another_engine_runs_on_the_roles_the_orphan_sweep_included(app: ModuleType) -> None:
+    """An engine of a few lines on the engine-neutral part, a receiver serving it over HTTP:
+    its broker (a thread's queue) loses the first message, its worker thread acts on each
+    verdict, and the orphan sweep runs in a thread of its own until asked to stop."""
+    from queue import Empty, SimpleQueue
+
+    from support import wsgi_server
+
+    from bwhooks.queue import DeadLetter, QueueOutcome
+    from bwhooks.queue.tasks import Ran
+
+    broker: SimpleQueue[Any] = SimpleQueue()
+    lost: list[str] = []
+
+    class InProcess(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            if not lost:  # the broker loses the first message it was given
+                lost.append(envelope.key)
+                return
+            broker.put(json.loads(json.dumps(envelope.to_dict())))
+
+    outcomes: list[str] = []
+    handled, buried, stop = threading.Event(), threading.Event(), threading.Event()
+
+    def dead_lettered(letter: DeadLetter) -> None:
+        buried.set()
+
+    def reported(outcome: QueueOutcome) -> None:
+        outcomes.append(outcome.name)
+        if outcome.name == "handled":
+            handled.set()
+
+    queue = InProcess(
+        RedisClaims(app.store, prefix=f"wiring-engine-{time.time_ns()}:"),
+        max_attempts=2,
+        retry_backoff=0.05,
+        retry_backoff_max=0.1,
+        on_dead_letter=dead_lettered,
+        metrics=reported,
+    )
+    receiver = open_receiver()
+
+    @receiver.on(Event, queue=queue)
+    def handle(event: Event) -> None:
+        if event.raw.get("message", {}).get("text") == "poison":
+            raise RuntimeError("always fails")
+
+    def work() -> None:  # the engine's worker: each message run, retried when told
+        while not stop.is_set():
+            try:
+                message = broker.get(timeout=0.05)
+            except Empty:
+                continue
+            ran: Ran = queue.worker.run(message)
+            if ran.verdict is Verdict.RETRY:
+                threading.Timer(ran.countdown, broker.put, (message,)).start()
+
+    threads = [
+        threading.Thread(target=work, daemon=True),
+        threading.Thread(target=queue.sweeper.keep_sweeping, args=(1.0, stop), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        with wsgi_server(receiver) as send:
+            lost_body = fake_payload("sms")
+            assert send(body=json.dumps(lost_body).encode()).status == 200
+            poison = fake_payload("message-received", message__text="poison")
+            assert send(body=json.dumps(poison).encode()).status == 200
+        assert lost == [f"{keys_of(lost_body)[0]}|{handle.__module__}:{handle.__qualname__}"]
+        assert handled.wait(30), outcomes  # published again by the sweep, then run
+        assert buried.wait(30), outcomes  # run twice, then dead-lettered
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)  # the sweep stopped when asked
+    assert queue.claims.state(lost[0]) == "done"
+    assert outcomes.count("handled") == 1
+    assert {"queued", "republished", "retried", "dead-lettered"} <= set(outcomes)
+
+
+def class_code_lines(package: Path) -> dict[str, int]:
+    """Each class of ``package`` in code lines (no docstrings, comments or blank lines), its
+    base classes of the same package included."""
+    import ast
+    import io
+    import tokenize
+
+    own: dict[str, tuple[int, list[str]]] = {}
+    for path in sorted(package.glob("*.py")):
+        source = path.read_text()
+        tree = ast.parse(source)
+        docs: set[int] = set()
+        documented = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+        for node in ast.walk(tree):
+            if isinstance(node, documented) and ast.get_docstring(node) is not None:
+                first = node.body[0]
+                docs.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+        skipped = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT}
+        skipped |= {tokenize.DEDENT, tokenize.ENDMARKER}
+        code = {
+            token.start[0]
+            for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type not in skipped and token.start[0] not in docs
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                lines = sum(node.lineno <= line <= (node.end_lineno or 0) for line in code)
+                bases = [base.id for base in node.bases if isinstance(base, ast.Name)]
+                own[node.name] = (lines, bases)
+
+    def total(name: str) -> int:
+        lines, bases = own[name]
+        return lines + sum(total(base) for base in bases if base in own)
+
+    return {name: total(name) for name in own}
+
+
+def test_every_class_of_the_queue_is_at_most_250_code_lines_with_its_bases() -> None:
+    import bwhooks.queue
+
+    sizes = class_code_lines(Path(bwhooks.queue.__file__).parent)
+    assert {name: size for name, size in sizes.items() if size > 250} == {}
+    assert {"CeleryQueue", "TaskQueue", "Publisher", "Worker"} <= set(sizes)  # all counted

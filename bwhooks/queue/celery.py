@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
@@ -29,8 +28,11 @@ from celery.exceptions import Reject, Retry
 
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
+from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.envelopes import DeadLetter, Envelope
+from bwhooks.queue.running import Ran, Verdict
 from bwhooks.queue.spool import Spool, default_spool_path
-from bwhooks.queue.tasks import DeadLetter, Envelope, QueueOutcome, Ran, TaskQueue, Verdict
+from bwhooks.queue.tasks import TaskQueue
 
 __all__ = ["CeleryQueue", "redis_url_of"]
 
@@ -212,7 +214,10 @@ class CeleryQueue(TaskQueue):
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
         threading.Thread(
-            target=_sweep_forever, args=(self,), name="bwhooks-orphans", daemon=True
+            target=self.sweeper.keep_sweeping,
+            args=(self.orphan_after, threading.Event()),  # as long as the worker runs
+            name="bwhooks-orphans",
+            daemon=True,
         ).start()
 
     def _on_worker_init(self, sender: Any = None, **_: Any) -> None:
@@ -223,16 +228,6 @@ class CeleryQueue(TaskQueue):
         self.renew_leases = "prefork" not in pool.lower()
         for problem in self.check(pool.lower()):
             self.logger.warning("bwhooks queue %r: %s", self.name, problem)
-
-
-def _sweep_forever(queue: CeleryQueue) -> None:
-    idle = queue.orphan_after
-    while True:
-        time.sleep(max(1.0, min(60.0, idle / 4)))
-        try:
-            queue.republish_orphans(idle)
-        except Exception as exc:
-            queue.logger.warning("could not look for lost messages (%s); trying again", exc)
 
 
 def _run_task(queue: CeleryQueue) -> Callable[..., None]:

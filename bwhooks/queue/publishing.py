@@ -1,0 +1,136 @@
+"""A receiver's side of a queue: claim the ``(event, handler)``, publish its envelope within a
+bound, and spool it when the broker is down and Bandwidth would not retry the event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from bwhooks.dispatch import current_request
+from bwhooks.errors import QueueUnavailable, RetryLater
+from bwhooks.events import Event
+from bwhooks.events._base import thaw
+from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest
+from bwhooks.idempotency import idempotency_key
+from bwhooks.observe import event_ids
+from bwhooks.queue.claims import ENQUEUING
+from bwhooks.queue.context import QueueContext, report
+from bwhooks.queue.draining import SpoolDrainer
+from bwhooks.queue.envelopes import Envelope
+from bwhooks.registry import Handler
+
+__all__ = ["Publisher"]
+
+
+class Publisher:
+    """What a receiver does with the events of ``queue``'s handlers: each is claimed in the
+    shared claims store and published (``queue.publish``), so that the callback is answered
+    ``2xx`` only once the broker took it, and a duplicate delivery is published once. Its
+    :attr:`drainer` publishes what was spooled while the broker was down."""
+
+    def __init__(self, queue: QueueContext) -> None:
+        self.queue = queue
+        self.drainer = SpoolDrainer(queue, self.claim_and_publish)
+
+    def bind(self, handler: Handler) -> Callable[[Event], None]:
+        """Register ``handler`` under its ``module:qualname`` and return its publisher."""
+        queue = self.queue
+        name = f"{getattr(handler, '__module__', '?')}:{getattr(handler, '__qualname__', '?')}"
+        known = queue.handlers.get(name)
+        if known is not None and known is not handler and _code(known) is not _code(handler):
+            raise ValueError(
+                f"two different handlers are named {name} on queue {queue.name!r}: "
+                "workers find handlers by name, give them distinct names"
+            )
+        queue.handlers[name] = handler
+
+        def publish_event(event: Event) -> None:
+            self.enqueue(self.envelope(name, event, current_request()), event)
+
+        publish_event.__qualname__ = f"{name} (queued)"
+        return publish_event
+
+    def envelope(self, handler: str, event: Event, request: CallbackRequest) -> Envelope:
+        """The envelope of ``event`` for ``handler``, from the request that carried it."""
+        get = request.method == "GET"
+        return Envelope(
+            key=f"{idempotency_key(event)}|{handler}",
+            handler=handler,
+            payload=None if get else thaw(event.raw),
+            array=not get and request.body.lstrip()[:1] == b"[",
+            method=request.method,
+            path=request.path,
+            query=request.query_string.decode("latin-1"),
+            headers=tuple(
+                pair
+                for pair in request.headers.pairs()
+                if pair[0].lower() not in CREDENTIAL_HEADERS
+            ),
+            received_at=datetime.now(timezone.utc).isoformat(),
+        )
+
+    def enqueue(self, envelope: Envelope, event: Event) -> None:
+        """Claim and publish ``envelope``; when the broker (or the store) fails, spool it if
+        Bandwidth would not retry the event, else raise :class:`QueueUnavailable`."""
+        self.drainer.ensure_running()
+        try:
+            published = self.claim_and_publish(envelope)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            self._unqueued(envelope, event, exc)
+            return
+        report(self.queue, "queued" if published else "duplicate", event, envelope.handler)
+
+    def claim_and_publish(self, envelope: Envelope) -> bool:
+        """``True`` when published, ``False`` for a duplicate; raises if it could not be
+        (:class:`~bwhooks.errors.RetryLater` while another delivery is publishing it)."""
+        queue = self.queue
+        token = uuid.uuid4().hex
+        held = queue.claims.enqueue(envelope.key, token, queue.enqueue_ttl)
+        if held is not None:
+            if held.startswith(ENQUEUING):
+                raise RetryLater("the same event is being queued by another delivery")
+            return False  # queued, running, done or dead: handled once already
+        try:
+            queue.publish(envelope)
+        except BaseException:
+            try:
+                queue.claims.abandon(envelope.key, token)
+            except Exception:  # the store went down too: the claim expires by itself
+                queue.logger.debug("could not free the claim of %s", envelope.key)
+            raise
+        try:
+            queue.claims.queued(envelope.key, token, queue.done_ttl, json.dumps(envelope.to_dict()))
+        except Exception:  # the worker runs an `enqueuing` claim all the same
+            queue.logger.warning("published %s, but could not mark it queued", envelope.key)
+        return True
+
+    def _unqueued(self, envelope: Envelope, event: Event, error: Exception) -> None:
+        queue, spool = self.queue, self.queue.spool
+        reason = f"{type(error).__name__}: {error}"
+        if event.RETRIED_AFTER_FAILURE or spool is None:
+            report(queue, "unqueued", event, envelope.handler)
+            raise QueueUnavailable(reason) from error
+        try:
+            spool.put(json.dumps(envelope.to_dict()))
+        except Exception as exc:
+            report(queue, "unqueued", event, envelope.handler)
+            raise QueueUnavailable(f"{reason}; the spool failed too: {exc}") from error
+        queue.logger.warning(
+            "could not queue the %s event (%s) for %s (%s): spooled in %s, published when "
+            "the broker is back",
+            event.event_type,
+            event_ids(event),
+            envelope.handler,
+            reason,
+            spool.path,
+        )
+        report(queue, "spooled", event, envelope.handler)
+        self.drainer.ensure_running(force=True)
+
+
+def _code(handler: Handler) -> object:
+    return getattr(handler, "__code__", handler)

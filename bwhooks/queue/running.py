@@ -1,0 +1,208 @@
+"""A worker's side of a queue: take the lease, run the handler once, then mark the work done,
+retry it, or dead-letter it; and the dead letters kept."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import random
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+from bwhooks.dispatch import handling
+from bwhooks.errors import InvalidCallback
+from bwhooks.events import Event
+from bwhooks.http import CallbackRequest
+from bwhooks.observe import event_ids
+from bwhooks.queue.claims import RUNNING, Begun, Start
+from bwhooks.queue.context import QueueContext, report
+from bwhooks.queue.envelopes import DeadLetter, Envelope, EnvelopeError, about, storable
+from bwhooks.queue.leases import Lease, holder_is_dead, run_token
+
+__all__ = ["Ran", "Verdict", "Worker"]
+
+#: About how many dead letters the store keeps.
+DEAD_LETTERS_KEPT = 10_000
+
+
+class Verdict(enum.Enum):
+    """What the engine does with the message after :meth:`Worker.run`."""
+
+    ACK = "ack"  # done, a duplicate, or dead-lettered: acknowledge it
+    RETRY = "retry"  # run it again after ``countdown`` seconds
+
+
+@attrs.frozen
+class Ran:
+    """The verdict, and the delay before a retry."""
+
+    verdict: Verdict
+    countdown: float = 0.0
+
+
+class Worker:
+    """What a worker does with a message of ``queue``: :meth:`run` it once under a lease in
+    the shared claims store, retry a failure after :meth:`backoff`, and give up after
+    ``queue.max_attempts`` runs (a :class:`~bwhooks.queue.envelopes.DeadLetter`)."""
+
+    def __init__(self, queue: QueueContext) -> None:
+        self.queue = queue
+
+    def run(self, data: Any) -> Ran:
+        """Run one message: take the lease, re-type the event, call the handler with
+        :func:`~bwhooks.current_request` set, then mark it done, retry it, or dead-letter
+        it. Never raises for the handler's failure."""
+        queue = self.queue
+        try:
+            envelope = Envelope.from_dict(data)
+        except EnvelopeError as exc:
+            queue.logger.error("dead-lettered a message that is not an envelope: %s", exc)
+            self._dead_letter(data if isinstance(data, Mapping) else {"data": data}, exc, 0)
+            return Ran(Verdict.ACK)
+        try:
+            request = envelope.request()
+            event: Event | None = envelope.event(request)
+            unreadable: InvalidCallback | None = None
+        except InvalidCallback as exc:  # a newer receiver's payload this worker cannot read,
+            event, unreadable = None, exc  # or one no receiver sent: dead-lettered below
+        token = run_token()
+        begun = self._begin(envelope, token)
+        if begun.start is Start.BUSY:
+            wait = begun.wait + random.uniform(0.1, 1.0)  # noqa: S311  (jitter)
+            queue.logger.info("%s is running elsewhere: again in %.1fs", envelope.key, wait)
+            report(queue, "deferred", event, envelope.handler)
+            return Ran(Verdict.RETRY, wait)
+        if begun.start is not Start.RUN:
+            queue.logger.info("%s was %s before: skipped", envelope.key, begun.start.value)
+            report(queue, "skipped", event, envelope.handler)
+            return Ran(Verdict.ACK)
+        attempt = begun.attempt
+        if attempt > queue.max_attempts:  # lost worker after lost worker: a poison message
+            error = RuntimeError(f"{attempt - 1} attempts, the last ones lost with their worker")
+            return self._give_up(envelope, event, token, error, attempt - 1)
+        if event is None:
+            assert unreadable is not None
+            return self._give_up(envelope, None, token, unreadable, attempt)
+        return self._call(envelope, event, request, token, attempt)
+
+    def _begin(self, envelope: Envelope, token: str) -> Begun:
+        """Take the lease of ``envelope``'s work (unless it is done, dead or leased)."""
+        queue = self.queue
+        begun = queue.claims.begin(envelope.key, token, queue.lease, queue.done_ttl)
+        if begun.start is Start.BUSY and holder_is_dead(begun.holder):
+            # A pool child killed mid-run on this machine: its message came back at once,
+            # its lease would hold the work for the rest of its length. Take it over.
+            queue.logger.info("%s was held by a process that died: taken over", envelope.key)
+            begun = queue.claims.begin(
+                envelope.key, token, queue.lease, queue.done_ttl, take_over=RUNNING + begun.holder
+            )
+        return begun
+
+    def _call(
+        self, envelope: Envelope, event: Event, request: CallbackRequest, token: str, attempt: int
+    ) -> Ran:
+        """Call the handler under the lease; done, or failed."""
+        queue = self.queue
+        handler = queue.handlers.get(envelope.handler)
+        started = time.perf_counter()
+        try:
+            if handler is None:
+                raise LookupError(f"no handler {envelope.handler} on queue {queue.name!r} here")
+            with handling(request), Lease(queue, envelope.key, token):
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    asyncio.run(_awaited(result))
+        except Exception as exc:
+            return self._failed(envelope, event, token, exc, attempt)
+        duration = time.perf_counter() - started
+        if not queue.claims.finish(envelope.key, token, queue.done_ttl):
+            queue.logger.warning("%s completed after its lease was lost", envelope.key)
+        queue.logger.info(
+            "handled %s event (%s) with %s on attempt %d in %.1f ms",
+            event.event_type,
+            event_ids(event),
+            envelope.handler,
+            attempt,
+            duration * 1000,
+        )
+        report(queue, "handled", event, envelope.handler, attempt=attempt, duration=duration)
+        return Ran(Verdict.ACK)
+
+    def _failed(
+        self, envelope: Envelope, event: Event, token: str, error: Exception, attempt: int
+    ) -> Ran:
+        queue = self.queue
+        if attempt >= queue.max_attempts:
+            return self._give_up(envelope, event, token, error, attempt)
+        queue.claims.give_back(envelope.key, token, queue.done_ttl)
+        countdown = self.backoff(attempt)
+        queue.logger.warning(
+            "handler %s failed on %s event (%s), attempt %d of %d: again in %.1fs",
+            envelope.handler,
+            event.event_type,
+            event_ids(event),
+            attempt,
+            queue.max_attempts,
+            countdown,
+            exc_info=error,
+        )
+        report(queue, "retried", event, envelope.handler, attempt=attempt)
+        return Ran(Verdict.RETRY, countdown)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry number ``attempt``: exponential, capped, with jitter."""
+        queue = self.queue
+        ceiling = min(queue.retry_backoff_max, queue.retry_backoff * 2 ** (attempt - 1))
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311  (jitter)
+
+    def _give_up(
+        self,
+        envelope: Envelope,
+        event: Event | None,
+        token: str,
+        error: BaseException,
+        attempts: int,
+    ) -> Ran:
+        queue = self.queue
+        queue.claims.bury(envelope.key, token, queue.done_ttl)
+        queue.logger.error(
+            "dead-lettered the %s for %s after %d attempts: %s",
+            about(envelope, event),
+            envelope.handler,
+            attempts,
+            type(error).__name__,
+            exc_info=error,
+        )
+        self._dead_letter(envelope.to_dict(), error, attempts)
+        report(queue, "dead-lettered", event, envelope.handler, attempt=attempts)
+        return Ran(Verdict.ACK)
+
+    def _dead_letter(
+        self, envelope: Mapping[str, Any], error: BaseException, attempts: int
+    ) -> None:
+        queue = self.queue
+        letter = DeadLetter(
+            envelope=storable(envelope),
+            error=f"{type(error).__name__}: {error}",
+            attempts=attempts,
+            at=datetime.now(timezone.utc).isoformat(),
+        )
+        queue.claims.add_dead_letter(attrs.asdict(letter), max_length=DEAD_LETTERS_KEPT)
+        if queue.on_dead_letter is not None:
+            try:
+                queue.on_dead_letter(letter)
+            except Exception:
+                queue.logger.exception("the on_dead_letter hook failed")
+
+    def dead_letters(self, count: int = 100) -> list[DeadLetter]:
+        """The newest ``count`` dead letters, oldest first."""
+        return [DeadLetter(**record) for record in self.queue.claims.dead_letters(count)]
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
