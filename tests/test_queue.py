@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -884,3 +885,33 @@ def test_every_class_of_the_queue_is_at_most_250_code_lines_with_its_bases() -> 
     sizes = class_code_lines(Path(bwhooks.queue.__file__).parent)
     assert {name: size for name, size in sizes.items() if size > 250} == {}
     assert {"CeleryQueue", "TaskQueue", "Publisher", "Worker"} <= set(sizes)  # all counted
+
+
+def test_the_spool_is_owner_only_and_never_written_through_a_link(tmp_path: Path) -> None:
+    """The spool holds callback payloads: created 0600, an existing file made so, and a
+    symbolic link at the file or at a companion SQLite writes beside it refused."""
+    from bwhooks.queue.spool import Spool
+
+    fresh = Spool(tmp_path / "fresh.sqlite3")
+    fresh.put('{"v": 1}')
+    assert stat.S_IMODE((tmp_path / "fresh.sqlite3").stat().st_mode) == 0o600
+
+    loose = tmp_path / "loose.sqlite3"
+    loose.touch(mode=0o644)
+    loose.chmod(0o644)
+    Spool(loose).put('{"v": 1}')
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"")
+    elsewhere.chmod(0o644)
+    (tmp_path / "linked.sqlite3").symlink_to(elsewhere)
+    with pytest.raises(OSError, match=r"symbolic link|Too many levels"):
+        Spool(tmp_path / "linked.sqlite3").put('{"v": 1}')
+    assert elsewhere.read_bytes() == b""
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+    (tmp_path / "wal.sqlite3-wal").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="wal.sqlite3-wal is a symbolic link"):
+        Spool(tmp_path / "wal.sqlite3").put('{"v": 1}')
+    assert elsewhere.read_bytes() == b""

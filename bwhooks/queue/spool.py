@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,35 @@ CREATE TABLE IF NOT EXISTS spool (
     lease_until REAL NOT NULL DEFAULT 0
 )
 """
+
+
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """``path`` created ``0600`` or made so, never through a symbolic link (at the file or
+    at one of SQLite's companions beside it): :class:`OSError` otherwise."""
+    for suffix in _COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.is_symlink():
+            raise OSError(f"{companion} is a symbolic link: the spool is never written through one")
+    for target, create in (
+        (path, os.O_CREAT),
+        *((path.with_name(path.name + s), 0) for s in _COMPANIONS),
+    ):
+        try:
+            descriptor = os.open(target, os.O_RDONLY | create | _NO_LINK, 0o600)
+        except FileNotFoundError:
+            continue  # a companion SQLite has not made (it gives them the file's mode)
+        try:
+            found = os.fstat(descriptor)
+            if not stat.S_ISREG(found.st_mode):
+                raise OSError(f"{target} is not a regular file")
+            if stat.S_IMODE(found.st_mode) != 0o600 and os.chmod in os.supports_fd:
+                os.chmod(descriptor, 0o600)
+        finally:
+            os.close(descriptor)
 
 
 def default_spool_path(name: str) -> Path:
@@ -44,8 +74,7 @@ class Spool:
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        _make_private(self.path)
         connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
