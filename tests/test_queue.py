@@ -912,6 +912,6 @@ def test_the_spool_is_owner_only_and_never_written_through_a_link(tmp_path: Path
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
 
     (tmp_path / "wal.sqlite3-wal").symlink_to(elsewhere)
-    with pytest.raises(OSError, match="wal.sqlite3-wal is a symbolic link"):
+    with pytest.raises(OSError, match=r"wal\.sqlite3-wal is a symbolic link"):
         Spool(tmp_path / "wal.sqlite3").put('{"v": 1}')
     assert elsewhere.read_bytes() == b""
