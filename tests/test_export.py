@@ -20,7 +20,14 @@ import pytest
 
 from bwhooks import BasicAuth, Event, Receiver, VoiceAnswerEvent
 from bwhooks.adapters.wsgi import make_app
-from bwhooks.devtools.fixtures import Fixture, load_fixture, write_fixtures
+from bwhooks.devtools.fixtures import (
+    FIXTURE_VERSION,
+    Fixture,
+    Scrubber,
+    fixture_of,
+    load_fixture,
+    write_fixtures,
+)
 from bwhooks.devtools.recording import Delivery, Recorder, typed
 from bwhooks.testing import fake_payload
 
@@ -466,6 +473,28 @@ def test_an_exported_fixture_is_a_fixture(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no bwhooks fixture"):
         load_fixture(path)
     assert os.stat(path).st_size > 0
+
+
+def test_one_scrubber_gives_a_value_one_placeholder_through_the_public_names(
+    tmp_path: Path,
+) -> None:
+    """``Scrubber`` and ``fixture_of`` from ``bwhooks.devtools.fixtures``: a number collected
+    from one delivery has one placeholder in the next one's body, in answers, in text and as
+    a value under a key; the file ``write_fixtures`` writes says ``FIXTURE_VERSION``."""
+    scrubber = Scrubber()
+    call = recorded(fake_payload("v2:answer", from_=CALLER, to=CALLED), greeting(CALLER))
+    first = fixture_of(call, scrubber)
+    sms = recorded(fake_payload("message-received", message__from_=CALLER), b"", "")
+    second = fixture_of(sms, scrubber)
+    caller = json.loads(first.body)["from"]
+    assert re.fullmatch(r"\+1555010\d{4}", caller)
+    assert json.loads(second.body)[0]["message"]["from"] == caller
+    assert first.answer == greeting(caller)
+    assert scrubber.placeholder("phone", CALLER) == caller
+    assert scrubber.text(f"call {CALLER} back") == f"call {caller} back"
+    assert scrubber.value("to", CALLED) == json.loads(first.body)["to"] != CALLED
+    (path,) = write_fixtures([call], tmp_path)
+    assert json.loads(path.read_text())["bwhooks_fixture"] == FIXTURE_VERSION
 
 
 # -- issue 20 follow-up: what an outside attack found export keeping -----------------------------
