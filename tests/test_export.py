@@ -497,6 +497,32 @@ def test_one_scrubber_gives_a_value_one_placeholder_through_the_public_names(
     assert json.loads(path.read_text())["bwhooks_fixture"] == FIXTURE_VERSION
 
 
+def test_a_url_that_does_not_split_is_replaced_where_it_stands(tmp_path: Path) -> None:
+    """A URL Python cannot split (a port that is no number, an IPv6 bracket left open) is
+    replaced whole, in an event type, a body or an answer, its credentials wherever else
+    they appear; the rest of the delivery is scrubbed as usual. It used to be scrubbed again
+    and again up to the recursion limit: such an event type failed the export, such a value
+    had its whole body replaced."""
+    port, bracket = "https://jane:s3cr3tpw@example.com:notaport/x", "http://[::1:bad/y"
+    answer = f"<Response><SpeakSentence>see {port}, s3cr3tpw</SpeakSentence></Response>"
+    body = {"eventType": "answer", "callId": "c-2", "callbackUrl": bracket, "from": CALLER}
+    deliveries = [
+        recorded({"eventType": port, "callId": "c-1"}, b""),
+        recorded(body, answer.encode()),
+    ]
+    paths = write_fixtures(deliveries, tmp_path / "out")
+    secrets = ["s3cr3tpw", "jane", "notaport", "::1:bad", *everything(CALLER)]
+    assert leaks(exported_text(paths), secrets) == []
+    unknown, call = map(load_fixture, paths)
+    assert re.fullmatch(r"<text \d+>", unknown.event_types[0])
+    scrubbed = json.loads(call.body)
+    assert scrubbed["callId"] == "c-2"  # the body is walked, not replaced whole
+    assert re.fullmatch(r"<text \d+>", scrubbed["callbackUrl"])
+    spoken = ElementTree.fromstring(call.answer).find("SpeakSentence")  # noqa: S314
+    assert spoken is not None
+    assert re.fullmatch(r"see <text \d+>, <text \d+>", str(spoken.text))
+
+
 # -- issue 20 follow-up: what an outside attack found export keeping -----------------------------
 
 from bwhooks.devtools.replaying import same_body  # noqa: E402

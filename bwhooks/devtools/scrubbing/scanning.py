@@ -150,14 +150,17 @@ class TextScanner:
         core = text.rstrip(".,;:!?)]'")
         try:
             parts = urlsplit(core)
-            parts.port  # noqa: B018  (a port that is no number raises here)
-        except ValueError:
-            return self.replacement(text)
+        except ValueError:  # no URL Python can split (an IPv6 bracket left open)
+            return self.placeholder("text", core) + text[len(core) :]
         credentials, at, host = parts.netloc.rpartition("@")
         if at:  # dropped; collected, so they are replaced wherever else they appear
             for credential in unquote(credentials).split(":", 1):
                 if credential:
                     self.placeholder("text", credential)
+        try:
+            parts.port  # noqa: B018  (a port that is no number raises here)
+        except ValueError:  # replaced whole, as a value of no known shape
+            return self.placeholder("text", core) + text[len(core) :]
         path = "/".join(self.segments(parts.path.split("/"), strict=strict))
         fragment = self.replacement(parts.fragment) if strict else self.text(parts.fragment)
         query = self.query(parts.query, strict=strict, in_url=True) if parts.query else ""
