@@ -20,7 +20,14 @@ import pytest
 
 from bwhooks import BasicAuth, Event, Receiver, VoiceAnswerEvent
 from bwhooks.adapters.wsgi import make_app
-from bwhooks.devtools.fixtures import Fixture, load_fixture, write_fixtures
+from bwhooks.devtools.fixtures import (
+    FIXTURE_VERSION,
+    Fixture,
+    Scrubber,
+    fixture_of,
+    load_fixture,
+    write_fixtures,
+)
 from bwhooks.devtools.recording import Delivery, Recorder, typed
 from bwhooks.testing import fake_payload
 
@@ -466,6 +473,54 @@ def test_an_exported_fixture_is_a_fixture(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no bwhooks fixture"):
         load_fixture(path)
     assert os.stat(path).st_size > 0
+
+
+def test_one_scrubber_gives_a_value_one_placeholder_through_the_public_names(
+    tmp_path: Path,
+) -> None:
+    """``Scrubber`` and ``fixture_of`` from ``bwhooks.devtools.fixtures``: a number collected
+    from one delivery has one placeholder in the next one's body, in answers, in text and as
+    a value under a key; the file ``write_fixtures`` writes says ``FIXTURE_VERSION``."""
+    scrubber = Scrubber()
+    call = recorded(fake_payload("v2:answer", from_=CALLER, to=CALLED), greeting(CALLER))
+    first = fixture_of(call, scrubber)
+    sms = recorded(fake_payload("message-received", message__from_=CALLER), b"", "")
+    second = fixture_of(sms, scrubber)
+    caller = json.loads(first.body)["from"]
+    assert re.fullmatch(r"\+1555010\d{4}", caller)
+    assert json.loads(second.body)[0]["message"]["from"] == caller
+    assert first.answer == greeting(caller)
+    assert scrubber.placeholder("phone", CALLER) == caller
+    assert scrubber.text(f"call {CALLER} back") == f"call {caller} back"
+    assert scrubber.value("to", CALLED) == json.loads(first.body)["to"] != CALLED
+    (path,) = write_fixtures([call], tmp_path)
+    assert json.loads(path.read_text())["bwhooks_fixture"] == FIXTURE_VERSION
+
+
+def test_a_url_that_does_not_split_is_replaced_where_it_stands(tmp_path: Path) -> None:
+    """A URL Python cannot split (a port that is no number, an IPv6 bracket left open) is
+    replaced whole, in an event type, a body or an answer, its credentials wherever else
+    they appear; the rest of the delivery is scrubbed as usual. It used to be scrubbed again
+    and again up to the recursion limit: such an event type failed the export, such a value
+    had its whole body replaced."""
+    port, bracket = "https://jane:s3cr3tpw@example.com:notaport/x", "http://[::1:bad/y"
+    answer = f"<Response><SpeakSentence>see {port}, s3cr3tpw</SpeakSentence></Response>"
+    body = {"eventType": "answer", "callId": "c-2", "callbackUrl": bracket, "from": CALLER}
+    deliveries = [
+        recorded({"eventType": port, "callId": "c-1"}, b""),
+        recorded(body, answer.encode()),
+    ]
+    paths = write_fixtures(deliveries, tmp_path / "out")
+    secrets = ["s3cr3tpw", "jane", "notaport", "::1:bad", *everything(CALLER)]
+    assert leaks(exported_text(paths), secrets) == []
+    unknown, call = map(load_fixture, paths)
+    assert re.fullmatch(r"<text \d+>", unknown.event_types[0])
+    scrubbed = json.loads(call.body)
+    assert scrubbed["callId"] == "c-2"  # the body is walked, not replaced whole
+    assert re.fullmatch(r"<text \d+>", scrubbed["callbackUrl"])
+    spoken = ElementTree.fromstring(call.answer).find("SpeakSentence")  # noqa: S314
+    assert spoken is not None
+    assert re.fullmatch(r"see <text \d+>, <text \d+>", str(spoken.text))
 
 
 # -- issue 20 follow-up: what an outside attack found export keeping -----------------------------
