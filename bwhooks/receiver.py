@@ -2,7 +2,8 @@
 
 Check what needs no body (method, client, credentials, size, content type), read the body
 up to the limit, decode it into events (:mod:`bwhooks.decoding`), run their handlers
-(:mod:`bwhooks.dispatch`), report the outcome (:mod:`bwhooks.observe`). No web framework.
+(:mod:`bwhooks.dispatch`), then report the delivery once (:mod:`bwhooks.observe`). No web
+framework.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bwhooks.http import (
     _request_of,
     _to_headers,
 )
+from bwhooks.notes import Note
 from bwhooks.observe import Observer, Outcome
 from bwhooks.registry import Handler, HandlerRegistry
 
@@ -105,7 +107,7 @@ class Receiver:
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         self.registry = HandlerRegistry()
         self.dispatcher = Dispatcher(
-            self.registry, self.logger, idempotency=idempotency, handler_timeout=handler_timeout
+            self.registry, idempotency=idempotency, handler_timeout=handler_timeout
         )
         self.observer = Observer(self.logger, metrics)
 
@@ -397,30 +399,52 @@ class Receiver:
         return found is None or (_is_length(found[1]) and int(found[1]) <= self.max_body_size)
 
     def _dispatch(self, request: CallbackRequest, accepted: _Accepted) -> CallbackResponse:
-        if isinstance(accepted, CallbackResponse):
+        """Dispatch the events, then report the delivery once: refused, answered, or
+        interrupted (then only what dispatch noted is told)."""
+        if isinstance(accepted, CallbackResponse):  # refused: nothing to dispatch
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
-        if not self.observer.enabled():
-            return self.dispatcher.dispatch(request, accepted)[0]  # nothing to time or report
+        notes: list[Note] = []
+        response: CallbackResponse | None = None
+        duplicate = False
         started = time.perf_counter()
-        response, duplicate = self.dispatcher.dispatch(request, accepted)
-        duration = 0.0 if duplicate else time.perf_counter() - started
-        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
-        return response
+        try:
+            response, duplicate = self.dispatcher.dispatch(request, accepted, notes)
+            return response
+        finally:
+            self.observer.report(
+                request.headers,
+                accepted,
+                response,
+                time.perf_counter() - started,
+                duplicate=duplicate,
+                notes=notes,
+            )
 
     async def _dispatch_async(
         self, request: CallbackRequest, accepted: _Accepted, run_sync: SyncRunner | None
     ) -> CallbackResponse:
-        if isinstance(accepted, CallbackResponse):
+        """The ``async`` twin of :meth:`_dispatch`."""
+        if isinstance(accepted, CallbackResponse):  # refused: nothing to dispatch
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
-        if not self.observer.enabled():
-            return (await self.dispatcher.dispatch_async(request, accepted, run_sync))[0]
+        notes: list[Note] = []
+        response: CallbackResponse | None = None
+        duplicate = False
         started = time.perf_counter()
-        response, duplicate = await self.dispatcher.dispatch_async(request, accepted, run_sync)
-        duration = 0.0 if duplicate else time.perf_counter() - started
-        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
-        return response
+        try:
+            dispatching = self.dispatcher.dispatch_async(request, accepted, notes, run_sync)
+            response, duplicate = await dispatching
+            return response
+        finally:
+            self.observer.report(
+                request.headers,
+                accepted,
+                response,
+                time.perf_counter() - started,
+                duplicate=duplicate,
+                notes=notes,
+            )
 
 
 #: What a server's body stream raises for bytes it cannot decode: werkzeug's chunked
