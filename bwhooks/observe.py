@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+
+from bwhooks.notes import Fact, Note
 
 if TYPE_CHECKING:
     from bwhooks.events import Event
@@ -75,8 +77,9 @@ _STARS = str.maketrans("0123456789", "**********")
 
 
 class Observer:
-    """Reports each callback's outcome: one INFO line, the metrics hook, the masked
-    payload at DEBUG."""
+    """Reports each callback once it is answered: what dispatch noted of its events (a
+    failure, an event no handler takes, a duplicate...), then its outcome (one INFO line,
+    the metrics hook) and the masked payloads at DEBUG."""
 
     def __init__(self, logger: logging.Logger, metrics: Callable[[Outcome], None] | None) -> None:
         self.logger = logger
@@ -90,18 +93,24 @@ class Observer:
         self,
         headers: Headers,
         events: tuple[Event, ...],
-        response: CallbackResponse,
+        response: CallbackResponse | None,
         duration: float,
         *,
         duplicate: bool = False,
+        notes: Sequence[Note] = (),
     ) -> None:
-        """Report one request: its events (none when refused before parsing), its answer."""
-        if not self.enabled():
+        """Report one request: what was noted of its events, then its answer (``None``:
+        dispatch raised, there is no outcome). ``events`` is empty for a request refused
+        before parsing; ``duration`` counts for nothing in a duplicate's outcome."""
+        for note in notes:
+            self.tell(note)
+        if response is None or not self.enabled():
             return
         logger = self.logger
         status = response.status
         if duplicate:
             name = "duplicate"
+            duration = 0.0  # answered from the store: no handler ran
         elif status == 401:
             name = "rejected" if "authorization" in headers else "challenged"
         elif status >= 500:
@@ -130,6 +139,81 @@ class Observer:
 
             for event in events:
                 logger.debug("payload of %s: %s", event.event_type, mask_payload(to_payload(event)))
+
+    def tell(self, note: Note) -> None:
+        """Log one :class:`~bwhooks.notes.Note` at its level: never a body or credentials,
+        the event's type and ids."""
+        level, template, fields = _TOLD[note.fact]
+        if not self.logger.isEnabledFor(level):
+            return
+        event = note.event
+        values = {
+            "type": event.event_type,
+            "ids": event_ids(event),
+            "handler": note.handler,
+            "detail": note.detail,
+        }
+        self.logger.log(
+            level,
+            template,
+            *(values[field] for field in fields),
+            exc_info=note.detail if note.fact is Fact.FAILED else None,
+        )
+
+
+# Each fact's log line: its level, its text and the fields that fill it in, in order.
+_TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
+    Fact.UNKNOWN_TYPE: (logging.INFO, "unknown callback event type %r (%s)", ("type", "ids")),
+    Fact.NO_HANDLER: (logging.INFO, "no handler for %s event (%s)", ("type", "ids")),
+    Fact.ENDS_CALL: (
+        logging.WARNING,
+        "no handler answered the %s event (%s) with BXML: the empty answer ends the call",
+        ("type", "ids"),
+    ),
+    Fact.UNUSABLE_ANSWER: (
+        logging.ERROR,
+        "handler %s returned a %s for %s event (%s); return None, BXML (str, bytes or "
+        "an object with to_bxml()) or a CallbackResponse",
+        ("handler", "detail", "type", "ids"),
+    ),
+    Fact.IGNORED_BXML: (
+        logging.ERROR,
+        "handler %s returned BXML for the %s event (%s), whose answer Bandwidth ignores: not sent",
+        ("handler", "type", "ids"),
+    ),
+    Fact.CONFLICT: (
+        logging.ERROR,
+        "handlers %s both answered the %s event (%s): an answer must have one author",
+        ("handler", "type", "ids"),
+    ),
+    Fact.RETRY_ASKED: (
+        logging.INFO,
+        "%s asked for a later delivery of the %s event (%s): %s",
+        ("handler", "type", "ids", "detail"),
+    ),
+    Fact.NOT_QUEUED: (
+        logging.ERROR,
+        "%s: the %s event (%s) could not be queued (%s): answered 500 so that "
+        "Bandwidth delivers it again",
+        ("handler", "type", "ids", "detail"),
+    ),
+    Fact.TIMED_OUT: (
+        logging.ERROR,
+        "handler %s ran past %ss on %s event (%s): cancelled",
+        ("handler", "detail", "type", "ids"),
+    ),
+    Fact.FAILED: (logging.ERROR, "handler %s failed on %s event (%s)", ("handler", "type", "ids")),
+    Fact.DUPLICATE_ANSWERED: (
+        logging.INFO,
+        "duplicate %s event (%s): answered again",
+        ("type", "ids"),
+    ),
+    Fact.DUPLICATE_IN_FLIGHT: (
+        logging.INFO,
+        "duplicate %s event (%s) while the first is handled: retry asked",
+        ("type", "ids"),
+    ),
+}
 
 
 _ID_NAMES: dict[type[Any], tuple[tuple[str, str], ...]] = {}

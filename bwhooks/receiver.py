@@ -1,17 +1,17 @@
 """The Receiver: the story of one callback request, told with the core's parts.
 
-Check what needs no body (method, client, credentials, size, content type), read the body
-up to the limit, decode it into events (:mod:`bwhooks.decoding`), run their handlers
-(:mod:`bwhooks.dispatch`), report the outcome (:mod:`bwhooks.observe`). No web framework.
+Check what needs no body (:mod:`bwhooks.checks`: method, client, credentials, size, content
+type), read the body up to the limit, decode it into events (:mod:`bwhooks.decoding`), run
+their handlers (:mod:`bwhooks.dispatch`), then report the delivery once
+(:mod:`bwhooks.observe`). No web framework.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
@@ -19,10 +19,11 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.network import AllowList
     from bwhooks.registry import Queue
 
-from bwhooks.auth import Authenticator, AuthResult, BasicAuth
+from bwhooks.auth import Authenticator
 from bwhooks.body import ASGIBody, AsyncRead, Read, read_limited, read_limited_async
+from bwhooks.checks import Checks
 from bwhooks.decoding import decode, quick_decode
-from bwhooks.dispatch import OK, Dispatcher, SyncRunner, current_request
+from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event
 from bwhooks.http import (
@@ -33,6 +34,7 @@ from bwhooks.http import (
     _request_of,
     _to_headers,
 )
+from bwhooks.notes import Note
 from bwhooks.observe import Observer, Outcome
 from bwhooks.registry import Handler, HandlerRegistry
 
@@ -47,7 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_SIZE = 1_000_000
-_ALLOWED = (("Allow", "GET, HEAD, POST"),)
 H = TypeVar("H", bound=Handler)
 _Accepted = tuple[Event, ...] | CallbackResponse  # the events, or the refusal
 
@@ -88,26 +89,32 @@ class Receiver:
             )
         if not isinstance(max_body_size, int) or max_body_size <= 0:
             raise ValueError("max_body_size must be a positive number of bytes")
-        self.auth = auth
-        self.max_body_size = max_body_size
-        self.allow = allow
-        # The one-step path for the common request needs to know the credentials exactly:
-        # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
-        self._exact_auth: tuple[str, ...] | None = (
-            ()
-            if auth is None
-            else tuple(h.decode("ascii") for h in auth.exact_headers())
-            if type(auth) is BasicAuth
-            else None
-        )
-        if allow is not None:
-            self._exact_auth = None  # every request takes the general path and its checks
         self.logger = logger or logging.getLogger("bwhooks.receiver")
+        self.checks = Checks(auth, max_body_size, self.logger, allow)
         self.registry = HandlerRegistry()
         self.dispatcher = Dispatcher(
-            self.registry, self.logger, idempotency=idempotency, handler_timeout=handler_timeout
+            self.registry, idempotency=idempotency, handler_timeout=handler_timeout
         )
         self.observer = Observer(self.logger, metrics)
+
+    @property
+    def auth(self) -> Authenticator | None:
+        """What verifies each request (``None``: anyone is accepted)."""
+        return self.checks.auth
+
+    @property
+    def allow(self) -> AllowList | None:
+        """The networks clients must come from (``None``: any)."""
+        return self.checks.allow
+
+    @property
+    def max_body_size(self) -> int:
+        """Bodies over this many bytes are refused with ``413``."""
+        return self.checks.max_body_size
+
+    @max_body_size.setter
+    def max_body_size(self, size: int) -> None:
+        self.checks.max_body_size = size
 
     @property
     def idempotency(self) -> IdempotencyStore | None:
@@ -143,52 +150,9 @@ class Receiver:
 
         Adapters call this first, so that a wrong method (405), a client outside the
         allow-list (403), missing or bad credentials (401) and a ``Content-Length`` over
-        the limit (413) never cost a body read.
+        the limit (413) never cost a body read (see :class:`~bwhooks.checks.Checks`).
         """
-        if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
-            method = method.upper()
-        if method == "HEAD":
-            return OK
-        if method not in ("POST", "GET"):
-            return self._refuse(405, "method not allowed", _ALLOWED)
-        if self.allow is not None and not self.allow.allows(client, headers):
-            return self._refuse(403, "forbidden", why="client address not allowed")
-        if self.auth is not None:
-            result = self.auth.check(headers)
-            if result is AuthResult.INVALID:
-                return self._refuse(
-                    401, "unauthorized", self.auth.challenge(), why="invalid credentials"
-                )
-            if result is not AuthResult.OK:  # none sent: the challenge, Basic Auth's first step
-                return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
-        length = headers.get("Content-Length")
-        if length is not None:
-            if not _is_length(length):
-                length = length.strip()
-                if not _is_length(length):
-                    return self._refuse(400, "invalid Content-Length")
-            if int(length) > self.max_body_size:
-                return self._too_large()
-        if method == "POST" and not _is_json(headers.get("Content-Type")):
-            return self._refuse(415, "content type must be application/json")
-        return None
-
-    def _refuse(
-        self,
-        status: int,
-        reason: str,
-        headers: Iterable[tuple[str, str]] = (),
-        *,
-        why: str | None = None,
-    ) -> CallbackResponse:
-        """The ``status`` answer refusing a request, with ``reason`` for the caller, logged as
-        one WARNING with its status and ``why`` (the reason by default): every refusal of
-        the receiver's, never a body or credentials."""
-        self.logger.warning("callback refused: %d %s", status, why or reason)
-        return CallbackResponse.error(status, reason, headers)
-
-    def _too_large(self) -> CallbackResponse:
-        return self._refuse(413, f"body over {self.max_body_size} bytes")
+        return self.checks.early_response(method, headers, client)
 
     def accept(self, request: CallbackRequest) -> Event | CallbackResponse:
         """Verify and parse ``request`` without dispatching it.
@@ -218,12 +182,12 @@ class Receiver:
         return early if early is not None else self._decode(request)
 
     def _decode(self, request: CallbackRequest) -> _Accepted:
-        if len(request.body) > self.max_body_size:
-            return self._too_large()
+        if len(request.body) > self.checks.max_body_size:
+            return self.checks.too_large()
         try:
             return decode(request)
         except InvalidCallback as exc:
-            return self._refuse(400, exc.reason)
+            return self.checks.refuse(400, exc.reason)
 
     # -- for adapters: checks first, then a body read up to the limit ---------------------
 
@@ -245,18 +209,19 @@ class Receiver:
         ``400`` (see :func:`unreadable`).
         """
         headers = _to_headers(headers)
-        if not self._quick_checks(method, headers):  # the common request needs no more
-            early = self.early_response(method, headers, client)
+        checks = self.checks
+        if not checks.quick(method, headers):  # the common request needs no more
+            early = checks.early_response(method, headers, client)
             if early is not None:
                 return early
         try:
-            body = read_limited(read, self.max_body_size)
+            body = read_limited(read, checks.max_body_size)
         except GONE:
             raise
         except UNREADABLE:
-            return self._refuse(*_UNREADABLE)
+            return checks.refuse(*_UNREADABLE)
         if body is None:
-            return self._too_large()
+            return checks.too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     async def read_request_async(
@@ -271,22 +236,23 @@ class Receiver:
     ) -> CallbackRequest | CallbackResponse:
         """The ``async`` twin of :meth:`read_request`."""
         headers = _to_headers(headers)
-        if not self._quick_checks(method, headers):  # the common request needs no more
-            early = self.early_response(method, headers, client)
+        checks = self.checks
+        if not checks.quick(method, headers):  # the common request needs no more
+            early = checks.early_response(method, headers, client)
             if early is not None:
                 return early
         try:
             body = await (  # the ASGI messages, read without a read(n) per chunk
-                read.read_limited(self.max_body_size)
+                read.read_limited(checks.max_body_size)
                 if read.__class__ is ASGIBody
-                else read_limited_async(read, self.max_body_size)
+                else read_limited_async(read, checks.max_body_size)
             )
         except GONE:
             raise
         except UNREADABLE:
-            return self._refuse(*_UNREADABLE)
+            return checks.refuse(*_UNREADABLE)
         if body is None:
-            return self._too_large()
+            return checks.too_large()
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     def handle_stream(
@@ -342,7 +308,8 @@ class Receiver:
         must not be called from inside a running loop: use :meth:`handle_async` there.
         """
         body = request.body
-        if len(body) <= self.max_body_size and self._quick_checks(request.method, request.headers):
+        checks = self.checks
+        if len(body) <= checks.max_body_size and checks.quick(request.method, request.headers):
             events = quick_decode(body)  # the common request, in one step
             if events is not None:
                 return self._dispatch(request, events)
@@ -357,7 +324,8 @@ class Receiver:
         loop never blocks; ``run_sync`` replaces that (Django passes ``sync_to_async``).
         """
         body = request.body
-        if len(body) <= self.max_body_size and self._quick_checks(request.method, request.headers):
+        checks = self.checks
+        if len(body) <= checks.max_body_size and checks.quick(request.method, request.headers):
             events = quick_decode(body)  # the common request, in one step
             if events is not None:
                 return await self._dispatch_async(request, events, run_sync)
@@ -371,56 +339,53 @@ class Receiver:
                 return events
         return self._decode(request)
 
-    def _quick_checks(self, method: str, headers: Headers) -> bool:
-        """Whether the method and headers are those of the common request, which
-        :meth:`early_response` would let through: a POST, the exact credentials header
-        (compared in constant time), a JSON content type, a ``Content-Length`` within the
-        limit. ``False`` only means: take the general path."""
-        exact = self._exact_auth
-        if exact is None or method != "POST":
-            return False
-        first = headers.first_values()
-        if exact:
-            found = first.get("authorization")
-            if found is None or not found[1].isascii():  # compare_digest takes ASCII text
-                return False
-            sent = found[1]
-            matched = False
-            for expected in exact:  # every pair, in constant time
-                matched |= hmac.compare_digest(sent, expected)
-            if not matched:
-                return False
-        found = first.get("content-type")
-        if found is None or found[1] not in _JSON_TYPES:
-            return False
-        found = first.get("content-length")
-        return found is None or (_is_length(found[1]) and int(found[1]) <= self.max_body_size)
-
     def _dispatch(self, request: CallbackRequest, accepted: _Accepted) -> CallbackResponse:
-        if isinstance(accepted, CallbackResponse):
+        """Dispatch the events, then report the delivery once: refused, answered, or
+        interrupted (then only what dispatch noted is told)."""
+        if isinstance(accepted, CallbackResponse):  # refused: nothing to dispatch
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
-        if not self.observer.enabled():
-            return self.dispatcher.dispatch(request, accepted)[0]  # nothing to time or report
+        notes: list[Note] = []
+        response: CallbackResponse | None = None
+        duplicate = False
         started = time.perf_counter()
-        response, duplicate = self.dispatcher.dispatch(request, accepted)
-        duration = 0.0 if duplicate else time.perf_counter() - started
-        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
-        return response
+        try:
+            response, duplicate = self.dispatcher.dispatch(request, accepted, notes)
+            return response
+        finally:
+            self.observer.report(
+                request.headers,
+                accepted,
+                response,
+                time.perf_counter() - started,
+                duplicate=duplicate,
+                notes=notes,
+            )
 
     async def _dispatch_async(
         self, request: CallbackRequest, accepted: _Accepted, run_sync: SyncRunner | None
     ) -> CallbackResponse:
-        if isinstance(accepted, CallbackResponse):
+        """The ``async`` twin of :meth:`_dispatch`."""
+        if isinstance(accepted, CallbackResponse):  # refused: nothing to dispatch
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
-        if not self.observer.enabled():
-            return (await self.dispatcher.dispatch_async(request, accepted, run_sync))[0]
+        notes: list[Note] = []
+        response: CallbackResponse | None = None
+        duplicate = False
         started = time.perf_counter()
-        response, duplicate = await self.dispatcher.dispatch_async(request, accepted, run_sync)
-        duration = 0.0 if duplicate else time.perf_counter() - started
-        self.observer.report(request.headers, accepted, response, duration, duplicate=duplicate)
-        return response
+        try:
+            dispatching = self.dispatcher.dispatch_async(request, accepted, notes, run_sync)
+            response, duplicate = await dispatching
+            return response
+        finally:
+            self.observer.report(
+                request.headers,
+                accepted,
+                response,
+                time.perf_counter() - started,
+                duplicate=duplicate,
+                notes=notes,
+            )
 
 
 #: What a server's body stream raises for bytes it cannot decode: werkzeug's chunked
@@ -437,23 +402,3 @@ _UNREADABLE = (400, "unreadable body")
 def unreadable() -> CallbackResponse:
     """The answer to a request whose body could not be read: ``400``."""
     return CallbackResponse.error(*_UNREADABLE)
-
-
-def _is_length(text: str) -> bool:
-    """Whether a ``Content-Length`` is a number: ASCII digits only (``"²"`` and ``"٣"`` are
-    digits to ``str.isdigit``, and ``int("²")`` raises)."""
-    return text.isdigit() and text.isascii()
-
-
-def _is_json(content_type: str | None) -> bool:
-    if content_type is None:
-        return False
-    if content_type in _JSON_TYPES:
-        return True
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
