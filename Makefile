@@ -81,8 +81,9 @@ profile: $(VENV)/.bench
 	cd bench && ../$(BIN)/python profile_rows.py
 
 # Mutation testing of the request path (CONTRIBUTING.md, "Mutation testing"): mutmut over
-# receiver, dispatch, auth, body and the decoding modules ([tool.mutmut] in pyproject.toml),
-# at nice 10 on two workers; then every surviving mutant must be one CONTRIBUTING.md lists.
+# receiver, checks, dispatch, answers, duplicates, auth, body and the decoding modules
+# ([tool.mutmut] in pyproject.toml), at nice 10 on two workers; then every surviving mutant
+# must be one CONTRIBUTING.md lists.
 # MUTANTS: only the mutants of these name patterns (CI's bounded run).
 MUTANTS ?=
 mutation: $(VENV)/.mutation
