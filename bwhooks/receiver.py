@@ -346,6 +346,12 @@ class Receiver:
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
         notes: list[Note] = []
+        if not self.observer.enabled():  # no outcome to time or report: only the notes
+            try:
+                return self.dispatcher.dispatch(request, accepted, notes)[0]
+            finally:
+                if notes:
+                    self.observer.report(request.headers, accepted, None, 0.0, notes=notes)
         response: CallbackResponse | None = None
         duplicate = False
         started = time.perf_counter()
@@ -370,6 +376,12 @@ class Receiver:
             self.observer.report(request.headers, (), accepted, 0.0)
             return accepted
         notes: list[Note] = []
+        if not self.observer.enabled():  # no outcome to time or report: only the notes
+            try:
+                return (await self.dispatcher.dispatch_async(request, accepted, notes, run_sync))[0]
+            finally:
+                if notes:
+                    self.observer.report(request.headers, accepted, None, 0.0, notes=notes)
         response: CallbackResponse | None = None
         duplicate = False
         started = time.perf_counter()

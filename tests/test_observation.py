@@ -126,7 +126,9 @@ def test_each_request_enters_observation_once(
             assert send(body=sent).status == 200  # the first delivery: the next is a duplicate
         entered.clear()
         send(body=sent)
-        assert entered == ["report"]
+        # Once, after dispatch: the receiver may ask first whether anyone listens (a metrics
+        # hook, INFO), so that an unobserved request pays for no timing; never dispatch.
+        assert entered in (["report"], ["enabled", "report"])
         for headers in refusals:  # refused before the body: reported once too
             entered.clear()
             assert send(body=sent, headers=headers).status in (401, 415)
@@ -229,3 +231,23 @@ def test_a_refusal_before_dispatch_is_one_outcome() -> None:
     assert [(o.name, o.status, o.event_type, o.ids, o.duration) for o in outcomes] == [
         ("refused", 400, None, "", 0.0)
     ]
+
+
+@pytest.mark.parametrize("handler_fails", [False, True])
+def test_unobserved_a_request_is_not_reported_but_its_notes_are_told(
+    caplog: pytest.LogCaptureFixture, handler_fails: bool
+) -> None:
+    """With no metrics hook and INFO off, the outcome costs nothing (no report), but what
+    dispatch noted (a failing handler: ERROR) is still logged."""
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
+
+    @receiver.on(Event)
+    def handle(event: Event) -> None:
+        if handler_fails:
+            raise RuntimeError("boom")
+
+    with caplog.at_level(logging.WARNING, logger="bwhooks"), entries_into_observe() as entered:
+        response = receiver.handle(request(body()))
+    assert response.status == (500 if handler_fails else 200)
+    assert entered == (["enabled", "report"] if handler_fails else ["enabled"])
+    assert [r.levelname for r in caplog.records] == (["ERROR"] if handler_fails else [])
