@@ -81,7 +81,7 @@ class Checks:
                 length = length.strip()
                 if not _is_length(length):
                     return self.refuse(400, "invalid Content-Length")
-            if int(length) > self.max_body_size:
+            if _over(length, self.max_body_size):
                 return self.too_large()
         if method == "POST" and not _is_json(headers.get("Content-Type")):
             return self.refuse(415, "content type must be application/json")
@@ -110,7 +110,7 @@ class Checks:
         if found is None or found[1] not in _JSON_TYPES:
             return False
         found = first.get("content-length")
-        return found is None or (_is_length(found[1]) and int(found[1]) <= self.max_body_size)
+        return found is None or (_is_length(found[1]) and not _over(found[1], self.max_body_size))
 
     def refuse(
         self,
@@ -135,6 +135,13 @@ def _is_length(text: str) -> bool:
     """Whether a ``Content-Length`` is a number: ASCII digits only (``"²"`` and ``"٣"`` are
     digits to ``str.isdigit``, and ``int("²")`` raises)."""
     return text.isdigit() and text.isascii()
+
+
+def _over(length: str, limit: int) -> bool:
+    """Whether the ``Content-Length`` digits ``length`` count more than ``limit`` bytes (a
+    number of 19 digits or more always does: ``int()`` refuses thousands of digits)."""
+    digits = length.lstrip("0")
+    return len(digits) > 18 or int(digits or "0") > limit
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -377,9 +377,20 @@ class TestEarlyResponse:
         assert json.loads(refused.body) == {"error": "content type must be application/json"}
         assert receiver.early_response("GET", Headers(headers)) is None  # a GET has no body
 
-    @pytest.mark.parametrize("length", ["12", " 12 ", "0", "000012"])
+    @pytest.mark.parametrize("length", ["12", " 12 ", "0", "000012", "0" * 5000 + "12"])
     def test_a_content_length_of_digits_is_taken(self, receiver: Receiver, length: str) -> None:
         assert receiver.early_response("POST", self.headers(**{"Content-Length": length})) is None
+
+    @pytest.mark.parametrize("length", ["9" * 19, "1" * 5000, "1" + "0" * 4400])
+    def test_a_content_length_of_thousands_of_digits_is_413_not_a_crash(
+        self, receiver: Receiver, length: str
+    ) -> None:
+        """``int()`` refuses a string of over 4300 digits: the count is judged without it."""
+        headers = self.headers(**{"Content-Length": length})
+        refused = receiver.early_response("POST", headers)
+        assert refused is not None
+        assert refused.status == 413
+        assert receiver.handle(CallbackRequest("POST", "/callbacks", headers, b"{}")).status == 413
 
     @pytest.mark.parametrize(
         "length", ["abc", "", "-1", "1e3", "12 34", "+12", "0x10", "\u0661\u0662", "\xb2"]
