@@ -1,71 +1,57 @@
-"""How an event's handlers make its answer: what a handler returned as the HTTP response
-(BXML where Bandwidth waits for some), the default when none answered, ``500`` for a failure
-or a second author. Each function adds to ``notes`` what the delivery's report tells
-(:mod:`bwhooks.notes`); none logs.
+"""How an event's handlers make its answer: what a handler returned, or the default when
+none answered, as the event's family builds them (:meth:`bwhooks.families.Family.answer`);
+``500`` for a failure or a second author. Each function adds to ``notes`` what the
+delivery's report tells (:mod:`bwhooks.notes`); none logs.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from bwhooks.errors import QueueUnavailable, RetryLater
-from bwhooks.events import Event, Reply
+from bwhooks.events import Event
+from bwhooks.families import Family, replies
+from bwhooks.families.replies import EMPTY_BXML, OK
 from bwhooks.http import CallbackResponse
 from bwhooks.notes import Fact, Note
 from bwhooks.registry import Registration
 
-__all__ = ["EMPTY_BXML", "OK", "RETRY_LATER", "conflict", "error", "failure", "settled"]
+__all__ = [
+    "EMPTY_BXML",
+    "OK",
+    "RETRY_LATER",
+    "AnswerRule",
+    "DefaultRule",
+    "answering",
+    "conflict",
+    "error",
+    "failure",
+]
 
-OK = CallbackResponse.empty()  # immutable: one instance serves every acknowledgement
-EMPTY_BXML = CallbackResponse.bxml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 # 409, as the IETF Idempotency-Key draft answers a retry of a request still being processed:
 # a 4xx the sender retries unchanged, and every 5xx stays a failure.
 RETRY_LATER = CallbackResponse.error(409, "being handled, retry later", (("Retry-After", "5"),))
-_BXML = Reply.BXML
-_NONE = Reply.NONE
 
 
-def settled(
-    event: Event, answer: tuple[Registration, Any] | None, notes: list[Note]
-) -> CallbackResponse:
-    """The answer to an event whose handlers all returned: the one a handler gave, or the
-    default (an empty BXML document where Bandwidth waits for one, else ``200``)."""
-    if answer is not None:
-        return _answer(event, *answer, notes)
-    if event.REPLY is _BXML:
-        if event.ENDS_CALL_UNANSWERED:  # the empty answer ends the call: worth a warning
-            notes.append(Note(Fact.ENDS_CALL, event))
-        return EMPTY_BXML
-    return OK
+AnswerRule = Callable[[Event, Any, str, list[Note]], CallbackResponse]
+"""Builds the answer from a handler's value: ``(event, result, handler name, notes)``."""
+DefaultRule = Callable[[Event, list[Note]], CallbackResponse]
+"""Builds the answer when no handler gave one: ``(event, notes)``."""
 
 
-def _answer(
-    event: Event, registration: Registration, result: Any, notes: list[Note]
-) -> CallbackResponse:
-    if result.__class__ is str and event.REPLY is not _NONE:  # BXML text: the usual answer
-        return CallbackResponse.bxml(result)
-    response = _to_response(result)
-    if response is None:
-        notes.append(Note(Fact.UNUSABLE_ANSWER, event, registration.name, type(result).__name__))
-        return error("handler returned an unusable answer")
-    if event.REPLY is _NONE and not isinstance(result, CallbackResponse):
-        notes.append(Note(Fact.IGNORED_BXML, event, registration.name))
-        return OK
-    return response
-
-
-def _to_response(result: Any) -> CallbackResponse | None:
-    if result.__class__ is str or isinstance(result, bytes | str):
-        return CallbackResponse.bxml(result)
-    if isinstance(result, CallbackResponse):
-        return result
-    to_bxml = getattr(result, "to_bxml", None)
-    if callable(to_bxml):
-        document = to_bxml()
-        if isinstance(document, (str, bytes)):
-            return CallbackResponse.bxml(document)
-    return None
+def answering(family: Family | None) -> tuple[AnswerRule, DefaultRule]:
+    """How the events of ``family`` are answered, from a handler's value and without one
+    (an event of no family: by its class's :attr:`~bwhooks.events.Event.REPLY`). The
+    default rules are the functions themselves: one call less on every callback."""
+    if family is None:
+        return replies.answer, replies.unanswered
+    kind = type(family)
+    return (
+        replies.answer if kind.answer is Family.answer else family.answer,
+        replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
+    )
 
 
 def conflict(

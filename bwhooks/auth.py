@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from bwhooks.http import Headers
 
-__all__ = ["AuthResult", "Authenticator", "BasicAuth", "basic_authorization"]
+__all__ = ["AuthResult", "Authenticator", "BasicAuth", "BodyVerifier", "basic_authorization"]
 
 
 class AuthResult(enum.Enum):
@@ -33,6 +33,16 @@ class Authenticator(Protocol):
 
     def challenge(self) -> tuple[tuple[str, str], ...]:
         """The headers that go with a ``401`` answer (``WWW-Authenticate``)."""
+        ...
+
+
+class BodyVerifier(Protocol):
+    """What a :class:`~bwhooks.Receiver` needs to verify a request by its body (a
+    signature over the bytes as received): checked after the credentials and the bounded
+    read, before anything is decoded."""
+
+    def verify(self, headers: Headers, body: bytes) -> bool:
+        """Whether the request's signature headers match ``body`` (compare in constant time)."""
         ...
 
 

@@ -1,8 +1,10 @@
-"""The checks that need no body: method, client, credentials, size, content type.
+"""The checks of a request: first those that need no body (method, client, credentials,
+size, content type), then those that need it (a signature over the body).
 
-What a :class:`~bwhooks.Receiver` answers before it reads a body, and the one-step test of
-the common request (a POST with the exact credentials header, JSON, within the limit) that
-lets it skip them. Every refusal is one WARNING with its status and reason.
+What a :class:`~bwhooks.Receiver` answers before it reads a body, the one-step test of the
+common request (a POST with the exact credentials header, a content type some family reads,
+within the limit) that lets it skip them, and the body's verification. Every refusal is one
+WARNING with its status and reason.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bwhooks.answers import OK
-from bwhooks.auth import Authenticator, AuthResult, BasicAuth
-from bwhooks.http import CallbackResponse, Headers
+from bwhooks.auth import Authenticator, AuthResult, BasicAuth, BodyVerifier
+from bwhooks.families import DEFAULT, Families
+from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.network import AllowList
@@ -25,9 +28,10 @@ _ALLOWED = (("Allow", "GET, HEAD, POST"),)
 
 
 class Checks:
-    """A receiver's checks before the body: ``auth`` (``None`` accepts anyone), the
-    ``allow`` list of client networks, ``max_body_size`` by ``Content-Length``; refusals
-    logged on ``logger``."""
+    """A receiver's checks: before the body ``auth`` (``None`` accepts anyone), the
+    ``allow`` list of client networks, ``max_body_size`` by ``Content-Length``, the content
+    types the ``families`` read; on the body, the ``signature`` (``None``: none is
+    checked). Refusals are logged on ``logger``."""
 
     def __init__(
         self,
@@ -35,11 +39,18 @@ class Checks:
         max_body_size: int,
         logger: logging.Logger,
         allow: AllowList | None = None,
+        *,
+        families: Families = DEFAULT,
+        signature: BodyVerifier | None = None,
     ) -> None:
         self.auth = auth
         self.max_body_size = max_body_size
         self.logger = logger
         self.allow = allow
+        self.families = families
+        self.signature = signature
+        self._media_types = " or ".join(families.media_types)
+        self._content_types = families.content_types
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.
         self._exact_auth: tuple[str, ...] | None = (
@@ -49,7 +60,7 @@ class Checks:
             if type(auth) is BasicAuth
             else None
         )
-        if allow is not None:
+        if allow is not None or signature is not None:
             self._exact_auth = None  # every request takes the general path and its checks
 
     def early_response(
@@ -57,8 +68,8 @@ class Checks:
     ) -> CallbackResponse | None:
         """The answer to a request that can be given before reading its body, else ``None``:
         a wrong method (405), a client outside the allow-list (403), missing or bad
-        credentials (401), a ``Content-Length`` over the limit (413), a POST that is not
-        JSON (415); ``HEAD`` is answered ``200``."""
+        credentials (401), a ``Content-Length`` over the limit (413), a POST whose content
+        type no family reads (415); ``HEAD`` is answered ``200``."""
         if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
             method = method.upper()
         if method == "HEAD":
@@ -83,15 +94,26 @@ class Checks:
                     return self.refuse(400, "invalid Content-Length")
             if _over(length, self.max_body_size):
                 return self.too_large()
-        if method == "POST" and not _is_json(headers.get("Content-Type")):
-            return self.refuse(415, "content type must be application/json")
+        if method == "POST" and not self.families.reads(headers.get("Content-Type")):
+            return self.refuse(415, f"content type must be {self._media_types}")
+        return None
+
+    def body_response(self, request: CallbackRequest) -> CallbackResponse | None:
+        """The answer to a request whose body fails the checks that need it, else ``None``:
+        over the limit (413), a missing or wrong signature (403, no challenge)."""
+        if len(request.body) > self.max_body_size:
+            return self.too_large()
+        signature = self.signature
+        if signature is not None and not signature.verify(request.headers, request.body):
+            return self.refuse(403, "forbidden", why="missing or invalid signature")
         return None
 
     def quick(self, method: str, headers: Headers) -> bool:
         """Whether the method and headers are those of the common request, which
         :meth:`early_response` would let through: a POST, the exact credentials header
-        (compared in constant time), a JSON content type, a ``Content-Length`` within the
-        limit. ``False`` only means: take the general path."""
+        (compared in constant time), a content type some family reads, a
+        ``Content-Length`` within the limit, and no signature to check on the body.
+        ``False`` only means: take the general path."""
         exact = self._exact_auth
         if exact is None or method != "POST":
             return False
@@ -107,7 +129,7 @@ class Checks:
             if not matched:
                 return False
         found = first.get("content-type")
-        if found is None or found[1] not in _JSON_TYPES:
+        if found is None or found[1] not in self._content_types:
             return False
         found = first.get("content-length")
         return found is None or (_is_length(found[1]) and not _over(found[1], self.max_body_size))
@@ -142,17 +164,3 @@ def _over(length: str, limit: int) -> bool:
     number of 19 digits or more always does: ``int()`` refuses thousands of digits)."""
     digits = length.lstrip("0")
     return len(digits) > 18 or int(digits or "0") > limit
-
-
-def _is_json(content_type: str | None) -> bool:
-    if content_type is None:
-        return False
-    if content_type in _JSON_TYPES:
-        return True
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})

@@ -20,10 +20,10 @@ from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from bwhooks import events
-from bwhooks.answers import OK, conflict, error, failure, settled
+from bwhooks.answers import OK, AnswerRule, DefaultRule, answering, conflict, error, failure
 from bwhooks.duplicates import found, key_of, release, settle
 from bwhooks.events import Event
+from bwhooks.families import DEFAULT, Families
 from bwhooks.http import CallbackRequest, CallbackResponse
 from bwhooks.notes import Fact, Note
 from bwhooks.registry import Handler, HandlerRegistry, Registration
@@ -35,13 +35,6 @@ __all__ = ["OK", "Dispatched", "Dispatcher", "SyncRunner", "current_request", "h
 
 _STORE = object()  # marks a step that is a store operation: ``(_STORE, call)``
 _current: ContextVar[CallbackRequest] = ContextVar("bwhooks_current_request")
-_UNKNOWN: frozenset[type[Event]] = frozenset()  # the unknown event classes, on first use
-
-
-def _unknown() -> frozenset[type[Event]]:
-    global _UNKNOWN  # noqa: PLW0603  (their modules are loaded on first use)
-    _UNKNOWN = frozenset(events.UNKNOWN_EVENT_CLASSES)
-    return _UNKNOWN
 
 
 SyncRunner = Callable[[Callable[[Event], Any], Event], Awaitable[Any]]
@@ -81,9 +74,10 @@ class Dispatcher:
     """Runs a delivery's events through the registry's handlers and settles one answer.
 
     Each event's handlers run in registration order; a handler that raises stops the
-    delivery with ``500``, and so does a second answer. With an ``idempotency`` store
-    each event is claimed first: a duplicate runs no handler. What the delivery's report
-    tells of its events goes to the ``notes`` each dispatch is given.
+    delivery with ``500``, and so does a second answer, which each event's family builds
+    (``families``: every family bwhooks reads). With an ``idempotency`` store each event
+    is claimed first: a duplicate runs no handler. What the delivery's report tells of its
+    events goes to the ``notes`` each dispatch is given.
     """
 
     def __init__(
@@ -92,10 +86,34 @@ class Dispatcher:
         *,
         idempotency: IdempotencyStore | None = None,
         handler_timeout: float | None = None,
+        families: Families = DEFAULT,
     ) -> None:
         self.registry = registry
         self.idempotency = idempotency
         self.handler_timeout = handler_timeout
+        self.families = families
+        self._unknown: frozenset[type[Event]] | None = None  # their classes, on first use
+        self._answering: dict[type[Event], tuple[AnswerRule, DefaultRule]] = {}
+
+    def _settled(
+        self, event: Event, answer: tuple[Registration, Any] | None, notes: list[Note]
+    ) -> CallbackResponse:
+        """The answer to an event whose handlers all returned, as its family builds it:
+        from the value a handler returned, or the family's default when none answered."""
+        rules = self._answering.get(event.__class__) or self._rules(event)
+        if answer is None:
+            return rules[1](event, notes)
+        return rules[0](event, answer[1], answer[0].name, notes)
+
+    def _rules(self, event: Event) -> tuple[AnswerRule, DefaultRule]:
+        """How events of this one's class are answered (its family's rules), kept."""
+        cls = event.__class__
+        rules = self._answering[cls] = answering(self.families.of(cls))
+        return rules
+
+    def _unknown_classes(self) -> frozenset[type[Event]]:
+        self._unknown = self.families.unknown  # their modules are loaded on first use
+        return self._unknown
 
     def dispatch(
         self, request: CallbackRequest, events: tuple[Event, ...], notes: list[Note]
@@ -106,7 +124,9 @@ class Dispatcher:
         if self.idempotency is None and len(events) == 1:  # the common delivery, directly
             event = events[0]
             registrations = self.registry.plain_handlers_for(event.__class__)
-            if registrations is not None and event.__class__ not in (_UNKNOWN or _unknown()):
+            if registrations is not None and event.__class__ not in (
+                self._unknown or self._unknown_classes()
+            ):
                 token = _current.set(request)
                 try:
                     return self._run(event, registrations, notes), False
@@ -156,7 +176,7 @@ class Dispatcher:
         if self.idempotency is None and len(events) == 1:  # the common delivery, directly
             event = events[0]
             registrations = self.registry.handlers_for(event.__class__)
-            if registrations and event.__class__ not in (_UNKNOWN or _unknown()):
+            if registrations and event.__class__ not in (self._unknown or self._unknown_classes()):
                 token = _current.set(request)
                 try:
                     return await self._run_async(event, registrations, run_sync, notes), False
@@ -218,7 +238,10 @@ class Dispatcher:
                 if answer is not None:
                     return conflict(event, (answer[0], registration), notes)
                 answer = (registration, result)
-        return settled(event, answer, notes)
+        rules = self._answering.get(event.__class__) or self._rules(event)  # inlined _settled
+        if answer is None:
+            return rules[1](event, notes)
+        return rules[0](event, answer[1], answer[0].name, notes)
 
     async def _run_async(
         self,
@@ -243,7 +266,10 @@ class Dispatcher:
                 if answer is not None:
                     return conflict(event, (answer[0], registration), notes)
                 answer = (registration, result)
-        return settled(event, answer, notes)
+        rules = self._answering.get(event.__class__) or self._rules(event)  # inlined _settled
+        if answer is None:
+            return rules[1](event, notes)
+        return rules[0](event, answer[1], answer[0].name, notes)
 
     # -- the steps, written once ----------------------------------------------------------
 
@@ -289,7 +315,7 @@ class Dispatcher:
                     release(*claimed)
                 raise
             if response is None:
-                response = settled(event, answer, notes)
+                response = self._settled(event, answer, notes)
             if claimed is not None:
                 _stored((yield _STORE, settle(*claimed, response)))
             if not 200 <= response.status < 300:
@@ -306,7 +332,7 @@ class Dispatcher:
 
     def _registrations(self, event: Event, notes: list[Note]) -> tuple[Registration, ...]:
         registrations = self.registry.handlers_for(event.__class__)
-        unknown = event.__class__ in (_UNKNOWN or _unknown())
+        unknown = event.__class__ in (self._unknown or self._unknown_classes())
         if registrations and not unknown:
             return registrations  # the common case
         notes.append(Note(Fact.UNKNOWN_TYPE if unknown else Fact.NO_HANDLER, event))

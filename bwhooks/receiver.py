@@ -1,9 +1,11 @@
 """The Receiver: the story of one callback request, told with the core's parts.
 
-Check what needs no body (:mod:`bwhooks.checks`: method, client, credentials, size, content
-type), read the body up to the limit, decode it into events (:mod:`bwhooks.decoding`), run
-their handlers (:mod:`bwhooks.dispatch`), then report the delivery once
-(:mod:`bwhooks.observe`). No web framework.
+The same steps for every family of webhooks (:mod:`bwhooks.families`): check what needs no
+body (:mod:`bwhooks.checks`: method, client, credentials, size, content type), read the
+body up to the limit, verify what needs the body (a signature), decode it into events
+(:mod:`bwhooks.decoding`), run their handlers and build the answer as their family does
+(:mod:`bwhooks.dispatch`), then report the delivery once (:mod:`bwhooks.observe`). No web
+framework, and no family by name.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.network import AllowList
     from bwhooks.registry import Queue
 
-from bwhooks.auth import Authenticator
+from bwhooks.auth import Authenticator, BodyVerifier
 from bwhooks.body import ASGIBody, AsyncRead, Read, read_limited, read_limited_async
 from bwhooks.checks import Checks
-from bwhooks.decoding import decode, quick_decode
+from bwhooks.decoding import Decoder
 from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event
+from bwhooks.families import DEFAULT, Families, Family
 from bwhooks.http import (
     CallbackRequest,
     CallbackResponse,
@@ -67,6 +70,10 @@ class Receiver:
     credentials, 400, 413, 415) as one WARNING with its status and reason (the challenge,
     a 401 to a request without credentials, is Basic Auth's first step). ``allow`` (an
     :class:`~bwhooks.network.AllowList`) refuses clients outside its networks with ``403``.
+    A ``signature`` (a :class:`~bwhooks.auth.BodyVerifier`) is checked on every body after
+    the credentials: missing or wrong, the answer is ``403`` and nothing is decoded.
+    ``families`` are the webhooks read (:mod:`bwhooks.families`; every family bwhooks
+    knows by default; queued handlers' workers read every family bwhooks knows).
     """
 
     def __init__(
@@ -79,6 +86,8 @@ class Receiver:
         handler_timeout: float | None = None,
         metrics: Callable[[Outcome], None] | None = None,
         allow: AllowList | None = None,
+        signature: BodyVerifier | None = None,
+        families: Families | tuple[Family, ...] = DEFAULT,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -90,10 +99,18 @@ class Receiver:
         if not isinstance(max_body_size, int) or max_body_size <= 0:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.logger = logger or logging.getLogger("bwhooks.receiver")
-        self.checks = Checks(auth, max_body_size, self.logger, allow)
+        if not isinstance(families, Families):
+            families = Families(families)
+        self.checks = Checks(
+            auth, max_body_size, self.logger, allow, families=families, signature=signature
+        )
+        self.decoder = Decoder(families)
         self.registry = HandlerRegistry()
         self.dispatcher = Dispatcher(
-            self.registry, idempotency=idempotency, handler_timeout=handler_timeout
+            self.registry,
+            idempotency=idempotency,
+            handler_timeout=handler_timeout,
+            families=families,
         )
         self.observer = Observer(self.logger, metrics)
 
@@ -106,6 +123,16 @@ class Receiver:
     def allow(self) -> AllowList | None:
         """The networks clients must come from (``None``: any)."""
         return self.checks.allow
+
+    @property
+    def signature(self) -> BodyVerifier | None:
+        """What verifies each body (``None``: no signature is checked)."""
+        return self.checks.signature
+
+    @property
+    def families(self) -> Families:
+        """The families of webhooks this receiver reads."""
+        return self.checks.families
 
     @property
     def max_body_size(self) -> int:
@@ -182,10 +209,12 @@ class Receiver:
         return early if early is not None else self._decode(request)
 
     def _decode(self, request: CallbackRequest) -> _Accepted:
-        if len(request.body) > self.checks.max_body_size:
-            return self.checks.too_large()
+        """Verify what needs the body, then decode it (or the refusal)."""
+        refused = self.checks.body_response(request)
+        if refused is not None:
+            return refused
         try:
-            return decode(request)
+            return self.decoder.decode(request)
         except InvalidCallback as exc:
             return self.checks.refuse(400, exc.reason)
 
@@ -310,7 +339,7 @@ class Receiver:
         body = request.body
         checks = self.checks
         if len(body) <= checks.max_body_size and checks.quick(request.method, request.headers):
-            events = quick_decode(body)  # the common request, in one step
+            events = self.decoder.quick(body)  # the common request, in one step
             if events is not None:
                 return self._dispatch(request, events)
         return self._dispatch(request, self.accept_all(request))
@@ -326,15 +355,15 @@ class Receiver:
         body = request.body
         checks = self.checks
         if len(body) <= checks.max_body_size and checks.quick(request.method, request.headers):
-            events = quick_decode(body)  # the common request, in one step
+            events = self.decoder.quick(body)  # the common request, in one step
             if events is not None:
                 return await self._dispatch_async(request, events, run_sync)
         return await self._dispatch_async(request, self.accept_all(request), run_sync)
 
     def _decode_checked(self, request: CallbackRequest) -> _Accepted:
         """Decode a request whose method and headers passed :meth:`early_response`."""
-        if request.method == "POST":
-            events = quick_decode(request.body)
+        if request.method == "POST" and self.checks.signature is None:
+            events = self.decoder.quick(request.body)
             if events is not None:
                 return events
         return self._decode(request)

@@ -30,11 +30,12 @@ def _build_once_state_per_test() -> None:
     it; otherwise only the first such test would be run against that code's mutants."""
     if os.environ.get("MUTANT_UNDER_TEST") != "stats":
         return
-    from bwhooks import dispatch
+    from bwhooks import families
     from bwhooks.decoding import compiled, parsing
 
     compiled._plan = None
-    dispatch._UNKNOWN = frozenset()
+    families.DEFAULT._unknown = None
+    families.DEFAULT._of.clear()
     parsing._LENIENT = parsing.make_converter()
     parsing._HOOKS.clear()
 

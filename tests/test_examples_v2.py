@@ -26,14 +26,15 @@ from support import (
 
 import bwhooks
 from bwhooks import events, make_converter, parse_event, to_payload
-from bwhooks.decoding.kinds import SHARED_EVENT_TYPES, V2_KEYS
 from bwhooks.decoding.parsing import decode_query, encode_query, parse_delivery, wire_key
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
 from bwhooks.events.timestamps import Duration
+from bwhooks.families.voice import V2_KEYS, shared_event_types
 
 STRICT = make_converter(strict=True)
 UTC = timezone.utc
+SHARED_EVENT_TYPES = shared_event_types()
 
 # The file name's kind (before "-<n>") -> the class.
 CLASS_BY_PREFIX: dict[str, type[Event]] = {

@@ -2,7 +2,8 @@
 
 A POST carries JSON: one object (a v1 or Voice v2 callback, or one Messaging v2 element) or
 a Messaging v2 array, one event per element, in order. A GET carries one callback's fields
-in its query string. Anything that cannot be a callback raises
+in its query string. Which class a payload is, the families say
+(:class:`~bwhooks.families.Families`). Anything that cannot be a callback raises
 :class:`~bwhooks.InvalidCallback`, which the receiver answers with ``400``.
 """
 
@@ -10,18 +11,53 @@ from __future__ import annotations
 
 from bwhooks.decoding.compiled import decode_body
 from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery
+from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
+from bwhooks.families import DEFAULT, Catapult, Families, MessagingV2, VoiceV2
 from bwhooks.http import CallbackRequest
 
-__all__ = ["decode", "quick_decode"]
+__all__ = ["Decoder", "decode", "quick_decode"]
+
+
+class Decoder:
+    """Decodes requests into the events of ``families``: :meth:`decode` for any request,
+    :attr:`quick` for the common POST body in one step."""
+
+    def __init__(self, families: Families = DEFAULT) -> None:
+        self.families = families
+        #: The common POST body's events on the compiled path
+        #: (:func:`bwhooks.decoding.compiled.decode_body`), ``None`` for anything else, which
+        #: :meth:`decode` handles (and explains). The compiled path reads Voice v2, Messaging
+        #: v2 and v1 as they recognize payloads, so it serves the sets that begin with
+        #: those three (in any order); other sets take the general path.
+        self.quick = decode_body if _compiled_covers(families) else _general
+
+    def decode(self, request: CallbackRequest) -> tuple[Event, ...]:
+        """The events of ``request``, in delivery order; :class:`~bwhooks.InvalidCallback`
+        for a body or query string that is not a callback of the families."""
+        if request.method == "GET":
+            if not self.families.queries:
+                raise InvalidCallback("no callback is sent as a GET here")
+            return parse_delivery(decode_query(request.query_string), families=self.families)
+        return parse_delivery(decode_json(request.body), families=self.families)
+
+
+def _general(body: bytes) -> None:
+    """No compiled path: every body takes the general one."""
+    return
+
+
+def _compiled_covers(families: Families) -> bool:
+    first = families.members[:3]
+    return {type(family) for family in first} == {VoiceV2, MessagingV2, Catapult}
+
+
+_DEFAULT = Decoder()
 
 
 def decode(request: CallbackRequest) -> tuple[Event, ...]:
-    """The events of ``request``, in delivery order; :class:`~bwhooks.InvalidCallback` for
-    a body or query string that is not a callback."""
-    if request.method == "GET":
-        return parse_delivery(decode_query(request.query_string))
-    return parse_delivery(decode_json(request.body))
+    """The events of ``request`` for every family bwhooks reads (:meth:`Decoder.decode`)."""
+    return _DEFAULT.decode(request)
 
 
 #: The common POST body's events on the compiled path

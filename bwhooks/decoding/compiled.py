@@ -33,14 +33,16 @@ from typing import Any
 import attrs
 
 from bwhooks import events
-from bwhooks.decoding import kinds
 from bwhooks.decoding._hints import declared_type
-from bwhooks.decoding.kinds import V2_KEYS
 from bwhooks.decoding.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH, wire_key
 from bwhooks.events import Event
 from bwhooks.events._base import ALIASES, LazyRaw
 from bwhooks.events._slots import slot_setter
 from bwhooks.events.timestamps import Duration, parse_duration
+from bwhooks.families import catapult
+from bwhooks.families import messaging as messaging_family
+from bwhooks.families import voice as voice_family
+from bwhooks.families.voice import V2_KEYS
 
 __all__ = ["decode_body", "prepare"]
 
@@ -112,7 +114,7 @@ def _make_plan() -> _Plan:
     unions: list[tuple[Any, Any]] = []
     for maker in (_Maker(closed=True), _Maker(closed=False)):
         voice: list[type] = []
-        v1_by_type, voice_by_type = kinds.V1_BY_TYPE, kinds.VOICE_BY_TYPE
+        v1_by_type, voice_by_type = catapult.by_type(), voice_family.by_type()
         for event_type in sorted(v1_by_type.keys() | voice_by_type.keys()):
             v1, v2 = v1_by_type.get(event_type), voice_by_type.get(event_type)
             if v2 is not None and v1 is not None:  # told apart by the keys only v2 sends
@@ -124,7 +126,7 @@ def _make_plan() -> _Plan:
             voice.append(struct)
             builds[struct] = build
         messaging: list[type] = []
-        for message_type, cls in sorted(kinds.MESSAGING_BY_TYPE.items()):
+        for message_type, cls in sorted(messaging_family.by_type().items()):
             struct, build = maker.event(cls, "type", message_type, probe="eventType")
             messaging.append(struct)
             builds[struct] = build

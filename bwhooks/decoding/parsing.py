@@ -16,7 +16,6 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from bwhooks.decoding.kinds import class_for
 from bwhooks.decoding.lenient import LenientStructurer
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event, UnknownEvent
@@ -28,6 +27,7 @@ from bwhooks.events.timestamps import (
     parse_duration,
     parse_timestamp,
 )
+from bwhooks.families import DEFAULT, Families
 
 __all__ = [
     "decode_json",
@@ -329,28 +329,35 @@ def event_class_for(event_type: str, payload: Mapping[str, Any]) -> type[Event]:
 
     A ``hangup`` whose ``cause`` is ``CALL_REJECTED`` is a :class:`RejectEvent`; a type both
     API generations send is Voice v2 when the payload shows a v2 key
-    (:mod:`bwhooks.decoding.kinds`).
+    (:class:`bwhooks.families.VoiceV2`).
     """
-    return class_for({**payload, "eventType": event_type})
+    return DEFAULT.class_for({**payload, "eventType": event_type})
 
 
-def parse_event(payload: Mapping[str, Any], *, converter: cattrs.Converter | None = None) -> Event:
+def parse_event(
+    payload: Mapping[str, Any],
+    *,
+    converter: cattrs.Converter | None = None,
+    families: Families = DEFAULT,
+) -> Event:
     """Turn a wire payload (a JSON object, or decoded GET query values) into an event.
 
     Raises :class:`~bwhooks.InvalidCallback` naming the wire field when the payload has no
     ``eventType`` (nor a Messaging v2 ``type`` and ``message``), or when a v1 field cannot
     be converted to its type (a v2 one is left ``None`` with a warning). Unknown event types
     give an unknown event (:data:`~bwhooks.events.UNKNOWN_EVENT_CLASSES`); unknown fields
-    are kept in ``raw``.
+    are kept in ``raw``. ``families`` recognize the payload (every family bwhooks reads).
     """
     if payload.__class__ is not _MAPPINGPROXY:
         if not isinstance(payload, Mapping):
             raise InvalidCallback("a callback must be a JSON object")
         payload = freeze_raw(payload)
-    return _structure(payload, class_for(payload), converter)
+    return _structure(payload, families.class_for(payload), converter)
 
 
-def parse_delivery(value: Any, *, converter: cattrs.Converter | None = None) -> tuple[Event, ...]:
+def parse_delivery(
+    value: Any, *, converter: cattrs.Converter | None = None, families: Families = DEFAULT
+) -> tuple[Event, ...]:
     """Turn a decoded body into its events, in order: one object gives one event, a
     Messaging v2 array one per element.
 
@@ -360,7 +367,7 @@ def parse_delivery(value: Any, *, converter: cattrs.Converter | None = None) -> 
     :class:`~bwhooks.events.UnknownMessagingEvent`, never an error.
     """
     if isinstance(value, Mapping):
-        return (parse_event(value, converter=converter),)
+        return (parse_event(value, converter=converter, families=families),)
     if not isinstance(value, list | tuple):
         raise InvalidCallback("a callback must be a JSON object or array")
     if not value:
@@ -373,7 +380,9 @@ def parse_delivery(value: Any, *, converter: cattrs.Converter | None = None) -> 
             raise InvalidCallback(f"a callback must be a JSON object: array element {index} is not")
         payload = freeze_raw(element)
         try:
-            events.append(_structure(payload, class_for(payload, in_array=True), converter))
+            events.append(
+                _structure(payload, families.class_for(payload, in_array=True), converter)
+            )
         except InvalidCallback as exc:
             raise InvalidCallback(f"element {index}: {exc.reason}", field=exc.field) from None
     return tuple(events)

@@ -1,0 +1,118 @@
+"""Families of webhooks: each is one place for all the receiver knows of a kind of
+Bandwidth webhook (:class:`Family`), and :class:`Families` is the set a receiver reads.
+
+Adding a family: its event classes under :mod:`bwhooks.events`, a :class:`Family` here (its
+media types, how its payloads are recognized, how its answers are built), and a place in
+:data:`DEFAULT`. The receiver's steps do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bwhooks.errors import InvalidCallback
+from bwhooks.events import Event
+from bwhooks.families.catapult import Catapult
+from bwhooks.families.family import Family
+from bwhooks.families.messaging import MessagingV2
+from bwhooks.families.voice import VoiceV2
+
+__all__ = ["DEFAULT", "Catapult", "Families", "Family", "MessagingV2", "VoiceV2"]
+
+
+class Families:
+    """The families one receiver reads, in the order they are asked to recognize a payload
+    (the first that claims it gives its class; bwhooks's own never claim the same one).
+
+    What the receiver asks: whether a media type is read (:meth:`reads`), the class of a
+    payload (:meth:`class_for`), the family of an event class (:meth:`of`), the classes of
+    unknown types (:attr:`unknown`)."""
+
+    def __init__(self, families: Iterable[Family]) -> None:
+        self.members = tuple(families)
+        if not self.members:
+            raise ValueError("a receiver reads at least one family of webhooks")
+        types = [t for family in self.members for t in family.MEDIA_TYPES]
+        #: The exact media types read (for the ``415`` reason: the suffixes are not named).
+        self.media_types: tuple[str, ...] = tuple(
+            dict.fromkeys(t for t in types if not t.startswith("+"))
+        )
+        self._exact = frozenset(self.media_types)
+        self._suffixes = tuple(t for t in types if t.startswith("+"))
+        #: ``Content-Type`` header values read without parsing (the common request).
+        self.content_types = frozenset(
+            value for t in self.media_types for value in (t, f"{t}; charset=utf-8")
+        )
+        #: Whether some family comes as a GET query string.
+        self.queries = any(family.QUERIES for family in self.members)
+        self._recognizers = tuple(family.class_for for family in self.members)
+        self._direct: tuple[tuple[str, dict[str, type[Event]]], ...] | None = None
+        self._of: dict[type[Event], Family | None] = {}
+        self._unknown: frozenset[type[Event]] | None = None
+
+    def reads(self, content_type: str | None) -> bool:
+        """Whether a POST body of this ``Content-Type`` is some family's (parameters such
+        as ``charset`` aside; media types are case-insensitive)."""
+        if content_type is None:
+            return False
+        if content_type in self.content_types:
+            return True
+        media_type = content_type.partition(";")[0].strip().lower()
+        if media_type in self._exact:
+            return True
+        return media_type.startswith("application/") and media_type.endswith(self._suffixes)
+
+    def class_for(self, payload: Mapping[str, Any], *, in_array: bool = False) -> type[Event]:
+        """The class of ``payload``: the first family's that claims it;
+        :class:`~bwhooks.InvalidCallback` when none does (no callback bwhooks reads)."""
+        direct = self._direct if self._direct is not None else self._load_direct()
+        for key, classes in direct:  # the common payloads
+            value = payload.get(key)
+            if value.__class__ is str:
+                cls = classes.get(value)
+                if cls is not None:
+                    return cls
+        for class_for in self._recognizers:
+            cls = class_for(payload, in_array=in_array)
+            if cls is not None:
+                return cls
+        if in_array:
+            raise InvalidCallback("missing type", field="type")
+        raise InvalidCallback("missing eventType", field="eventType")
+
+    def _load_direct(self) -> tuple[tuple[str, dict[str, type[Event]]], ...]:
+        """Every family's :meth:`~Family.direct` look-ups, merged by key (on first use: the
+        event classes are loaded then)."""
+        merged: dict[str, dict[str, type[Event]]] = {}
+        for family in self.members:
+            for key, classes in family.direct().items():
+                for value, cls in classes.items():
+                    merged.setdefault(key, {}).setdefault(value, cls)
+        self._direct = tuple(merged.items())
+        return self._direct
+
+    def of(self, cls: type[Event]) -> Family | None:
+        """The family whose events are of ``cls`` (``None``: no member's)."""
+        try:
+            return self._of[cls]
+        except KeyError:
+            found = next((family for family in self.members if family.owns(cls)), None)
+            self._of[cls] = found
+            return found
+
+    @property
+    def unknown(self) -> frozenset[type[Event]]:
+        """The classes of payloads whose type bwhooks does not know (yet), every family's."""
+        if self._unknown is None:
+            self._unknown = frozenset(
+                cls for family in self.members for cls in family.unknown_classes()
+            )
+        return self._unknown
+
+    def __repr__(self) -> str:
+        return f"Families({', '.join(family.NAME for family in self.members)})"
+
+
+#: Every family bwhooks reads.
+DEFAULT = Families((MessagingV2(), VoiceV2(), Catapult()))
