@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-__all__ = ["ASGIBody", "AsyncRead", "Read", "asgi_reader", "read_limited", "read_limited_async"]
+__all__ = [
+    "GONE",
+    "UNREADABLE",
+    "ASGIBody",
+    "AsyncRead",
+    "Read",
+    "asgi_reader",
+    "read_limited",
+    "read_limited_async",
+]
 
 Read = Callable[[int], bytes]
 """``read(n)``: at most ``n`` more bytes of the body (maybe fewer); ``b""`` at its end."""
@@ -13,6 +22,13 @@ AsyncRead = Callable[[int], Awaitable[bytes]]
 """The ``async`` twin of :data:`Read` (an ASGI ``receive`` loop, a Starlette stream, ...)."""
 
 CHUNK_SIZE = 65536
+
+#: What a server's body stream raises for bytes it cannot decode: werkzeug's chunked
+#: decoder an ``OSError`` (a bad chunk size, an extension, a trailer, a missing CRLF),
+#: others a ``ValueError``. Readers re-raise ``GONE`` first: a client that is gone or too
+#: slow is the server's to drop, there is no one to answer.
+UNREADABLE = (OSError, ValueError)
+GONE = (TimeoutError, ConnectionError)
 
 
 def read_limited(read: Read, limit: int) -> bytes | None:

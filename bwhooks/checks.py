@@ -1,5 +1,6 @@
 """The checks of a request: first those that need no body (method, client, credentials,
-size, content type), then those that need it (a signature over the body).
+size, content type), then the body's read within the limit, then the checks that need the
+body (a signature over it).
 
 What a :class:`~bwhooks.Receiver` answers before it reads a body, the one-step test of the
 common request (a POST with the exact credentials header, a content type some family reads,
@@ -16,15 +17,26 @@ from typing import TYPE_CHECKING
 
 from bwhooks.answers import OK
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth, BodyVerifier
+from bwhooks.body import (
+    GONE,
+    UNREADABLE,
+    ASGIBody,
+    AsyncRead,
+    Read,
+    read_limited,
+    read_limited_async,
+)
 from bwhooks.families import DEFAULT, Families
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.network import AllowList
 
-__all__ = ["Checks"]
+__all__ = ["UNREADABLE_ANSWER", "Checks"]
 
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
+#: The answer to a request whose body could not be read.
+UNREADABLE_ANSWER = (400, "unreadable body")
 
 
 class Checks:
@@ -97,6 +109,44 @@ class Checks:
         if method == "POST" and not self.families.reads(headers.get("Content-Type")):
             return self.refuse(415, f"content type must be {self._media_types}")
         return None
+
+    def read_body(
+        self, method: str, headers: Headers, read: Read, client: tuple[str, int] | None = None
+    ) -> bytes | CallbackResponse:
+        """The body, read with ``read(n)`` once the checks that need none let the request
+        through (else their answer), never past ``max_body_size + 1`` bytes (``413``); a
+        read that fails is a ``400`` (a client that is gone is the server's: re-raised)."""
+        if not self.quick(method, headers):  # the common request needs no more
+            early = self.early_response(method, headers, client)
+            if early is not None:
+                return early
+        try:
+            body = read_limited(read, self.max_body_size)
+        except GONE:
+            raise
+        except UNREADABLE:
+            return self.refuse(*UNREADABLE_ANSWER)
+        return self.too_large() if body is None else body
+
+    async def read_body_async(
+        self, method: str, headers: Headers, read: AsyncRead, client: tuple[str, int] | None
+    ) -> bytes | CallbackResponse:
+        """The ``async`` twin of :meth:`read_body`."""
+        if not self.quick(method, headers):  # the common request needs no more
+            early = self.early_response(method, headers, client)
+            if early is not None:
+                return early
+        try:
+            body = await (  # the ASGI messages, read without a read(n) per chunk
+                read.read_limited(self.max_body_size)
+                if read.__class__ is ASGIBody
+                else read_limited_async(read, self.max_body_size)
+            )
+        except GONE:
+            raise
+        except UNREADABLE:
+            return self.refuse(*UNREADABLE_ANSWER)
+        return self.too_large() if body is None else body
 
     def body_response(self, request: CallbackRequest) -> CallbackResponse | None:
         """The answer to a request whose body fails the checks that need it, else ``None``:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.registry import Queue
 
 from bwhooks.auth import Authenticator, BodyVerifier
-from bwhooks.body import ASGIBody, AsyncRead, Read, read_limited, read_limited_async
-from bwhooks.checks import Checks
+from bwhooks.body import GONE, UNREADABLE, AsyncRead, Read
+from bwhooks.checks import UNREADABLE_ANSWER, Checks
 from bwhooks.decoding import Decoder
 from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
@@ -71,7 +71,8 @@ class Receiver:
     a 401 to a request without credentials, is Basic Auth's first step). ``allow`` (an
     :class:`~bwhooks.network.AllowList`) refuses clients outside its networks with ``403``.
     A ``signature`` (a :class:`~bwhooks.auth.BodyVerifier`) is checked on every body after
-    the credentials: missing or wrong, the answer is ``403`` and nothing is decoded.
+    the credentials: missing or wrong, the answer is ``403`` and nothing is decoded (a
+    receiver reading a family Bandwidth always signs warns without one).
     ``families`` are the webhooks read (:mod:`bwhooks.families`; every family bwhooks
     knows by default; queued handlers' workers read every family bwhooks knows).
     """
@@ -101,6 +102,14 @@ class Receiver:
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         if not isinstance(families, Families):
             families = Families(families)
+        signed = [family.NAME for family in families.members if family.SIGNED]
+        if signed and signature is None:
+            warnings.warn(
+                f"{', '.join(signed)} bodies are signed by Bandwidth; pass signature=... "
+                "to verify them (without it, anyone with the credentials is believed)",
+                InsecureReceiverWarning,
+                stacklevel=2,
+            )
         self.checks = Checks(
             auth, max_body_size, self.logger, allow, families=families, signature=signature
         )
@@ -238,19 +247,9 @@ class Receiver:
         ``400`` (see :func:`unreadable`).
         """
         headers = _to_headers(headers)
-        checks = self.checks
-        if not checks.quick(method, headers):  # the common request needs no more
-            early = checks.early_response(method, headers, client)
-            if early is not None:
-                return early
-        try:
-            body = read_limited(read, checks.max_body_size)
-        except GONE:
-            raise
-        except UNREADABLE:
-            return checks.refuse(*_UNREADABLE)
-        if body is None:
-            return checks.too_large()
+        body = self.checks.read_body(method, headers, read, client)
+        if isinstance(body, CallbackResponse):
+            return body
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     async def read_request_async(
@@ -265,23 +264,9 @@ class Receiver:
     ) -> CallbackRequest | CallbackResponse:
         """The ``async`` twin of :meth:`read_request`."""
         headers = _to_headers(headers)
-        checks = self.checks
-        if not checks.quick(method, headers):  # the common request needs no more
-            early = checks.early_response(method, headers, client)
-            if early is not None:
-                return early
-        try:
-            body = await (  # the ASGI messages, read without a read(n) per chunk
-                read.read_limited(checks.max_body_size)
-                if read.__class__ is ASGIBody
-                else read_limited_async(read, checks.max_body_size)
-            )
-        except GONE:
-            raise
-        except UNREADABLE:
-            return checks.refuse(*_UNREADABLE)
-        if body is None:
-            return checks.too_large()
+        body = await self.checks.read_body_async(method, headers, read, client)
+        if isinstance(body, CallbackResponse):
+            return body
         return _request_of(method, path, headers, body, query_string=query_string, client=client)
 
     def handle_stream(
@@ -429,17 +414,6 @@ class Receiver:
             )
 
 
-#: What a server's body stream raises for bytes it cannot decode: werkzeug's chunked
-#: decoder an ``OSError`` (a bad chunk size, an extension, a trailer, a missing CRLF),
-#: others a ``ValueError``. Readers re-raise ``GONE`` first: a client that is gone or too
-#: slow is the server's to drop, there is no one to answer.
-UNREADABLE = (OSError, ValueError)
-GONE = (TimeoutError, ConnectionError)
-
-
-_UNREADABLE = (400, "unreadable body")
-
-
 def unreadable() -> CallbackResponse:
     """The answer to a request whose body could not be read: ``400``."""
-    return CallbackResponse.error(*_UNREADABLE)
+    return CallbackResponse.error(*UNREADABLE_ANSWER)

@@ -12,6 +12,8 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -30,7 +32,14 @@ from support import (
     v2_example_names,
 )
 
-from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Receiver, events
+from bwhooks import (
+    BasicAuth,
+    CallbackRequest,
+    CallbackResponse,
+    InsecureReceiverWarning,
+    Receiver,
+    events,
+)
 from bwhooks.decoding import Decoder
 from bwhooks.decoding.compiled import decode_body
 from bwhooks.decoding.parsing import decode_query
@@ -243,7 +252,7 @@ def signed(body: bytes, *, key: bytes = SECRET) -> dict[str, str]:
 
 
 def test_a_signature_is_verified_after_credentials_and_before_decoding(
-    connect: Callable[[Receiver], Send],
+    connect: Callable[[Receiver], Send], caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), signature=HexSignature())
     handled: list[Event] = []
@@ -255,9 +264,14 @@ def test_a_signature_is_verified_after_credentials_and_before_decoding(
     assert len(handled) == 1
 
     for headers in (signed(body, key=b"other"), {"Content-Type": JSON, "Authorization": AUTH}):
-        refused = send(body=body, headers=headers)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "bwhooks.receiver"):
+            refused = send(body=body, headers=headers)
         assert refused.status == 403
+        assert json.loads(refused.body) == {"error": "forbidden"}
         assert "WWW-Authenticate" not in refused.headers  # no challenge: credentials were fine
+        refusals = [r.getMessage() for r in caplog.records if r.name == "bwhooks.receiver"]
+        assert refusals == ["callback refused: 403 missing or invalid signature"]
     malformed = b"{not json"
     assert send(body=malformed, headers=signed(body)).status == 403  # before decoding
     assert send(body=malformed, headers=signed(malformed)).status == 400
@@ -331,3 +345,18 @@ def test_an_event_no_family_owns_is_answered_by_its_classes_reply() -> None:
     assert bxml.headers.get("Content-Type", "").startswith("application/xml")
     plain = receiver.handle(CallbackRequest("POST", "/", headers, b'{"ping": "none"}'))
     assert (plain.status, plain.body) == (200, b"")
+
+
+def test_a_family_bandwidth_signs_needs_a_signature() -> None:
+    class SignedPing(PingFamily):
+        NAME = "Signed ping"
+        SIGNED = True
+
+    with pytest.warns(InsecureReceiverWarning, match="Signed ping bodies are signed"):
+        ping_receiver(SignedPing())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Receiver(
+            auth=BasicAuth((USER, PASSWORD)), signature=HexSignature(), families=(SignedPing(),)
+        )
+        ping_receiver(*DEFAULT.members)  # Voice and Messaging are not signed

@@ -19,9 +19,10 @@ class Family(abc.ABC):
 
     How its requests are recognized (the media types of its bodies, whether it comes as a
     GET query, the keys or root element that mark its payloads: :meth:`class_for`), which
-    event classes it gives (:meth:`owns`), and how a handler's return value becomes the
-    answer (:meth:`answer`, :meth:`unanswered`). A :class:`~bwhooks.Receiver` runs the same
-    steps for every family and knows none by name (:class:`~bwhooks.families.Families`).
+    event classes it gives (:meth:`owns`), what verifies it (:attr:`SIGNED`), and how a
+    handler's return value becomes the answer (:meth:`answer`, :meth:`unanswered`). A
+    :class:`~bwhooks.Receiver` runs the same steps for every family and knows none by name
+    (:class:`~bwhooks.families.Families`).
 
     The default answers follow each event class's
     :attr:`~bwhooks.events.Event.REPLY`: BXML where Bandwidth reads it, an empty ``2xx``
@@ -35,6 +36,10 @@ class Family(abc.ABC):
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = ()
     #: Whether it also comes as a GET whose query string carries the fields.
     QUERIES: ClassVar[bool] = False
+    #: Its verification needs beyond the Basic credentials every family carries: whether
+    #: Bandwidth signs every body of it (a receiver reading it without a ``signature=``
+    #: warns with :class:`~bwhooks.InsecureReceiverWarning`).
+    SIGNED: ClassVar[bool] = False
 
     @abc.abstractmethod
     def class_for(
