@@ -37,6 +37,10 @@ from bwhooks.queue.tasks import TaskQueue
 __all__ = ["CeleryQueue", "redis_url_of"]
 
 _DEFAULT_SPOOL: Any = object()
+_NO_CLAIMS = (
+    "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) when the broker "
+    "is not Redis (or not configured yet when the queue is built)"
+)
 _UNSAFE_POOLS = ("gevent", "eventlet")  # kombu's restore of unacked messages misbehaves there
 
 
@@ -48,7 +52,8 @@ class CeleryQueue(TaskQueue):
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
     Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
     ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
-    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
+    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis (a
+    broker of another kind without ``redis`` is refused here, :class:`ValueError`).
     ``spool``: where voice events wait while the broker is down (see
     :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry).
     Each worker publishes again work its broker lost (still queued, unmoved for
@@ -75,6 +80,8 @@ class CeleryQueue(TaskQueue):
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        if redis is None and redis_url_of(app.conf.broker_url or "") is None:
+            raise ValueError(_NO_CLAIMS)  # else every callback would fail once answered
         self.app = app
         self.publish_timeout = publish_timeout
         self.soft_time_limit = soft_time_limit
@@ -137,10 +144,7 @@ class CeleryQueue(TaskQueue):
 
             url = redis_url_of(self.app.conf.broker_url or "")
             if url is None:
-                raise ValueError(
-                    "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) "
-                    "when the broker is not Redis"
-                )
+                raise ValueError(_NO_CLAIMS)
             self._redis = redis.Redis.from_url(
                 url,
                 socket_timeout=self.publish_timeout,

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from bwhooks.errors import RetryLater
 from bwhooks.queue.context import QueueContext, report
 from bwhooks.queue.envelopes import Envelope, EnvelopeError, about, event_or_none
 
@@ -39,14 +40,22 @@ class SpoolDrainer:
             if not rows:
                 return drained
             for position, (row_id, text) in enumerate(rows):
-                try:
-                    envelope = Envelope.from_dict(json.loads(text))
-                    published = self.publish(envelope)
-                except (EnvelopeError, ValueError):
+                envelope = _read(text)
+                if envelope is None:  # only what cannot be read is dropped, never a publish
                     queue.logger.error("dropped an unreadable spool row %d", row_id)
                     spool.remove(row_id)
                     continue
-                except Exception:
+                try:
+                    published = self.publish(envelope)
+                except RetryLater:  # another delivery of it is being published: it stays
+                    continue  # leased, and is taken again once the lease lapses
+                except Exception as exc:  # the broker or the claims store failed: keep it all
+                    queue.logger.warning(
+                        "could not publish the spool's %s yet (%s: %s): kept for a later try",
+                        envelope.key,
+                        type(exc).__name__,
+                        exc,
+                    )
                     for later_id, _ in rows[position:]:
                         spool.release(later_id)
                     return drained
@@ -93,3 +102,11 @@ class SpoolDrainer:
                 self.queue.logger.exception("could not read the spool %s", spool.path)
                 return
             time.sleep(interval)
+
+
+def _read(text: str) -> Envelope | None:
+    """The envelope a spool row holds, or ``None`` when it holds none (a damaged row)."""
+    try:
+        return Envelope.from_dict(json.loads(text))
+    except (EnvelopeError, ValueError, RecursionError):
+        return None
