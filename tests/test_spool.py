@@ -8,21 +8,25 @@ server, a real ``celery worker`` (tests/queue_app.py) for what a worker drains.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
-from processes import Service, start_redis
+from processes import Service, running, start_gunicorn, start_redis, start_worker, wait_for
 from support import free_port, wsgi_server
 
 from bwhooks import CallbackRequest, InsecureReceiverWarning, Receiver, parse_delivery
 from bwhooks.events import VoiceEvent
+from bwhooks.idempotency import idempotency_key
 from bwhooks.queue.claims import RedisClaims
+from bwhooks.queue.publishing import Publisher
 from bwhooks.queue.spool import Spool
 from bwhooks.queue.tasks import Envelope, TaskQueue, Verdict
 from bwhooks.testing import fake_payload
@@ -60,6 +64,21 @@ def open_receiver() -> Receiver:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureReceiverWarning)
         return Receiver(auth=None)
+
+
+def fast(queue: TaskQueue) -> None:
+    """The drainer of ``queue`` looking every 50 ms, and after failures every 200 ms."""
+    queue.publisher.drainer.interval = 0.05
+    queue.publisher.drainer.backoff_max = 0.2
+
+
+def spooled_envelope(handler: str, payload: Any) -> tuple[Envelope, str]:
+    """The envelope a receiver spools for ``payload`` and ``handler``, and its work's key."""
+    body = json.dumps(payload).encode()
+    request = CallbackRequest("POST", "/callbacks", {"Content-Type": "application/json"}, body)
+    (event,) = parse_delivery(payload)
+    envelope = Publisher(SimpleNamespace()).envelope(handler, event, request)
+    return envelope, idempotency_key(event)
 
 
 class FailingBroker(TaskQueue):
@@ -106,6 +125,7 @@ def test_a_spooled_callback_is_kept_while_publishing_fails_then_published_once(
         error=error,
         wanted=3,  # the receiver's own try, then at least two of the drainer's
     )
+    fast(queue)
     ran: list[str] = []
     receiver = open_receiver()
 
@@ -181,3 +201,86 @@ def test_a_queue_without_a_claims_store_is_refused_when_built() -> None:
             return RedisClaims(redis.Redis(port=1))
 
     assert Engine(None).claims.prefix == "bwhooks:"
+
+
+class Recording(TaskQueue):
+    """An engine whose broker keeps what it is given."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.published: list[Envelope] = []
+
+    def publish(self, envelope: Envelope) -> None:
+        self.published.append(envelope)
+
+
+def test_the_drainer_starts_with_the_process_and_outlives_a_spool_it_cannot_read(
+    server: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that binds a handler drains what an earlier one left, with no callback
+    received; a spool that cannot be opened (here a directory in the file's place) is
+    logged and tried again, and what it holds once it is back is published."""
+    path = tmp_path / "spool.sqlite3"
+    left, _ = spooled_envelope("tests:earlier", fake_payload("v2:disconnect"))
+    Spool(path).put(json.dumps(left.to_dict()))  # spooled, then that process went away
+    queue = Recording(RedisClaims(server.client, prefix="spool-restart:"), spool=Spool(path))
+    fast(queue)
+    caplog.set_level(logging.ERROR, "bwhooks.queue")
+    try:
+        queue.bind(lambda event: None)  # its start-up: no callback arrives
+        eventually(lambda: queue.published == [left], "the earlier process's envelope published")
+        broken = tmp_path / "spool-away.sqlite3"
+        path.rename(broken)
+        path.mkdir()  # the file cannot be opened: SQLite raises on every look
+        eventually(lambda: "could not drain the spool" in caplog.text, "the failure logged")
+        later, _ = spooled_envelope("tests:later", fake_payload("v2:disconnect"))
+        Spool(broken).put(json.dumps(later.to_dict()))
+        path.rmdir()
+        broken.rename(path)  # the spool is back, with a row in it
+        eventually(lambda: queue.published == [left, later], "drained after the failure")
+        eventually(lambda: len(Spool(path)) == 0, "the spool emptied once published")
+    finally:
+        queue.publisher.drainer.stop()
+
+
+def queue_env(server: Redis, prefix: str, spool: Path) -> dict[str, str]:
+    """tests/queue_app.py's environment: this module's Redis, keys under ``prefix``."""
+    return {"QUEUE_REDIS_URL": server.url, "QUEUE_PREFIX": prefix, "QUEUE_SPOOL": str(spool)}
+
+
+def test_a_receiver_process_drains_at_start_up_with_no_callback(
+    server: Redis, tmp_path: Path
+) -> None:
+    """gunicorn serving tests/queue_app.py, started after a receiver died with a spooled
+    voice callback: it publishes it (the work is ``queued`` in the claims) before any
+    callback reaches it."""
+    path = tmp_path / "spool.sqlite3"
+    envelope, _ = spooled_envelope("queue_app:record", fake_payload("v2:disconnect"))
+    Spool(path).put(json.dumps(envelope.to_dict()))
+    claims = RedisClaims(server.client, prefix="bwhooks:spoolreceiver:")
+    receivers = start_gunicorn(free_port(), queue_env(server, "spoolreceiver:", path), tmp_path)
+    with running(receivers):
+        wait_for(lambda: claims.state(envelope.key) == "queued", "published", receivers, 60)
+        wait_for(lambda: len(Spool(path)) == 0, "the spool emptied", receivers)
+
+
+def test_a_worker_drains_its_hosts_spool_at_start_up_and_periodically(
+    server: Redis, tmp_path: Path
+) -> None:
+    """A real Celery worker given the receivers' spool path publishes, then runs, what a
+    receiver left there before it started, and what lands there while it runs."""
+    path = tmp_path / "spool.sqlite3"
+    first, first_key = spooled_envelope("queue_app:record", fake_payload("v2:disconnect"))
+    Spool(path).put(json.dumps(first.to_dict()))
+    worker = start_worker("spool", queue_env(server, "spoolworker:", path), tmp_path)
+
+    def completions(key: str) -> int:
+        return int(server.client.hget("spoolworker:completions", key) or 0)
+
+    with running(worker):
+        wait_for(lambda: completions(first_key) == 1, "the first row run", worker, 60)
+        second, second_key = spooled_envelope("queue_app:record", fake_payload("v2:answer"))
+        Spool(path).put(json.dumps(second.to_dict()))  # a receiver beside it spooled it
+        wait_for(lambda: completions(second_key) == 1, "the second row run", worker, 60)
+        wait_for(lambda: len(Spool(path)) == 0, "the spool emptied", worker)
+    assert completions(first_key) == completions(second_key) == 1

@@ -217,6 +217,7 @@ class CeleryQueue(TaskQueue):
     def _on_worker_ready(self, sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
+        self.publisher.drainer.ensure_running()  # the host's spool, if one was left
         threading.Thread(
             target=self.sweeper.keep_sweeping,
             args=(self.orphan_after, threading.Event()),  # as long as the worker runs

@@ -129,8 +129,11 @@ class TaskQueue:
     # -- receivers: the publisher's ---------------------------------------------------------
 
     def bind(self, handler: Handler) -> Callable[[Event], None]:
-        """Register ``handler`` under its ``module:qualname`` and return its publisher."""
-        return self.publisher.bind(handler)
+        """Register ``handler`` under its ``module:qualname`` and return its publisher; the
+        spool's drainer starts in this process (what an earlier process left is published)."""
+        publish = self.publisher.bind(handler)
+        self.publisher.drainer.ensure_running()
+        return publish
 
     def envelope(self, handler: str, event: Event, request: CallbackRequest) -> Envelope:
         """The envelope of ``event`` for ``handler``, from the request that carried it."""
