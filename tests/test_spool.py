@@ -284,3 +284,55 @@ def test_a_worker_drains_its_hosts_spool_at_start_up_and_periodically(
         wait_for(lambda: completions(second_key) == 1, "the second row run", worker, 60)
         wait_for(lambda: len(Spool(path)) == 0, "the spool emptied", worker)
     assert completions(first_key) == completions(second_key) == 1
+
+
+@pytest.mark.parametrize(
+    ("environment", "container", "warned"),
+    [
+        ({"HOME": "TMP/home"}, False, "is in a temporary folder"),
+        ({"HOME": "/nonexistent-home"}, True, "in the container's own filesystem"),
+        ({"HOME": "/nonexistent-home"}, False, None),
+        ({"HOME": "TMP/home", "XDG_STATE_HOME": "TMP/state"}, True, None),
+        ({"HOME": "TMP/home", "BWHOOKS_SPOOL_DIR": "TMP/volume"}, True, None),
+    ],
+    ids=["tmp-home", "container", "no-container", "xdg-chosen", "dir-chosen"],
+)
+def test_a_default_spool_that_would_be_lost_is_warned_about(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    environment: dict[str, str],
+    container: bool,
+    warned: str | None,
+) -> None:
+    """The default spool, placed by nobody, in a temporary folder or a container's own
+    filesystem: the queue warns when built, naming the option and the variable."""
+    from celery import Celery
+
+    from bwhooks.queue import spool
+    from bwhooks.queue.celery import CeleryQueue
+
+    for name in ("HOME", "XDG_STATE_HOME", "BWHOOKS_SPOOL_DIR", "KUBERNETES_SERVICE_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value.replace("TMP", str(tmp_path)))
+    mark = tmp_path / "dockerenv"
+    if container:
+        mark.touch()
+    monkeypatch.setattr(spool, "CONTAINER_MARKS", (mark,))
+    caplog.set_level(logging.WARNING, "bwhooks.queue")
+    queue = CeleryQueue(Celery("placed", broker="redis://127.0.0.1:1/0"), name="placed")
+    assert queue.spool is not None
+    if "BWHOOKS_SPOOL_DIR" in environment:
+        assert queue.spool.path == tmp_path / "volume" / "spool-placed.sqlite3"
+    if warned is None:
+        assert "spool" not in caplog.text
+    else:
+        assert warned in caplog.text
+        assert "pass spool= or set BWHOOKS_SPOOL_DIR to a volume" in caplog.text
+        assert str(queue.spool.path) in caplog.text
+    explicit = CeleryQueue(Celery("chosen", broker="redis://127.0.0.1:1/0"), spool=mark)
+    assert explicit.spool is not None
+    assert explicit.spool.path == mark
+    assert caplog.text.count("bwhooks queue") == (warned is not None)  # the chosen one: none

@@ -31,7 +31,7 @@ from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
 from bwhooks.queue.context import QueueOutcome
 from bwhooks.queue.envelopes import DeadLetter, Envelope
 from bwhooks.queue.running import Ran, Verdict
-from bwhooks.queue.spool import Spool, default_spool_path
+from bwhooks.queue.spool import SPOOL_DIR_VARIABLE, Spool, default_spool_path, unchosen_spool_risk
 from bwhooks.queue.tasks import TaskQueue
 
 __all__ = ["CeleryQueue", "redis_url_of"]
@@ -55,7 +55,10 @@ class CeleryQueue(TaskQueue):
     (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis (a
     broker of another kind without ``redis`` is refused here, :class:`ValueError`).
     ``spool``: where voice events wait while the broker is down (see
-    :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry).
+    :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry);
+    by default :func:`~bwhooks.queue.spool.default_spool_path` (``$BWHOOKS_SPOOL_DIR``), with a
+    warning when nobody chose it and it would be lost (a temporary folder, a container's own
+    filesystem).
     Each worker publishes again work its broker lost (still queued, unmoved for
     :attr:`orphan_after` seconds).
     """
@@ -103,6 +106,15 @@ class CeleryQueue(TaskQueue):
             metrics=metrics,
             logger=logger,
         )
+        risk = unchosen_spool_risk(name) if spool is _DEFAULT_SPOOL else None
+        if risk is not None:
+            self.logger.warning(
+                "bwhooks queue %r: the spool keeps acknowledged voice callbacks while the "
+                "broker is down, and %s: pass spool= or set %s to a volume",
+                name,
+                risk,
+                SPOOL_DIR_VARIABLE,
+            )
         # A stalled broker must not hold a request past Bandwidth's timeout.
         options = app.conf.broker_transport_options
         options.setdefault("socket_timeout", publish_timeout)
