@@ -31,12 +31,16 @@ from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
 from bwhooks.queue.context import QueueOutcome
 from bwhooks.queue.envelopes import DeadLetter, Envelope
 from bwhooks.queue.running import Ran, Verdict
-from bwhooks.queue.spool import Spool, default_spool_path
+from bwhooks.queue.spool import SPOOL_DIR_VARIABLE, Spool, default_spool_path, unchosen_spool_risk
 from bwhooks.queue.tasks import TaskQueue
 
 __all__ = ["CeleryQueue", "redis_url_of"]
 
 _DEFAULT_SPOOL: Any = object()
+_NO_CLAIMS = (
+    "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) when the broker "
+    "is not Redis (or not configured yet when the queue is built)"
+)
 _UNSAFE_POOLS = ("gevent", "eventlet")  # kombu's restore of unacked messages misbehaves there
 
 
@@ -48,9 +52,13 @@ class CeleryQueue(TaskQueue):
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
     Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
     ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
-    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
+    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis (a
+    broker of another kind without ``redis`` is refused here, :class:`ValueError`).
     ``spool``: where voice events wait while the broker is down (see
-    :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry).
+    :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry);
+    by default :func:`~bwhooks.queue.spool.default_spool_path` (``$BWHOOKS_SPOOL_DIR``), with a
+    warning when nobody chose it and it would be lost (a temporary folder, a container's own
+    filesystem).
     Each worker publishes again work its broker lost (still queued, unmoved for
     :attr:`orphan_after` seconds).
     """
@@ -75,6 +83,8 @@ class CeleryQueue(TaskQueue):
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        if redis is None and redis_url_of(app.conf.broker_url or "") is None:
+            raise ValueError(_NO_CLAIMS)  # else every callback would fail once answered
         self.app = app
         self.publish_timeout = publish_timeout
         self.soft_time_limit = soft_time_limit
@@ -96,6 +106,15 @@ class CeleryQueue(TaskQueue):
             metrics=metrics,
             logger=logger,
         )
+        risk = unchosen_spool_risk(name) if spool is _DEFAULT_SPOOL else None
+        if risk is not None:
+            self.logger.warning(
+                "bwhooks queue %r: the spool keeps acknowledged voice callbacks while the "
+                "broker is down, and %s: pass spool= or set %s to a volume",
+                name,
+                risk,
+                SPOOL_DIR_VARIABLE,
+            )
         # A stalled broker must not hold a request past Bandwidth's timeout.
         options = app.conf.broker_transport_options
         options.setdefault("socket_timeout", publish_timeout)
@@ -137,10 +156,7 @@ class CeleryQueue(TaskQueue):
 
             url = redis_url_of(self.app.conf.broker_url or "")
             if url is None:
-                raise ValueError(
-                    "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) "
-                    "when the broker is not Redis"
-                )
+                raise ValueError(_NO_CLAIMS)
             self._redis = redis.Redis.from_url(
                 url,
                 socket_timeout=self.publish_timeout,
@@ -213,6 +229,7 @@ class CeleryQueue(TaskQueue):
     def _on_worker_ready(self, sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
+        self.publisher.drainer.ensure_running()  # the host's spool, if one was left
         threading.Thread(
             target=self.sweeper.keep_sweeping,
             args=(self.orphan_after, threading.Event()),  # as long as the worker runs

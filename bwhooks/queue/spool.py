@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Spool", "default_spool_path"]
+__all__ = ["SPOOL_DIR_VARIABLE", "Spool", "default_spool_path", "unchosen_spool_risk"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -58,10 +59,38 @@ def _make_private(path: Path) -> None:
             os.close(descriptor)
 
 
+#: The environment variable naming the spool's folder (a volume that outlives a container).
+SPOOL_DIR_VARIABLE = "BWHOOKS_SPOOL_DIR"
+#: Files that say this process runs in a container (Docker, Podman).
+CONTAINER_MARKS = (Path("/.dockerenv"), Path("/run/.containerenv"))
+
+
 def default_spool_path(name: str) -> Path:
-    """``$XDG_STATE_HOME/bwhooks/spool-<name>.sqlite3`` (``~/.local/state`` by default)."""
+    """``$BWHOOKS_SPOOL_DIR/spool-<name>.sqlite3`` when that is set, else
+    ``$XDG_STATE_HOME/bwhooks/spool-<name>.sqlite3`` (``~/.local/state`` by default)."""
+    folder = os.environ.get(SPOOL_DIR_VARIABLE)
+    if folder:
+        return Path(folder) / f"spool-{name}.sqlite3"
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return Path(state) / "bwhooks" / f"spool-{name}.sqlite3"
+
+
+def unchosen_spool_risk(name: str) -> str | None:
+    """Why the default spool of queue ``name`` may be lost, when nobody chose its place
+    (neither ``$BWHOOKS_SPOOL_DIR`` nor ``$XDG_STATE_HOME`` is set) and it falls in a
+    temporary folder or in a container's own filesystem (gone when the container is
+    replaced); ``None`` otherwise."""
+    if os.environ.get(SPOOL_DIR_VARIABLE) or os.environ.get("XDG_STATE_HOME"):
+        return None
+    path = Path(os.path.realpath(default_spool_path(name)))
+    temporary = {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}  # noqa: S108
+    if any(path.is_relative_to(os.path.realpath(folder)) for folder in temporary):
+        return f"{path} is in a temporary folder"
+    if any(mark.exists() for mark in CONTAINER_MARKS) or os.environ.get("KUBERNETES_SERVICE_HOST"):
+        existing = next(folder for folder in path.parents if folder.exists())
+        if existing.stat().st_dev == Path("/").stat().st_dev:
+            return f"{path} is in the container's own filesystem, lost when it is replaced"
+    return None
 
 
 class Spool:

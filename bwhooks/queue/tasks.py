@@ -54,9 +54,11 @@ __all__ = [
 class TaskQueue:
     """The engine-neutral half of a queue; an engine subclasses it with :meth:`publish`.
 
-    ``claims`` is the shared store; ``spool`` (a :class:`~bwhooks.queue.spool.Spool`, or ``None``)
-    keeps events Bandwidth would not retry while the broker is down. A worker holds a
-    ``lease`` (seconds) on each run, gives up after ``max_attempts`` runs (dead letter), and
+    ``claims`` is the shared store (``None`` only for an engine whose :meth:`make_claims`
+    builds it; a queue without one is refused when built); ``spool`` (a
+    :class:`~bwhooks.queue.spool.Spool`, or ``None``) keeps events Bandwidth would not retry
+    while the broker is down. A worker holds a ``lease`` (seconds) on each run, gives up
+    after ``max_attempts`` runs (dead letter), and
     retries after ``retry_backoff * 2**(attempt-1)`` seconds (at most ``retry_backoff_max``,
     with jitter). A completed run is remembered for ``done_ttl`` seconds.
 
@@ -83,6 +85,8 @@ class TaskQueue:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if claims is None and type(self).make_claims is TaskQueue.make_claims:
+            raise ValueError(f"queue {name!r} has no claims store: pass claims=RedisClaims(...)")
         self._claims = claims
         self.name = name
         self.spool = spool
@@ -125,8 +129,11 @@ class TaskQueue:
     # -- receivers: the publisher's ---------------------------------------------------------
 
     def bind(self, handler: Handler) -> Callable[[Event], None]:
-        """Register ``handler`` under its ``module:qualname`` and return its publisher."""
-        return self.publisher.bind(handler)
+        """Register ``handler`` under its ``module:qualname`` and return its publisher; the
+        spool's drainer starts in this process (what an earlier process left is published)."""
+        publish = self.publisher.bind(handler)
+        self.publisher.drainer.ensure_running()
+        return publish
 
     def envelope(self, handler: str, event: Event, request: CallbackRequest) -> Envelope:
         """The envelope of ``event`` for ``handler``, from the request that carried it."""
