@@ -390,7 +390,12 @@ def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "prefix"), [({}, "bwhooks:"), ({"name": "orders"}, "bwhooks:orders:")]
+    ("options", "prefix"),
+    [
+        ({}, "bwhooks:"),
+        ({"name": "orders"}, "bwhooks:orders:"),
+        ({"name": "orders-eu.v2"}, "bwhooks:orders-eu.v2:"),  # Celery's header: an identifier
+    ],
 )
 def test_every_key_a_queue_writes_is_under_one_prefix(
     stack: Stack, options: dict[str, Any], prefix: str
@@ -428,6 +433,16 @@ def test_every_key_a_queue_writes_is_under_one_prefix(
     assert written() == [f"{prefix}attempts:{work}", f"{prefix}claim:{work}", f"{prefix}dead"]
     assert queue.claims.state(work) == "dead"
     assert [letter.envelope["key"] for letter in queue.dead_letters()] == [work]
+
+
+@pytest.mark.parametrize("name", ["", "-orders", "a/b", "../spool", "a:b", "a b", "é", "x" * 65])
+def test_a_queue_name_that_could_not_name_a_task_key_or_file_is_refused(name: str) -> None:
+    from celery import Celery
+
+    from bwhooks.queue.celery import CeleryQueue
+
+    with pytest.raises(ValueError, match="queue name"):
+        CeleryQueue(Celery("names", broker="redis://127.0.0.1:1/0"), name=name, spool=None)
 
 
 def test_queue_outcomes_reach_the_metrics_hook(app: ModuleType) -> None:

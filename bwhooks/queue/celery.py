@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from importlib.metadata import version
@@ -262,7 +263,8 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
             except Exception as exc:  # the broker refused the retry: keep the message
                 raise Reject(exc, requeue=True) from exc
 
-    run.__name__ = run.__qualname__ = f"run_{queue.name}"
+    # Celery compiles a header from the name: an identifier ("orders-eu" is a subtraction)
+    run.__name__ = run.__qualname__ = "run_" + re.sub(r"\W", "_", queue.name)
     return run
 
 

@@ -20,6 +20,7 @@ that calls :meth:`TaskQueue.run` and acts on its :class:`Verdict`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,9 @@ __all__ = [
     "holder_is_dead",
     "run_token",
 ]
+
+#: What a queue may be named: it names the Celery task, the Redis keys and the spool file.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 
 
 class TaskQueue:
@@ -83,6 +87,11 @@ class TaskQueue:
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(
+                f"queue name {name!r}: 1 to 64 letters, digits, '_', '-' or '.', beginning "
+                "with a letter or digit (it names the task, the Redis keys and the spool file)"
+            )
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if claims is None and type(self).make_claims is TaskQueue.make_claims:
