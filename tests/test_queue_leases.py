@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,10 +23,13 @@ import redis
 from processes import Service, running, start_gunicorn, start_redis, start_worker, wait_for
 from support import free_port
 
-from bwhooks import parse_delivery
+from bwhooks import CallbackRequest, parse_delivery
 from bwhooks.auth import basic_authorization
+from bwhooks.dispatch import handling
+from bwhooks.errors import QueueUnavailable
 from bwhooks.idempotency import idempotency_key
-from bwhooks.queue.claims import RedisClaims, key_prefix
+from bwhooks.queue.claims import RedisClaims, Start, key_prefix
+from bwhooks.queue.tasks import Envelope, TaskQueue, Verdict
 from bwhooks.testing import fake_payload
 
 pytestmark = pytest.mark.timeout(180)
@@ -160,3 +164,110 @@ def test_a_run_that_ends_after_its_lease_lapsed_is_done_and_not_run_again(
         assert node.broker_holds() == 0
         assert node.count("starts", key) == 1
         assert node.count("completions", key) == 1
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The claims' clock, the test's: "idle for a second" is exact, whatever the load (a
+    lease still lapses in Redis's own time)."""
+    now = SimpleNamespace(now=1_000_000.0)
+    monkeypatch.setattr("bwhooks.queue.claims.time", SimpleNamespace(time=lambda: now.now))
+    return now
+
+
+def claims_on(redis_port: int, prefix: str) -> RedisClaims:
+    return RedisClaims(redis.Redis(port=redis_port), prefix=f"{prefix}-{time.time_ns()}:")
+
+
+def test_a_lapsed_lease_is_swept_once_taken_over_and_its_late_holder_clobbers_nothing(
+    redis_port: int, clock: SimpleNamespace
+) -> None:
+    claims = claims_on(redis_port, "lapsed")
+    sweeper = RedisClaims(claims.client, prefix=claims.prefix)  # another worker's sweep
+    assert claims.enqueue("k", "receiver", 30, '{"v": 1}') is None
+    claims.queued("k", "receiver", 60, '{"v": 1}')
+    assert claims.begin("k", "first", 0.2, 60).start is Start.RUN
+    clock.now += 1
+    assert claims.sweep(idle=1) == []  # a live lease: the work is moving
+    assert claims.state("k") == "running:first"
+    wait_for(lambda: claims.lease_left("k") == 0, "the lease lapsed")
+    assert claims.state("k") == "running:first"  # lapsed, still pending: never "absent"
+    assert claims.sweep(idle=1) == []  # moved a moment ago (the live lease was seen)
+    clock.now += 1
+    assert claims.sweep(idle=1) == ['{"v": 1}']  # published again, by one sweeper:
+    assert sweeper.sweep(idle=1) == []
+    second = claims.begin("k", "second", 60, 60)  # the republished message: taken over
+    assert (second.start, second.attempt) == (Start.RUN, 2)
+    assert not claims.renew("k", "first", 60)  # the late holder: no longer its work
+    assert not claims.finish("k", "first", 60)
+    assert not claims.give_back("k", "first", 60)
+    assert claims.state("k") == "running:second"
+    assert claims.lease_left("k") > 0
+    busy = claims.begin("k", "third", 60, 60)
+    assert (busy.start, busy.holder) == (Start.BUSY, "second")
+    assert claims.finish("k", "second", 60)
+    assert claims.state("k") == "done"
+    assert claims.lease_left("k") == 0
+    clock.now += 2
+    assert claims.sweep(idle=1) == []
+    assert claims.client.zcard(f"{claims.prefix}pending-at") == 0
+
+
+def test_a_lapsed_lease_nobody_took_over_is_renewed_or_finished_by_its_holder(
+    redis_port: int,
+) -> None:
+    claims = claims_on(redis_port, "late")
+    assert claims.enqueue("k", "receiver", 30, '{"v": 1}') is None
+    assert claims.begin("k", "run", 0.05, 60).start is Start.RUN
+    wait_for(lambda: claims.lease_left("k") == 0, "the lease lapsed")
+    assert claims.renew("k", "run", 60)  # still its work: the lease is taken again
+    assert claims.lease_left("k") > 0
+    assert claims.begin("k", "other", 60, 60).start is Start.BUSY
+    assert claims.begin("k", "run-2", 0.05, 60, take_over="running:run").start is Start.RUN
+    wait_for(lambda: claims.lease_left("k") == 0, "the second lease lapsed")
+    assert claims.finish("k", "run-2", 60)  # completed after the lapse: done all the same
+    assert claims.state("k") == "done"
+    assert claims.begin("k", "duplicate", 60, 60).start is Start.DONE
+
+
+def test_a_publish_that_lands_while_marking_it_queued_fails_stays_pending(
+    redis_port: int, clock: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pending entry is written with the claim: a publish the broker then lost, whose
+    ``queued`` update failed, is published again by the sweep, also once its ``enqueuing``
+    claim lapsed; a publish that failed leaves nothing pending."""
+    published: list[Envelope] = []
+
+    class Lossy(TaskQueue):
+        def publish(self, envelope: Envelope) -> None:
+            if failing:
+                raise ConnectionError("broker down")
+            published.append(envelope)  # and the broker loses it
+
+    def unreachable(*args: object) -> None:
+        raise ConnectionError("the claims store blinked")
+
+    failing = True
+    queue = Lossy(claims_on(redis_port, "landed"), enqueue_ttl=0.2)
+    publish = queue.bind(lambda event: None)
+    monkeypatch.setattr(queue.claims, "queued", unreachable)
+    body = json.dumps(fake_payload("sms")).encode()
+    request = CallbackRequest("POST", "/", HEADERS, body)
+    (event,) = parse_delivery(json.loads(body))
+    with handling(request), pytest.raises(QueueUnavailable):
+        publish(event)  # the publish failed: nothing pending, the claim free
+    clock.now += 2
+    assert queue.republish_orphans(idle=1) == 0
+    failing = False
+    with handling(request):
+        publish(event)  # answered 2xx: the broker took it
+    (envelope,) = published
+    assert (queue.claims.state(envelope.key) or "").startswith("enqueuing:")  # not queued
+    wait_for(lambda: queue.claims.state(envelope.key) is None, "the enqueuing claim lapsed")
+    clock.now += 2
+    assert queue.republish_orphans(idle=1) == 1
+    assert published == [envelope, envelope]
+    assert queue.run(envelope.to_dict()).verdict is Verdict.ACK
+    assert queue.claims.state(envelope.key) == "done"
+    clock.now += 2
+    assert queue.republish_orphans(idle=1) == 0

@@ -55,24 +55,36 @@ DONE = "done"
 DEAD = "dead"
 
 # Take "enqueuing:<token>" if the key is absent; else say what holds it.
+# With it, the envelope ARGV[3] (when given) is pending from time ARGV[4] (KEYS[2]: the
+# envelopes, KEYS[3]: when each last moved), so that a publish that lands is never without it.
 _ENQUEUE = """
 local held = redis.call('GET', KEYS[1])
 if held then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+end
 return false
 """
-# Free the key if ARGV[1] (the owner's value) still holds it: 1 if freed, 0 if not.
+# Free the key, and its pending entry, if ARGV[1] (the owner's value) still holds it: 1 if
+# freed, 0 if not.
 _ABANDON = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 """
 # The publish of ARGV[1] landed: `queued` (unless a worker already took it), and the envelope
 # ARGV[3] indexed as pending at time ARGV[4] until a worker finishes it (KEYS[2]: envelopes,
-# KEYS[3]: when each was last seen moving).
+# KEYS[3]: when each was last seen moving), unless a worker finished it already.
 _QUEUED = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
   redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[2])
+elseif held == 'done' or held == 'dead' then
+  return 0
 end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
@@ -94,26 +106,25 @@ end
 return 1
 """
 # Pending work ARGV[3] (KEYS[1]: its claim, KEYS[2]: its lease) that nothing moved since
-# ARGV[1] (KEYS[4]): still queued, or running under a lapsed lease, so its message may be
-# gone (a broker that lost it, a node lost with its unacknowledged copy). Marked as moving
-# at ARGV[2], so that one sweeper takes it, and its envelope (KEYS[3]) handed back to publish
-# again; a live lease only counts as moving. Finished work leaves the index.
+# ARGV[1] (KEYS[4]), and not finished: its message may be gone (a broker that lost it, a node
+# lost with its unacknowledged copy), whether it is queued, running under a lapsed lease, or
+# its claim lapsed while being published. Marked as moving at ARGV[2], so that one sweeper
+# takes it, and its envelope (KEYS[3]) handed back to publish again; a live lease only
+# counts as moving. Finished work leaves the index.
 _SWEEP = """
 local moved = redis.call('ZSCORE', KEYS[4], ARGV[3])
 if not moved or tonumber(moved) > tonumber(ARGV[1]) then return false end
 local held = redis.call('GET', KEYS[1])
-local running = held and string.sub(held, 1, 8) == 'running:'
-if held == 'queued' or (held and string.sub(held, 1, 10) == 'enqueuing:')
-    or (running and redis.call('EXISTS', KEYS[2]) == 0) then
-  redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
-  return redis.call('HGET', KEYS[3], ARGV[3]) or false
-elseif running then
-  redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+if held == 'done' or held == 'dead' then
+  redis.call('HDEL', KEYS[3], ARGV[3])
+  redis.call('ZREM', KEYS[4], ARGV[3])
   return false
 end
-redis.call('HDEL', KEYS[3], ARGV[3])
-redis.call('ZREM', KEYS[4], ARGV[3])
-return false
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+if held and string.sub(held, 1, 8) == 'running:' and redis.call('EXISTS', KEYS[2]) == 1 then
+  return false
+end
+return redis.call('HGET', KEYS[3], ARGV[3]) or false
 """
 # A worker's start: skip what is done or dead, wait for a live lease (KEYS[4]) unless it is
 # ARGV[6]'s, a holder known dead; else take the claim and the lease (ARGV[7], for ARGV[2]
@@ -197,9 +208,13 @@ class RedisClaims:
 
     # -- receivers --------------------------------------------------------------------------
 
-    def enqueue(self, key: str, token: str, ttl: float) -> str | None:
-        """Take ``key`` for publishing (``None``), or return the value that holds it."""
-        held = self._enqueue(keys=[self._key(key)], args=[ENQUEUING + token, _ms(ttl)])
+    def enqueue(self, key: str, token: str, ttl: float, envelope: str = "") -> str | None:
+        """Take ``key`` for publishing (``None``), or return the value that holds it; the
+        ``envelope`` (JSON) is pending from then on, in the same step (see :meth:`sweep`)."""
+        held = self._enqueue(
+            keys=[self._key(key), *self._pending],
+            args=[ENQUEUING + token, _ms(ttl), envelope, time.time(), key],
+        )
         return None if held is None else _text(held)
 
     def queued(self, key: str, token: str, ttl: float, envelope: str) -> None:
@@ -211,8 +226,11 @@ class RedisClaims:
         )
 
     def abandon(self, key: str, token: str) -> bool:
-        """The publish of ``token`` failed: the key is free for the next delivery."""
-        return bool(self._abandon(keys=[self._key(key)], args=[ENQUEUING + token]))
+        """The publish of ``token`` failed: the key is free for the next delivery, and the
+        work no longer pending."""
+        return bool(
+            self._abandon(keys=[self._key(key), *self._pending], args=[ENQUEUING + token, key])
+        )
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -261,11 +279,12 @@ class RedisClaims:
         return self._settled(key, RUNNING + token, DEAD, ttl)
 
     def sweep(self, idle: float, limit: int = 100) -> list[str]:
-        """Envelopes (JSON) of work that nothing moved for ``idle`` seconds, still
-        ``queued`` or ``running`` under a lapsed lease: its message may be lost (a broker
-        that died between handing a message to a worker and recording it unacknowledged, a
-        node lost with its unacknowledged copy). Each is returned to one caller only: one
-        compare-and-set per work, with its keys declared."""
+        """Envelopes (JSON) of work that nothing moved for ``idle`` seconds and is not
+        finished: still ``queued``, ``running`` under a lapsed lease, or its claim lapsed
+        while it was being published. Its message may be lost (a broker that died between
+        handing a message to a worker and recording it unacknowledged, a node lost with its
+        unacknowledged copy). Each is returned to one caller only: one compare-and-set per
+        work, with its keys declared."""
         now = time.time()
         envelopes, moved = self._pending
         found = []
