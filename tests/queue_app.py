@@ -5,7 +5,7 @@ each callback started and completed.
 
 Configured by the environment: ``QUEUE_REDIS_URL`` (broker and store), ``QUEUE_PREFIX``
 (Redis keys of this run), ``QUEUE_SPOOL`` (the spool file), ``QUEUE_SLEEP`` (seconds each
-queued run takes).
+queued run takes), ``QUEUE_ORPHAN_AFTER`` (the sweep's idle time, 30 s by default).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ queue = CeleryQueue(
     max_attempts=3,
     retry_backoff=0.2,
     retry_backoff_max=0.5,
-    orphan_after=30,  # beyond the longest wait in the soak's queue
+    orphan_after=float(os.environ.get("QUEUE_ORPHAN_AFTER", "30")),  # beyond the soak's waits
     on_dead_letter=dead_lettered,
 )
 receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))

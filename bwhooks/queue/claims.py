@@ -12,10 +12,17 @@ that a redelivered message never runs beside a live run. Published work stays in
 index (its envelope, and when it last moved) until it is done, so that work whose message a
 broker lost is found and published again (:meth:`RedisClaims.sweep`).
 
+The lease is not the claim: ``running:<token>`` is kept as long as ``queued`` (the
+``ttl`` of done work), and the lease is a key of its own, ``lease:<key>``, that lapses
+``lease`` seconds after it was taken or renewed. A lapsed lease is work still pending whose
+holder stopped (a node lost with its broker's copy of the message): the next run takes it
+over and the sweep publishes it again; its holder, if it finishes after all and nobody took
+the work over, still marks it ``done``.
+
 The keys of a queue share one prefix (:func:`key_prefix`): ``bwhooks:`` for the default
 queue, ``bwhooks:<name>:`` for another. Under it: ``claim:<key>`` and ``attempts:<key>``
-per queued ``(event, handler)``, the pending index ``pending`` (a hash) and ``pending-at``
-(a sorted set), and the dead-letter stream ``dead``.
+per queued ``(event, handler)``, ``lease:<key>`` while it runs, the pending index
+``pending`` (a hash) and ``pending-at`` (a sorted set), and the dead-letter stream ``dead``.
 """
 
 from __future__ import annotations
@@ -48,34 +55,48 @@ DONE = "done"
 DEAD = "dead"
 
 # Take "enqueuing:<token>" if the key is absent; else say what holds it.
+# With it, the envelope ARGV[3] (when given) is pending from time ARGV[4] (KEYS[2]: the
+# envelopes, KEYS[3]: when each last moved), so that a publish that lands is never without it.
 _ENQUEUE = """
 local held = redis.call('GET', KEYS[1])
 if held then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+end
 return false
 """
-# Free the key if ARGV[1] (the owner's value) still holds it: 1 if freed, 0 if not.
+# Free the key, and its pending entry, if ARGV[1] (the owner's value) still holds it: 1 if
+# freed, 0 if not.
 _ABANDON = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 """
 # The publish of ARGV[1] landed: `queued` (unless a worker already took it), and the envelope
 # ARGV[3] indexed as pending at time ARGV[4] until a worker finishes it (KEYS[2]: envelopes,
-# KEYS[3]: when each was last seen moving).
+# KEYS[3]: when each was last seen moving), unless a worker finished it already.
 _QUEUED = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
   redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[2])
+elseif held == 'done' or held == 'dead' then
+  return 0
 end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1
 """
-# A compare-and-set from ARGV[1] to ARGV[2] for ARGV[3] ms, and the pending index follows:
-# ARGV[4] == 'forget' drops the key from it, otherwise its time becomes ARGV[5].
+# A compare-and-set from ARGV[1] to ARGV[2] for ARGV[3] ms that ends the run's lease (KEYS[4],
+# lapsed or not: the claim is still the run's), and the pending index follows: ARGV[4] ==
+# 'forget' drops the key from it, otherwise its time becomes ARGV[5].
 _SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[4])
 if ARGV[4] == 'forget' then
   redis.call('HDEL', KEYS[2], ARGV[6])
   redis.call('ZREM', KEYS[3], ARGV[6])
@@ -84,45 +105,51 @@ else
 end
 return 1
 """
-# Pending work nobody moved since ARGV[1]: still queued, so its message may be gone (a
-# broker that lost it): hand back up to ARGV[3] envelopes to publish again, each marked
-# as moving at ARGV[2] so that one sweeper takes it. Finished work leaves the index.
+# Pending work ARGV[3] (KEYS[1]: its claim, KEYS[2]: its lease) that nothing moved since
+# ARGV[1] (KEYS[4]), and not finished: its message may be gone (a broker that lost it, a node
+# lost with its unacknowledged copy), whether it is queued, running under a lapsed lease, or
+# its claim lapsed while being published. Marked as moving at ARGV[2], so that one sweeper
+# takes it, and its envelope (KEYS[3]) handed back to publish again; a live lease only
+# counts as moving. Finished work leaves the index.
 _SWEEP = """
-local found = {}
-local keys = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, key in ipairs(keys) do
-  local held = redis.call('GET', ARGV[4] .. key)
-  if held == 'queued' or (held and string.sub(held, 1, 10) == 'enqueuing:') then
-    redis.call('ZADD', KEYS[2], ARGV[2], key)
-    table.insert(found, redis.call('HGET', KEYS[1], key))
-  elseif held and string.sub(held, 1, 8) == 'running:' then
-    redis.call('ZADD', KEYS[2], ARGV[2], key)
-  else
-    redis.call('HDEL', KEYS[1], key)
-    redis.call('ZREM', KEYS[2], key)
-  end
+local moved = redis.call('ZSCORE', KEYS[4], ARGV[3])
+if not moved or tonumber(moved) > tonumber(ARGV[1]) then return false end
+local held = redis.call('GET', KEYS[1])
+if held == 'done' or held == 'dead' then
+  redis.call('HDEL', KEYS[3], ARGV[3])
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  return false
 end
-return found
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+if held and string.sub(held, 1, 8) == 'running:' and redis.call('EXISTS', KEYS[2]) == 1 then
+  return false
+end
+return redis.call('HGET', KEYS[3], ARGV[3]) or false
 """
-# A worker's start: skip what is done or dead, wait for a live lease (unless it is ARGV[6],
-# a lease whose holder is known dead), else take the lease, count the attempt (KEYS[2],
-# kept ARGV[3] ms) and note the pending work moved (KEYS[3]).
+# A worker's start: skip what is done or dead, wait for a live lease (KEYS[4]) unless it is
+# ARGV[6]'s, a holder known dead; else take the claim and the lease (ARGV[7], for ARGV[2]
+# ms; a lapsed lease is taken over), count the attempt (KEYS[2], kept ARGV[3] ms, as the
+# claim) and note the pending work moved (KEYS[3]).
 _BEGIN = """
 local held = redis.call('GET', KEYS[1])
 if held == 'done' or held == 'dead' then return {held, 0} end
 if held and string.sub(held, 1, 8) == 'running:' and held ~= ARGV[6] then
-  return {'busy', redis.call('PTTL', KEYS[1]), held}
+  local left = redis.call('PTTL', KEYS[4])
+  if left ~= -2 then return {'busy', math.max(left, 0), held} end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[2])
 local attempt = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], 'XX', ARGV[4], ARGV[5])
 return {'run', attempt}
 """
-# Keep a lease alive: PEXPIRE only while the owner holds it.
+# Keep a lease (KEYS[2]) alive for ARGV[3] ms while the claim (KEYS[1]) is still ARGV[1]'s:
+# a lapsed lease nobody took over is taken again.
 _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
 """
 
 
@@ -176,11 +203,18 @@ class RedisClaims:
     def _key(self, key: str) -> str:
         return f"{self.prefix}claim:{key}"
 
+    def _lease(self, key: str) -> str:
+        return f"{self.prefix}lease:{key}"
+
     # -- receivers --------------------------------------------------------------------------
 
-    def enqueue(self, key: str, token: str, ttl: float) -> str | None:
-        """Take ``key`` for publishing (``None``), or return the value that holds it."""
-        held = self._enqueue(keys=[self._key(key)], args=[ENQUEUING + token, _ms(ttl)])
+    def enqueue(self, key: str, token: str, ttl: float, envelope: str = "") -> str | None:
+        """Take ``key`` for publishing (``None``), or return the value that holds it; the
+        ``envelope`` (JSON) is pending from then on, in the same step (see :meth:`sweep`)."""
+        held = self._enqueue(
+            keys=[self._key(key), *self._pending],
+            args=[ENQUEUING + token, _ms(ttl), envelope, time.time(), key],
+        )
         return None if held is None else _text(held)
 
     def queued(self, key: str, token: str, ttl: float, envelope: str) -> None:
@@ -192,19 +226,29 @@ class RedisClaims:
         )
 
     def abandon(self, key: str, token: str) -> bool:
-        """The publish of ``token`` failed: the key is free for the next delivery."""
-        return bool(self._abandon(keys=[self._key(key)], args=[ENQUEUING + token]))
+        """The publish of ``token`` failed: the key is free for the next delivery, and the
+        work no longer pending."""
+        return bool(
+            self._abandon(keys=[self._key(key), *self._pending], args=[ENQUEUING + token, key])
+        )
 
     # -- workers ----------------------------------------------------------------------------
 
     def begin(
         self, key: str, token: str, lease: float, ttl: float, *, take_over: str = ""
     ) -> Begun:
-        """Take the lease for a run, unless the work is done, dead or leased elsewhere;
-        ``take_over``: the lease value (:attr:`Begun.holder`) of a holder known dead."""
+        """Take the lease for a run, unless the work is done, dead or under a live lease
+        elsewhere (a lapsed one is taken over); ``take_over``: the claim's value
+        (``running:`` and :attr:`Begun.holder`) of a holder known dead. The claim is kept
+        ``ttl`` seconds, the lease ``lease`` seconds unless renewed."""
         reply = self._begin(
-            keys=[self._key(key), f"{self.prefix}attempts:{key}", self._pending[1]],
-            args=[RUNNING + token, _ms(lease), _ms(ttl), time.time(), key, take_over],
+            keys=[
+                self._key(key),
+                f"{self.prefix}attempts:{key}",
+                self._pending[1],
+                self._lease(key),
+            ],
+            args=[RUNNING + token, _ms(lease), _ms(ttl), time.time(), key, take_over, token],
         )
         start = Start(_text(reply[0]))
         if start is Start.BUSY:
@@ -213,11 +257,17 @@ class RedisClaims:
         return Begun(start, attempt=int(reply[1]))
 
     def renew(self, key: str, token: str, lease: float) -> bool:
-        """Extend this run's lease; ``False`` when it is no longer this run's."""
-        return bool(self._renew(keys=[self._key(key)], args=[RUNNING + token, _ms(lease)]))
+        """Extend this run's lease (take it again if it lapsed and nobody took the work
+        over); ``False`` when the work is no longer this run's."""
+        return bool(
+            self._renew(
+                keys=[self._key(key), self._lease(key)], args=[RUNNING + token, token, _ms(lease)]
+            )
+        )
 
     def finish(self, key: str, token: str, ttl: float) -> bool:
-        """The run completed: ``done`` for ``ttl`` (duplicates are skipped meanwhile)."""
+        """The run completed: ``done`` for ``ttl`` (duplicates are skipped meanwhile), also
+        after its lease lapsed if nobody took the work over; ``False`` if somebody did."""
         return self._settled(key, RUNNING + token, DONE, ttl)
 
     def give_back(self, key: str, token: str, ttl: float) -> bool:
@@ -229,25 +279,39 @@ class RedisClaims:
         return self._settled(key, RUNNING + token, DEAD, ttl)
 
     def sweep(self, idle: float, limit: int = 100) -> list[str]:
-        """Envelopes (JSON) of work still ``queued`` that nothing moved for ``idle``
-        seconds: its message may be lost (a broker that died between handing a message to
-        a worker and recording it unacknowledged). Each is returned to one caller only."""
+        """Envelopes (JSON) of work that nothing moved for ``idle`` seconds and is not
+        finished: still ``queued``, ``running`` under a lapsed lease, or its claim lapsed
+        while it was being published. Its message may be lost (a broker that died between
+        handing a message to a worker and recording it unacknowledged, a node lost with its
+        unacknowledged copy). Each is returned to one caller only: one compare-and-set per
+        work, with its keys declared."""
         now = time.time()
-        found = self._sweep(
-            keys=list(self._pending),
-            args=[now - idle, now, limit, f"{self.prefix}claim:"],
-        )
-        return [_text(envelope) for envelope in found if envelope is not None]
+        envelopes, moved = self._pending
+        found = []
+        for entry in self.client.zrangebyscore(moved, "-inf", now - idle, start=0, num=limit):
+            key = _text(entry)
+            envelope = self._sweep(
+                keys=[self._key(key), self._lease(key), envelopes, moved],
+                args=[now - idle, now, key],
+            )
+            if envelope is not None:
+                found.append(_text(envelope))
+        return found
 
     def _settled(
         self, key: str, expected: str, value: str, ttl: float, *, forget: bool = True
     ) -> bool:
         return bool(
             self._settle(
-                keys=[self._key(key), *self._pending],
+                keys=[self._key(key), *self._pending, self._lease(key)],
                 args=[expected, value, _ms(ttl), "forget" if forget else "keep", time.time(), key],
             )
         )
+
+    def lease_left(self, key: str) -> float:
+        """Seconds left on the lease of ``key``'s run; ``0.0`` when none is live (lapsed,
+        or no run holds it), for tools."""
+        return max(int(self.client.pttl(self._lease(key))), 0) / 1000
 
     def state(self, key: str) -> str | None:
         """The claim's value (``"queued"``, ``"running:..."``, ``"done"``...), for tools."""

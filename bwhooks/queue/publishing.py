@@ -89,7 +89,8 @@ class Publisher:
         (:class:`~bwhooks.errors.RetryLater` while another delivery is publishing it)."""
         queue = self.queue
         token = uuid.uuid4().hex
-        held = queue.claims.enqueue(envelope.key, token, queue.enqueue_ttl)
+        pending = json.dumps(envelope.to_dict())  # pending from the claim on: see claims.sweep
+        held = queue.claims.enqueue(envelope.key, token, queue.enqueue_ttl, pending)
         if held is not None:
             if held.startswith(ENQUEUING):
                 raise RetryLater("the same event is being queued by another delivery")

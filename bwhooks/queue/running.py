@@ -121,7 +121,9 @@ class Worker:
             return self._failed(envelope, event, token, exc, attempt)
         duration = time.perf_counter() - started
         if not queue.claims.finish(envelope.key, token, queue.done_ttl):
-            queue.logger.warning("%s completed after its lease was lost", envelope.key)
+            queue.logger.warning(
+                "%s completed, but its lease lapsed and another run took it over", envelope.key
+            )
         queue.logger.info(
             "handled %s event (%s) with %s on attempt %d in %.1f ms",
             event.event_type,
