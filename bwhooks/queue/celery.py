@@ -28,7 +28,7 @@ from celery.exceptions import Reject, Retry
 
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
-from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publish_deadline
 from bwhooks.queue.envelopes import DeadLetter, Envelope
 from bwhooks.queue.running import Ran, Verdict
 from bwhooks.queue.spool import Spool, default_spool_path
@@ -46,7 +46,9 @@ class CeleryQueue(TaskQueue):
     Defaults suit Bandwidth: a handler gets ``soft_time_limit`` (60 s) then is killed at
     ``time_limit`` (90 s) and retried; its claim's ``lease`` (120 s) outlives the time
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
-    Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
+    Claiming and publishing an event give up after ``publish_timeout`` seconds together
+    (3 s, inside Bandwidth's 10 s): the wait for one of Celery's ``broker_pool_limit``
+    producers included.
     ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
     (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
     ``spool``: where voice events wait while the broker is down (see
@@ -76,7 +78,6 @@ class CeleryQueue(TaskQueue):
         logger: logging.Logger | None = None,
     ) -> None:
         self.app = app
-        self.publish_timeout = publish_timeout
         self.soft_time_limit = soft_time_limit
         self.time_limit = time_limit
         self._redis = redis
@@ -91,6 +92,7 @@ class CeleryQueue(TaskQueue):
             retry_backoff=retry_backoff,
             retry_backoff_max=retry_backoff_max,
             done_ttl=done_ttl,
+            publish_timeout=publish_timeout,
             renew_leases=True,  # until a prefork worker starts: it enforces the time limits
             on_dead_letter=on_dead_letter,
             metrics=metrics,
@@ -134,6 +136,8 @@ class CeleryQueue(TaskQueue):
         """The ``redis.Redis`` of the claims (the broker's Redis unless one was given)."""
         if self._redis is None:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
 
             url = redis_url_of(self.app.conf.broker_url or "")
             if url is None:
@@ -145,6 +149,9 @@ class CeleryQueue(TaskQueue):
                 url,
                 socket_timeout=self.publish_timeout,
                 socket_connect_timeout=self.publish_timeout,
+                # a timed-out call is not tried again: a store that accepts and never
+                # answers must not hold the claim-and-publish's thread for long
+                retry=Retry(NoBackoff(), 0),
             )
         return self._redis
 
@@ -154,18 +161,24 @@ class CeleryQueue(TaskQueue):
         return RedisClaims(self.redis, prefix=key_prefix(self.name))
 
     def publish(self, envelope: Envelope) -> None:
-        """Send the envelope as the task's one JSON argument; raises when the broker did not
-        take it within ``publish_timeout`` seconds."""
-        self.task.apply_async(
-            (envelope.to_dict(),),
-            retry=True,
-            retry_policy={
-                "max_retries": 2,
-                "interval_start": 0,
-                "interval_step": 0.2,
-                "interval_max": 0.5,
-            },
-        )
+        """Send the envelope as the task's one JSON argument within the
+        :func:`~bwhooks.queue.context.publish_deadline` (else ``publish_timeout`` from now):
+        a producer of Celery's pool, the broker connection and the publish (with RabbitMQ,
+        its confirm) each wait only what is left of it. Raises when the broker did not
+        take it in time."""
+        deadline = publish_deadline() or Deadline.after(self.publish_timeout)
+        pool = self.app.producer_pool
+        try:
+            producer = pool.acquire(block=True, timeout=deadline.left("taking a producer"))
+        except pool.LimitExceeded as exc:
+            raise PublishTimeout(
+                f"all {pool.limit} broker connections of the pool stayed busy "
+                f"(broker_pool_limit) for {self.publish_timeout:g}s"
+            ) from exc
+        try:
+            _send(self.task, producer, envelope, deadline)
+        finally:
+            producer.release()
 
     # -- the start-up self-check ------------------------------------------------------------
 
@@ -247,6 +260,36 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
 
     run.__name__ = run.__qualname__ = f"run_{queue.name}"
     return run
+
+
+def _send(task: Any, producer: Any, envelope: Envelope, deadline: Deadline) -> None:
+    """Publish on ``producer`` within ``deadline``: connect, then publish without kombu's
+    retries (they know no deadline), once more on a fresh connection if the pooled one
+    was broken."""
+    connection = producer.connection
+    for attempt in (1, 2):  # the second on a fresh connection, if the pooled one was stale
+        connection.ensure_connection(
+            max_retries=2,  # a broker that refuses is answered at once, as before
+            interval_start=0,
+            interval_step=0.2,
+            interval_max=0.5,
+            timeout=deadline.left("connecting to the broker"),
+        )
+        left = deadline.left("publishing")
+        try:
+            task.apply_async(
+                (envelope.to_dict(),),
+                producer=producer,
+                retry=False,  # kombu's retries know no deadline: this loop retries
+                timeout=left,
+                confirm_timeout=left,
+            )
+            return
+        except connection.recoverable_connection_errors:
+            if attempt == 2:
+                raise
+            connection.collect()  # drop the broken connection, without I/O
+            producer.revive(connection)
 
 
 def redis_url_of(broker_url: str) -> str | None:

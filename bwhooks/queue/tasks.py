@@ -60,6 +60,11 @@ class TaskQueue:
     retries after ``retry_backoff * 2**(attempt-1)`` seconds (at most ``retry_backoff_max``,
     with jitter). A completed run is remembered for ``done_ttl`` seconds.
 
+    A receiver's claim and publish of an event end within ``publish_timeout`` seconds
+    together (one :class:`~bwhooks.queue.context.Deadline`): past it the callback is
+    answered as when the broker is down. Its ``enqueuing`` claim is kept ``enqueue_ttl``
+    seconds at most, longer than that bound.
+
     Its roles read these settings when they use them: :attr:`publisher` (with its
     ``drainer``), :attr:`worker` and :attr:`sweeper`.
     """
@@ -76,6 +81,7 @@ class TaskQueue:
         retry_backoff_max: float = 300.0,
         done_ttl: float = 2 * DAY,
         enqueue_ttl: float = 30.0,
+        publish_timeout: float = 3.0,
         renew_leases: bool = True,
         on_dead_letter: Callable[[DeadLetter], Any] | None = None,
         metrics: Callable[[QueueOutcome], Any] | None = None,
@@ -83,6 +89,8 @@ class TaskQueue:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not 0 < publish_timeout < enqueue_ttl:
+            raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
         self._claims = claims
         self.name = name
         self.spool = spool
@@ -92,6 +100,7 @@ class TaskQueue:
         self.retry_backoff_max = retry_backoff_max
         self.done_ttl = done_ttl
         self.enqueue_ttl = enqueue_ttl
+        self.publish_timeout = publish_timeout
         self.renew_leases = renew_leases
         self.on_dead_letter = on_dead_letter
         self.metrics = metrics
@@ -118,8 +127,9 @@ class TaskQueue:
         raise ValueError(f"queue {self.name!r} has no claims store")
 
     def publish(self, envelope: Envelope) -> None:
-        """Hand ``envelope`` to the broker, within a bounded time; raise if it was not
-        accepted."""
+        """Hand ``envelope`` to the broker within
+        :func:`~bwhooks.queue.context.publish_deadline` (else ``publish_timeout``); raise
+        if it was not accepted."""
         raise NotImplementedError
 
     # -- receivers: the publisher's ---------------------------------------------------------
