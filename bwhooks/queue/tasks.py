@@ -12,9 +12,9 @@ with the same parser and calls the same function under a lease: :meth:`TaskQueue
 broker is down) and its :class:`~bwhooks.queue.draining.SpoolDrainer`, the
 :class:`~bwhooks.queue.running.Worker` (lease, run, retry, dead-letter, done) and the
 :class:`~bwhooks.queue.sweeping.OrphanSweeper` (work whose message a broker lost). A task engine
-plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` and a worker task
-that calls :meth:`TaskQueue.run` and acts on its :class:`Verdict`
-(:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
+plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` (bounding each
+wait by :func:`publish_deadline`) and a worker task that calls :meth:`TaskQueue.run` and acts
+on its :class:`Verdict` (:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bwhooks.events import Event
 from bwhooks.http import CallbackRequest
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims
-from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publish_deadline
 from bwhooks.queue.envelopes import ENVELOPE_VERSION, DeadLetter, Envelope, EnvelopeError
 from bwhooks.queue.leases import holder_is_dead, run_token
 from bwhooks.queue.publishing import Publisher
@@ -39,14 +39,17 @@ from bwhooks.registry import Handler, Queue
 __all__ = [
     "ENVELOPE_VERSION",
     "DeadLetter",
+    "Deadline",
     "Envelope",
     "EnvelopeError",
+    "PublishTimeout",
     "Queue",
     "QueueOutcome",
     "Ran",
     "TaskQueue",
     "Verdict",
     "holder_is_dead",
+    "publish_deadline",
     "run_token",
 ]
 
