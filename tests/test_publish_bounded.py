@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -349,3 +350,53 @@ def test_a_broken_pooled_connection_is_replaced_within_the_deadline(
     queue.publish(envelope_for(queue, event))
     assert failures == []
     assert store.llen(tasks) == 1  # published once, on the fresh connection
+
+
+def test_a_pooled_connection_is_waited_for_until_the_deadline_only(store: redis.Redis) -> None:
+    """Every connection of Celery's pool busy (held longer than the deadline, as by
+    publishes stuck on a silent broker): the publish gives up at its deadline, it does not
+    queue behind them (kombu's own waits have no timeout)."""
+    from bwhooks import parse_delivery
+
+    port = store.connection_pool.connection_kwargs["port"]
+    celery_app = Celery("bounded-pool", broker=f"redis://127.0.0.1:{port}/0")
+    celery_app.conf.broker_pool_limit = 1
+    queue = CeleryQueue(
+        celery_app, name="bounded_pool", redis=store, spool=None, publish_timeout=0.3
+    )
+    (event,) = parse_delivery(fake_payload("message-delivered"))
+    envelope = envelope_for(queue, event)
+    held = celery_app.pool.acquire(block=True, timeout=5)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            publishing = pool.submit(queue.publish, envelope)
+            with pytest.raises(PublishTimeout, match="pooled broker connections"):
+                publishing.result(timeout=30)  # kombu's wait would still be waiting
+    finally:
+        held.release()
+    queue.publish(envelope)  # the producer back: published
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
+def test_a_forked_child_claims_and_publishes_on_threads_of_its_own(store: redis.Redis) -> None:
+    """A process that published, then forked (a Celery worker's parent that drained a
+    spool, a receiver preloaded by gunicorn): its child publishes within the deadline, on
+    threads of its own (the parent's are not in the child)."""
+    import warnings
+
+    from bwhooks import parse_delivery
+
+    queue = Recording(RedisClaims(store, prefix="bounded-fork:"), publish_timeout=5.0)
+    (first, second) = parse_delivery(fake_payload("message-delivered", count=2))
+    assert queue.publisher.claim_and_publish(envelope_for(queue, first))  # threads started
+    with warnings.catch_warnings():  # Python 3.12+: fork() of a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:  # the child: 0 when published within the deadline
+        code = 1
+        try:
+            code = 0 if queue.publisher.claim_and_publish(envelope_for(queue, second)) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

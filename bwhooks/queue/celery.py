@@ -167,18 +167,18 @@ class CeleryQueue(TaskQueue):
         its confirm) each wait only what is left of it. Raises when the broker did not
         take it in time."""
         deadline = publish_deadline() or Deadline.after(self.publish_timeout)
-        pool = self.app.producer_pool
+        pool = self.app.pool  # kombu's producer pool waits for its connection without a bound
         try:
-            producer = pool.acquire(block=True, timeout=deadline.left("taking a producer"))
+            connection = pool.acquire(block=True, timeout=deadline.left("taking a connection"))
         except pool.LimitExceeded as exc:
             raise PublishTimeout(
-                f"all {pool.limit} broker connections of the pool stayed busy "
-                f"(broker_pool_limit) for {self.publish_timeout:g}s"
+                f"all {pool.limit} pooled broker connections (broker_pool_limit) stayed "
+                f"busy until the deadline ({self.publish_timeout:g}s)"
             ) from exc
         try:
-            _send(self.task, producer, envelope, deadline)
+            _send(self.task, connection, envelope, deadline)
         finally:
-            producer.release()
+            connection.release()
 
     # -- the start-up self-check ------------------------------------------------------------
 
@@ -262,12 +262,12 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     return run
 
 
-def _send(task: Any, producer: Any, envelope: Envelope, deadline: Deadline) -> None:
-    """Publish on ``producer`` within ``deadline``: connect, then publish without kombu's
+def _send(task: Any, connection: Any, envelope: Envelope, deadline: Deadline) -> None:
+    """Publish on ``connection`` within ``deadline``: connect, then publish without kombu's
     retries (they know no deadline), once more on a fresh connection if the pooled one
     was broken."""
-    connection = producer.connection
-    for attempt in (1, 2):  # the second on a fresh connection, if the pooled one was stale
+    producer = task.app.amqp.Producer(connection, auto_declare=False)  # no I/O
+    for attempt in (1, 2):
         connection.ensure_connection(
             max_retries=2,  # a broker that refuses is answered at once, as before
             interval_start=0,

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -73,35 +73,44 @@ class Deadline:
             raise PublishTimeout(f"out of time before {step}")
         return remaining
 
-    @contextmanager
-    def applies(self) -> Iterator[Deadline]:
-        """Make this the :func:`publish_deadline` of the code run within."""
-        token = _deadline.set(self)
-        try:
-            yield self
-        finally:
-            _deadline.reset(token)
-
     def run(self, work: Callable[[], T], what: str) -> T:
-        """``work()`` under this deadline, in a thread of its own, waited for until the
-        deadline: its result or its exception, or :class:`PublishTimeout` while it is still
-        blocked in a call that takes no deadline (one socket read of a silent broker or
-        store), which it then finishes on its own, starting no further step."""
+        """``work()`` under this deadline, on one of this process's publishing threads,
+        waited for until the deadline: its result or its exception, or
+        :class:`PublishTimeout` while it is still blocked in a call that takes no deadline
+        (one socket read of a silent broker or store), which it then finishes on its own,
+        starting no further step."""
         context = contextvars.copy_context()  # the caller's context, this deadline applied
         context.run(_deadline.set, self)
-        outcome: Future[T] = Future()
-
-        def call() -> None:
-            try:
-                outcome.set_result(context.run(work))
-            except BaseException as exc:  # handed to the caller, if it still waits
-                outcome.set_exception(exc)
-
-        threading.Thread(target=call, name="bwhooks-publish", daemon=True).start()
+        outcome = _PUBLISHING.submit(lambda: context.run(work))
         try:
             return outcome.result(timeout=self.remaining())
         except FutureTimeout:
             raise PublishTimeout(f"{what} took longer than the deadline") from None
+
+
+class _PublishingThreads:
+    """This process's threads that claim and publish, at most ``size`` at once: more wait
+    their turn (a publish stuck on a silent broker holds one until its socket times out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.forget()
+
+    def forget(self) -> None:
+        """Start afresh: a forked child has none of its parent's threads."""
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="bwhooks-publish")
+            return self._pool.submit(work)
+
+
+_PUBLISHING = _PublishingThreads(32)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_PUBLISHING.forget)
 
 
 _deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(

@@ -94,6 +94,7 @@ class Publisher:
 
     def _claim_and_publish(self, envelope: Envelope, deadline: Deadline) -> bool:
         queue = self.queue
+        deadline.left("claiming")  # begun late, behind publishes stuck on a silent broker
         token = uuid.uuid4().hex
         held = queue.claims.enqueue(envelope.key, token, queue.enqueue_ttl)
         if held is not None:
