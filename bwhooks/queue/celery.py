@@ -48,7 +48,7 @@ class CeleryQueue(TaskQueue):
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
     Claiming and publishing an event give up after ``publish_timeout`` seconds together
     (3 s, inside Bandwidth's 10 s): the wait for one of Celery's ``broker_pool_limit``
-    producers included.
+    connections included.
     ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
     (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis.
     ``spool``: where voice events wait while the broker is down (see
