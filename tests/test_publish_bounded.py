@@ -400,3 +400,20 @@ def test_a_forked_child_claims_and_publishes_on_threads_of_its_own(store: redis.
             os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("name", ["orders-eu", "orders-2", "orders.v2", "bestellungen-ü"])
+def test_a_queue_named_with_any_characters_publishes(store: redis.Redis, name: str) -> None:
+    """Celery compiles a function named after the queue's task: a queue name that is no
+    Python identifier (a hyphen, a dot) made every publish fail with SyntaxError."""
+    from bwhooks import parse_delivery
+
+    port = store.connection_pool.connection_kwargs["port"]
+    celery_app = Celery("bounded-names", broker=f"redis://127.0.0.1:{port}/0")
+    tasks = f"bounded-names-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = tasks
+    queue = CeleryQueue(celery_app, name=name, redis=store, spool=None)
+    (event,) = parse_delivery(fake_payload("message-delivered"))
+    queue.publish(envelope_for(queue, event))
+    assert store.llen(tasks) == 1
+    assert queue.task.name == f"bwhooks.{name}.run"  # the task's name is the queue's

@@ -258,7 +258,9 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
             except Exception as exc:  # the broker refused the retry: keep the message
                 raise Reject(exc, requeue=True) from exc
 
-    run.__name__ = run.__qualname__ = f"run_{queue.name}"
+    # Celery compiles a function of this name: a name like "orders-eu" must not break it
+    ident = "".join(ch if f"_{ch}".isidentifier() else "_" for ch in queue.name)
+    run.__name__ = run.__qualname__ = f"run_{ident}"
     return run
 
 
