@@ -417,3 +417,19 @@ def test_a_queue_named_with_any_characters_publishes(store: redis.Redis, name: s
     queue.publish(envelope_for(queue, event))
     assert store.llen(tasks) == 1
     assert queue.task.name == f"bwhooks.{name}.run"  # the task's name is the queue's
+
+
+def test_a_claims_client_without_socket_timeout_is_warned_about(
+    store: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``redis=`` client that waits forever for a silent store would hold a publishing
+    thread for good (the callback is answered at the deadline all the same): said once,
+    when the queue is built."""
+    port = store.connection_pool.connection_kwargs["port"]
+    celery_app = Celery("bounded-warned", broker=f"redis://127.0.0.1:{port}/0")
+    caplog.set_level("WARNING", "bwhooks.queue")
+    CeleryQueue(celery_app, name="bounded_timed", redis=store, spool=None)
+    assert caplog.text == ""
+    forever = redis.Redis(port=port, socket_timeout=None)
+    CeleryQueue(celery_app, name="bounded_forever", redis=forever, spool=None)
+    assert "'bounded_forever': the redis= client has no socket_timeout" in caplog.text

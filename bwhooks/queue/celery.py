@@ -104,6 +104,14 @@ class CeleryQueue(TaskQueue):
         options.setdefault("socket_connect_timeout", publish_timeout)
         if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
             options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
+        if redis is not None and _without_socket_timeout(redis):
+            self.logger.warning(
+                "bwhooks queue %r: the redis= client has no socket_timeout: a claims Redis "
+                "that stops answering holds a publishing thread for good; give it "
+                "socket_timeout= and socket_connect_timeout= (publish_timeout: %gs)",
+                name,
+                publish_timeout,
+            )
         self.task = app.task(
             name=f"bwhooks.{name}.run",
             bind=True,
@@ -292,6 +300,17 @@ def _send(task: Any, connection: Any, envelope: Envelope, deadline: Deadline) ->
                 raise
             connection.collect()  # drop the broken connection, without I/O
             producer.revive(connection)
+
+
+def _without_socket_timeout(client: Any) -> bool:
+    """Whether the ``redis.Redis`` ``client`` is known to wait for an answer forever (its
+    connections' ``socket_timeout``, defaulted by redis-py's version)."""
+    pool: Any = getattr(client, "connection_pool", None)
+    try:
+        connection = pool.connection_class(**pool.connection_kwargs)  # no I/O
+    except Exception:  # not a redis.Redis as known here (a cluster...): not judged
+        return False
+    return getattr(connection, "socket_timeout", 0) is None
 
 
 def redis_url_of(broker_url: str) -> str | None:
