@@ -248,7 +248,7 @@ def test_a_publish_that_lands_while_marking_it_queued_fails_stays_pending(
         raise ConnectionError("the claims store blinked")
 
     failing = True
-    queue = Lossy(claims_on(redis_port, "landed"), enqueue_ttl=0.2)
+    queue = Lossy(claims_on(redis_port, "landed"), enqueue_ttl=0.2, publish_timeout=0.1)
     publish = queue.bind(lambda event: None)
     monkeypatch.setattr(queue.claims, "queued", unreachable)
     body = json.dumps(fake_payload("sms")).encode()

@@ -29,7 +29,7 @@ from celery.exceptions import Reject, Retry
 
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
-from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publish_deadline
 from bwhooks.queue.envelopes import DeadLetter, Envelope
 from bwhooks.queue.running import Ran, Verdict
 from bwhooks.queue.spool import SPOOL_DIR_VARIABLE, Spool, default_spool_path, unchosen_spool_risk
@@ -51,7 +51,9 @@ class CeleryQueue(TaskQueue):
     Defaults suit Bandwidth: a handler gets ``soft_time_limit`` (60 s) then is killed at
     ``time_limit`` (90 s) and retried; its claim's ``lease`` (120 s) outlives the time
     limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
-    Publishing gives up after ``publish_timeout`` seconds (3 s, inside Bandwidth's 10 s).
+    Claiming and publishing an event give up after ``publish_timeout`` seconds together
+    (3 s, inside Bandwidth's 10 s): the wait for one of Celery's ``broker_pool_limit``
+    connections included.
     ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
     (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis (a
     broker of another kind without ``redis`` is refused here, :class:`ValueError`).
@@ -87,7 +89,6 @@ class CeleryQueue(TaskQueue):
         if redis is None and redis_url_of(app.conf.broker_url or "") is None:
             raise ValueError(_NO_CLAIMS)  # else every callback would fail once answered
         self.app = app
-        self.publish_timeout = publish_timeout
         self.soft_time_limit = soft_time_limit
         self.time_limit = time_limit
         self._redis = redis
@@ -102,26 +103,14 @@ class CeleryQueue(TaskQueue):
             retry_backoff=retry_backoff,
             retry_backoff_max=retry_backoff_max,
             done_ttl=done_ttl,
+            publish_timeout=publish_timeout,
             renew_leases=True,  # until a prefork worker starts: it enforces the time limits
             on_dead_letter=on_dead_letter,
             metrics=metrics,
             logger=logger,
         )
         risk = unchosen_spool_risk(name) if spool is _DEFAULT_SPOOL else None
-        if risk is not None:
-            self.logger.warning(
-                "bwhooks queue %r: the spool keeps acknowledged voice callbacks while the "
-                "broker is down, and %s: pass spool= or set %s to a volume",
-                name,
-                risk,
-                SPOOL_DIR_VARIABLE,
-            )
-        # A stalled broker must not hold a request past Bandwidth's timeout.
-        options = app.conf.broker_transport_options
-        options.setdefault("socket_timeout", publish_timeout)
-        options.setdefault("socket_connect_timeout", publish_timeout)
-        if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
-            options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
+        _prepare(app, redis, publish_timeout, spool_risk=risk, logger=self.logger, name=name)
         self.task = app.task(
             name=f"bwhooks.{name}.run",
             bind=True,
@@ -154,6 +143,8 @@ class CeleryQueue(TaskQueue):
         """The ``redis.Redis`` of the claims (the broker's Redis unless one was given)."""
         if self._redis is None:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
 
             url = redis_url_of(self.app.conf.broker_url or "")
             if url is None:
@@ -162,6 +153,9 @@ class CeleryQueue(TaskQueue):
                 url,
                 socket_timeout=self.publish_timeout,
                 socket_connect_timeout=self.publish_timeout,
+                # a timed-out call is not tried again: a store that accepts and never
+                # answers must not hold the claim-and-publish's thread for long
+                retry=Retry(NoBackoff(), 0),
             )
         return self._redis
 
@@ -171,18 +165,24 @@ class CeleryQueue(TaskQueue):
         return RedisClaims(self.redis, prefix=key_prefix(self.name))
 
     def publish(self, envelope: Envelope) -> None:
-        """Send the envelope as the task's one JSON argument; raises when the broker did not
-        take it within ``publish_timeout`` seconds."""
-        self.task.apply_async(
-            (envelope.to_dict(),),
-            retry=True,
-            retry_policy={
-                "max_retries": 2,
-                "interval_start": 0,
-                "interval_step": 0.2,
-                "interval_max": 0.5,
-            },
-        )
+        """Send the envelope as the task's one JSON argument within the
+        :func:`~bwhooks.queue.context.publish_deadline` (else ``publish_timeout`` from now):
+        a producer of Celery's pool, the broker connection and the publish (with RabbitMQ,
+        its confirm) each wait only what is left of it. Raises when the broker did not
+        take it in time."""
+        deadline = publish_deadline() or Deadline.after(self.publish_timeout)
+        pool = self.app.pool  # kombu's producer pool waits for its connection without a bound
+        try:
+            connection = pool.acquire(block=True, timeout=deadline.left("taking a connection"))
+        except pool.LimitExceeded as exc:
+            raise PublishTimeout(
+                f"all {pool.limit} pooled broker connections (broker_pool_limit) stayed "
+                f"busy until the deadline ({self.publish_timeout:g}s)"
+            ) from exc
+        try:
+            _send(self.task, connection, envelope, deadline)
+        finally:
+            connection.release()
 
     # -- the start-up self-check ------------------------------------------------------------
 
@@ -248,6 +248,41 @@ class CeleryQueue(TaskQueue):
             self.logger.warning("bwhooks queue %r: %s", self.name, problem)
 
 
+def _prepare(
+    app: Celery,
+    redis: Any,
+    publish_timeout: float,
+    *,
+    spool_risk: str | None,
+    logger: logging.Logger,
+    name: str,
+) -> None:
+    """What building a queue sets on the Celery app (the broker's timeouts, RabbitMQ's
+    confirms) and warns of (a spool that would be lost, a claims client without timeouts)."""
+    if spool_risk is not None:
+        logger.warning(
+            "bwhooks queue %r: the spool keeps acknowledged voice callbacks while the "
+            "broker is down, and %s: pass spool= or set %s to a volume",
+            name,
+            spool_risk,
+            SPOOL_DIR_VARIABLE,
+        )
+    # A stalled broker must not hold a request past Bandwidth's timeout.
+    options = app.conf.broker_transport_options
+    options.setdefault("socket_timeout", publish_timeout)
+    options.setdefault("socket_connect_timeout", publish_timeout)
+    if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
+        options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
+    if redis is not None and _without_socket_timeout(redis):
+        logger.warning(
+            "bwhooks queue %r: the redis= client has no socket_timeout: a claims Redis "
+            "that stops answering holds a publishing thread for good; give it "
+            "socket_timeout= and socket_connect_timeout= (publish_timeout: %gs)",
+            name,
+            publish_timeout,
+        )
+
+
 def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     def run(task: Any, envelope: Any) -> None:
         try:
@@ -266,6 +301,47 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     # Celery compiles a header from the name: an identifier ("orders-eu" is a subtraction)
     run.__name__ = run.__qualname__ = "run_" + re.sub(r"\W", "_", queue.name)
     return run
+
+
+def _send(task: Any, connection: Any, envelope: Envelope, deadline: Deadline) -> None:
+    """Publish on ``connection`` within ``deadline``: connect, then publish without kombu's
+    retries (they know no deadline), once more on a fresh connection if the pooled one
+    was broken."""
+    producer = task.app.amqp.Producer(connection, auto_declare=False)  # no I/O
+    for attempt in (1, 2):
+        connection.ensure_connection(
+            max_retries=2,  # a broker that refuses is answered at once, as before
+            interval_start=0,
+            interval_step=0.2,
+            interval_max=0.5,
+            timeout=deadline.left("connecting to the broker"),
+        )
+        left = deadline.left("publishing")
+        try:
+            task.apply_async(
+                (envelope.to_dict(),),
+                producer=producer,
+                retry=False,  # kombu's retries know no deadline: this loop retries
+                timeout=left,
+                confirm_timeout=left,
+            )
+            return
+        except connection.recoverable_connection_errors:
+            if attempt == 2:
+                raise
+            connection.collect()  # drop the broken connection, without I/O
+            producer.revive(connection)
+
+
+def _without_socket_timeout(client: Any) -> bool:
+    """Whether the ``redis.Redis`` ``client`` is known to wait for an answer forever (its
+    connections' ``socket_timeout``, defaulted by redis-py's version)."""
+    pool: Any = getattr(client, "connection_pool", None)
+    try:
+        connection = pool.connection_class(**pool.connection_kwargs)  # no I/O
+    except Exception:  # not a redis.Redis as known here (a cluster...): not judged
+        return False
+    return getattr(connection, "socket_timeout", 0) is None
 
 
 def redis_url_of(broker_url: str) -> str | None:

@@ -12,9 +12,15 @@ setting or hook changed on the queue later counts.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -25,7 +31,97 @@ from bwhooks.queue.envelopes import DeadLetter, Envelope
 from bwhooks.queue.spool import Spool
 from bwhooks.registry import Handler
 
-__all__ = ["QueueContext", "QueueOutcome", "report"]
+__all__ = [
+    "Deadline",
+    "PublishTimeout",
+    "QueueContext",
+    "QueueOutcome",
+    "publish_deadline",
+    "report",
+]
+
+
+class PublishTimeout(TimeoutError):
+    """Claiming and publishing an envelope did not end within the queue's
+    ``publish_timeout``: the callback is answered as when the broker is down."""
+
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Deadline:
+    """The one bound of a claim-and-publish (``at``, a :func:`time.monotonic` time): its
+    caller waits no longer (:meth:`run`), and each step starts only with time left and
+    waits at most what is left (:meth:`left`)."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """The deadline ``seconds`` from now."""
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        """Seconds left, ``0.0`` once past."""
+        return max(0.0, self.at - time.monotonic())
+
+    def left(self, step: str) -> float:
+        """Seconds left for ``step``; raises :class:`PublishTimeout` when none are."""
+        remaining = self.remaining()
+        if remaining <= 0.0:
+            raise PublishTimeout(f"out of time before {step}")
+        return remaining
+
+    def run(self, work: Callable[[], T], what: str) -> T:
+        """``work()`` under this deadline, on one of this process's publishing threads,
+        waited for until the deadline: its result or its exception, or
+        :class:`PublishTimeout` while it is still blocked in a call that takes no deadline
+        (one socket read of a silent broker or store), which it then finishes on its own,
+        starting no further step."""
+        context = contextvars.copy_context()  # the caller's context, this deadline applied
+        context.run(_deadline.set, self)
+        outcome = _PUBLISHING.submit(lambda: context.run(work))
+        try:
+            return outcome.result(timeout=self.remaining())
+        except FutureTimeout:
+            raise PublishTimeout(f"{what} took longer than the deadline") from None
+
+
+class _PublishingThreads:
+    """This process's threads that claim and publish, at most ``size`` at once: more wait
+    their turn (a publish stuck on a silent broker holds one until its socket times out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.forget()
+
+    def forget(self) -> None:
+        """Start afresh: a forked child has none of its parent's threads."""
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="bwhooks-publish")
+            return self._pool.submit(work)
+
+
+_PUBLISHING = _PublishingThreads(32)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_PUBLISHING.forget)
+
+
+_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "bwhooks_publish_deadline", default=None
+)
+
+
+def publish_deadline() -> Deadline | None:
+    """The deadline of the claim-and-publish under way in this context (a queue engine's
+    :meth:`~QueueContext.publish` bounds its waits by it), else ``None``."""
+    return _deadline.get()
 
 
 @attrs.frozen
@@ -60,6 +156,7 @@ class QueueContext(Protocol):
     retry_backoff_max: float
     done_ttl: float
     enqueue_ttl: float
+    publish_timeout: float
     renew_leases: bool
     on_dead_letter: Callable[[DeadLetter], Any] | None
     metrics: Callable[[QueueOutcome], Any] | None
@@ -71,7 +168,8 @@ class QueueContext(Protocol):
         """The shared claims store."""
 
     def publish(self, envelope: Envelope) -> None:
-        """Hand ``envelope`` to the broker within a bounded time; raise if it was not taken."""
+        """Hand ``envelope`` to the broker within :func:`publish_deadline` (when none is
+        set, within ``publish_timeout``); raise if it was not taken."""
 
 
 def report(

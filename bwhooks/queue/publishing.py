@@ -16,7 +16,7 @@ from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest
 from bwhooks.idempotency import idempotency_key
 from bwhooks.observe import event_ids
 from bwhooks.queue.claims import ENQUEUING
-from bwhooks.queue.context import QueueContext, report
+from bwhooks.queue.context import Deadline, QueueContext, report
 from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
 from bwhooks.registry import Handler
@@ -86,8 +86,15 @@ class Publisher:
 
     def claim_and_publish(self, envelope: Envelope) -> bool:
         """``True`` when published, ``False`` for a duplicate; raises if it could not be
-        (:class:`~bwhooks.errors.RetryLater` while another delivery is publishing it)."""
+        (:class:`~bwhooks.errors.RetryLater` while another delivery is publishing it,
+        :class:`~bwhooks.queue.context.PublishTimeout` past ``publish_timeout``). The claim
+        and the publish share one :class:`~bwhooks.queue.context.Deadline`."""
+        deadline = Deadline.after(self.queue.publish_timeout)
+        return deadline.run(lambda: self._claim_and_publish(envelope, deadline), "queuing")
+
+    def _claim_and_publish(self, envelope: Envelope, deadline: Deadline) -> bool:
         queue = self.queue
+        deadline.left("claiming")  # begun late, behind publishes stuck on a silent broker
         token = uuid.uuid4().hex
         pending = json.dumps(envelope.to_dict())  # pending from the claim on: see claims.sweep
         held = queue.claims.enqueue(envelope.key, token, queue.enqueue_ttl, pending)
@@ -96,6 +103,7 @@ class Publisher:
                 raise RetryLater("the same event is being queued by another delivery")
             return False  # queued, running, done or dead: handled once already
         try:
+            deadline.left("publishing")  # the claim may have used it all
             queue.publish(envelope)
         except BaseException:
             try:
@@ -104,7 +112,7 @@ class Publisher:
                 queue.logger.debug("could not free the claim of %s", envelope.key)
             raise
         try:
-            queue.claims.queued(envelope.key, token, queue.done_ttl, json.dumps(envelope.to_dict()))
+            queue.claims.queued(envelope.key, token, queue.done_ttl, pending)
         except Exception:  # the worker runs an `enqueuing` claim all the same
             queue.logger.warning("published %s, but could not mark it queued", envelope.key)
         return True

@@ -12,9 +12,9 @@ with the same parser and calls the same function under a lease: :meth:`TaskQueue
 broker is down) and its :class:`~bwhooks.queue.draining.SpoolDrainer`, the
 :class:`~bwhooks.queue.running.Worker` (lease, run, retry, dead-letter, done) and the
 :class:`~bwhooks.queue.sweeping.OrphanSweeper` (work whose message a broker lost). A task engine
-plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` and a worker task
-that calls :meth:`TaskQueue.run` and acts on its :class:`Verdict`
-(:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
+plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` (bounding each
+wait by :func:`publish_deadline`) and a worker task that calls :meth:`TaskQueue.run` and acts
+on its :class:`Verdict` (:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bwhooks.events import Event
 from bwhooks.http import CallbackRequest
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims
-from bwhooks.queue.context import QueueOutcome
+from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publish_deadline
 from bwhooks.queue.envelopes import ENVELOPE_VERSION, DeadLetter, Envelope, EnvelopeError
 from bwhooks.queue.leases import holder_is_dead, run_token
 from bwhooks.queue.publishing import Publisher
@@ -40,14 +40,17 @@ from bwhooks.registry import Handler, Queue
 __all__ = [
     "ENVELOPE_VERSION",
     "DeadLetter",
+    "Deadline",
     "Envelope",
     "EnvelopeError",
+    "PublishTimeout",
     "Queue",
     "QueueOutcome",
     "Ran",
     "TaskQueue",
     "Verdict",
     "holder_is_dead",
+    "publish_deadline",
     "run_token",
 ]
 
@@ -66,6 +69,11 @@ class TaskQueue:
     retries after ``retry_backoff * 2**(attempt-1)`` seconds (at most ``retry_backoff_max``,
     with jitter). A completed run is remembered for ``done_ttl`` seconds.
 
+    A receiver's claim and publish of an event end within ``publish_timeout`` seconds
+    together (one :class:`~bwhooks.queue.context.Deadline`): past it the callback is
+    answered as when the broker is down. Its ``enqueuing`` claim is kept ``enqueue_ttl``
+    seconds at most, longer than that bound.
+
     Its roles read these settings when they use them: :attr:`publisher` (with its
     ``drainer``), :attr:`worker` and :attr:`sweeper`.
     """
@@ -82,6 +90,7 @@ class TaskQueue:
         retry_backoff_max: float = 300.0,
         done_ttl: float = 2 * DAY,
         enqueue_ttl: float = 30.0,
+        publish_timeout: float = 3.0,
         renew_leases: bool = True,
         on_dead_letter: Callable[[DeadLetter], Any] | None = None,
         metrics: Callable[[QueueOutcome], Any] | None = None,
@@ -96,6 +105,8 @@ class TaskQueue:
             raise ValueError("max_attempts must be at least 1")
         if claims is None and type(self).make_claims is TaskQueue.make_claims:
             raise ValueError(f"queue {name!r} has no claims store: pass claims=RedisClaims(...)")
+        if not 0 < publish_timeout < enqueue_ttl:
+            raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
         self._claims = claims
         self.name = name
         self.spool = spool
@@ -105,6 +116,7 @@ class TaskQueue:
         self.retry_backoff_max = retry_backoff_max
         self.done_ttl = done_ttl
         self.enqueue_ttl = enqueue_ttl
+        self.publish_timeout = publish_timeout
         self.renew_leases = renew_leases
         self.on_dead_letter = on_dead_letter
         self.metrics = metrics
@@ -131,8 +143,9 @@ class TaskQueue:
         raise ValueError(f"queue {self.name!r} has no claims store")
 
     def publish(self, envelope: Envelope) -> None:
-        """Hand ``envelope`` to the broker, within a bounded time; raise if it was not
-        accepted."""
+        """Hand ``envelope`` to the broker within
+        :func:`~bwhooks.queue.context.publish_deadline` (else ``publish_timeout``); raise
+        if it was not accepted."""
         raise NotImplementedError
 
     # -- receivers: the publisher's ---------------------------------------------------------
