@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from bwhooks import events
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.families import voice
-from bwhooks.families.family import Family
+from bwhooks.families.family import JSON, Family
 from bwhooks.families.voice import VoiceV2, is_v2_voice
 
 __all__ = ["Catapult", "by_type"]
@@ -62,7 +62,7 @@ class Catapult(Family):
     or an unknown one as :class:`~bwhooks.events.UnknownEvent`."""
 
     NAME: ClassVar[str] = "Bandwidth v1 (Catapult)"
-    MEDIA_TYPES: ClassVar[tuple[str, ...]] = ("application/json", "+json")
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
     QUERIES: ClassVar[bool] = True
 
     def class_for(

@@ -11,7 +11,10 @@ from bwhooks.families import replies
 from bwhooks.http import CallbackResponse
 from bwhooks.notes import Note
 
-__all__ = ["Family"]
+__all__ = ["JSON", "Family"]
+
+#: The media types of JSON bodies: ``application/json`` and ``application/*+json``.
+JSON: tuple[str, ...] = ("application/json", "+json")
 
 
 class Family(abc.ABC):

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bwhooks import events
 from bwhooks.events import Event
-from bwhooks.families.family import Family
+from bwhooks.families.family import JSON, Family
 
 __all__ = ["MessagingV2", "by_type"]
 
@@ -39,7 +39,7 @@ class MessagingV2(Family):
     :class:`~bwhooks.events.UnknownMessagingEvent`."""
 
     NAME: ClassVar[str] = "Messaging v2"
-    MEDIA_TYPES: ClassVar[tuple[str, ...]] = ("application/json", "+json")
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
     QUERIES: ClassVar[bool] = True
 
     def class_for(

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bwhooks import events
 from bwhooks.events import Event
-from bwhooks.families.family import Family
+from bwhooks.families.family import JSON, Family
 
 __all__ = ["V2_KEYS", "VoiceV2", "by_type", "is_v2_voice", "shared_event_types"]
 
@@ -83,7 +83,7 @@ class VoiceV2(Family):
     sends (:data:`V2_KEYS`), so that every v1 payload keeps its v1 class."""
 
     NAME: ClassVar[str] = "Voice v2"
-    MEDIA_TYPES: ClassVar[tuple[str, ...]] = ("application/json", "+json")
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
     QUERIES: ClassVar[bool] = True
 
     def class_for(
