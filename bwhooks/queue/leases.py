@@ -53,11 +53,11 @@ def _link(path: str) -> str:
     return number if number.isdigit() else ""
 
 
-def _place() -> str:
+def _place() -> tuple[str, bool]:
     """Where this process's PIDs and start times mean something: its host name, boot id,
     PID namespace and time namespace (``-`` where a part cannot be read). Containers of one
     host share a boot id, and may share a host name: only the PID namespace tells them apart.
-    """
+    And whether it is known: without its boot or PID namespace, a place proves nothing."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as file:
             boot = file.read().strip()[:8] or "-"
@@ -65,12 +65,10 @@ def _place() -> str:
         boot = "-"
     pids = _link("/proc/self/ns/pid") or "-"
     times = _link("/proc/self/ns/time") or "-"  # start times are read through it
-    return f"{socket.gethostname()}/{boot}/{pids}.{times}"
+    return f"{socket.gethostname()}/{boot}/{pids}.{times}", boot != "-" and pids != "-"
 
 
-_PLACE = _place()
-# A place whose boot or PID namespace is unknown proves nothing: no early take-over there.
-_KNOWN = "/-/" not in _PLACE and "/-." not in _PLACE
+_PLACE, _KNOWN = _place()
 
 
 def _stat(pid: int | str) -> tuple[str, str] | None:
