@@ -43,46 +43,88 @@ class Lease:
                 queue.logger.warning("could not renew the lease of %s", self.key)
 
 
-def _machine() -> str:
-    """This machine, across reboots: its host name and boot id."""
+def _link(path: str) -> str:
+    """The number of a namespace link (``pid:[4026531836]``), or "" if it cannot be read."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return ""
+    number = target.rpartition("[")[2].rstrip("]")
+    return number if number.isdigit() else ""
+
+
+def _place() -> tuple[str, bool]:
+    """Where this process's PIDs and start times mean something: its host name, boot id,
+    PID namespace and time namespace (``-`` where a part cannot be read). Containers of one
+    host share a boot id, and may share a host name: only the PID namespace tells them apart.
+    And whether it is known: without its boot or PID namespace, a place proves nothing."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as file:
-            boot = file.read().strip()[:8]
+            boot = file.read().strip()[:8] or "-"
     except OSError:
         boot = "-"
-    return f"{socket.gethostname()}/{boot}"
+    pids = _link("/proc/self/ns/pid") or "-"
+    times = _link("/proc/self/ns/time") or "-"  # start times are read through it
+    return f"{socket.gethostname()}/{boot}/{pids}.{times}", boot != "-" and pids != "-"
 
 
-_MACHINE = _machine()
+_PLACE, _KNOWN = _place()
+
+
+def _stat(pid: int | str) -> tuple[str, str] | None:
+    """A process's state and start time (field 22 of ``/proc/<pid>/stat``, clock ticks after
+    boot), ``None`` if no process has that PID; :class:`OSError` if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    if len(fields) < 20:
+        raise OSError(f"/proc/{pid}/stat is not a process's stat")
+    return fields[0], fields[19]
+
+
+def _own_proc() -> bool:
+    """Whether /proc shows this process's PID namespace (not a host's, not none)."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
 
 
 def run_token() -> str:
-    """A run's lease token: this machine, this process, and a random part."""
-    return f"{_MACHINE}:{os.getpid()}:{uuid.uuid4().hex}"
+    """A run's lease token, ``<host>/<boot>/<pid ns>.<time ns>:<pid>/<start>:<random>``:
+    where this process runs, which process it is (its start time tells it from a later
+    process given its PID), and a random part."""
+    try:
+        stat = _stat(os.getpid()) if _own_proc() else None
+    except OSError:
+        stat = None
+    process = f"{os.getpid()}/{stat[1]}" if stat is not None else f"{os.getpid()}/-"
+    return f"{_PLACE}:{process}:{uuid.uuid4().hex}"
 
 
 def holder_is_dead(holder: str) -> bool:
-    """Whether a lease's holder is a process of this machine that no longer runs (a killed
-    pool child): only then can a lease be taken over before it expires."""
+    """Whether a lease's holder is provably a process that no longer runs (a killed pool
+    child): only then can a lease be taken over before it expires. Provably: the holder ran
+    in this PID namespace of this boot, and its PID now names no process, or a process that
+    started at another time. Anything else (another host, boot or namespace, a token of an
+    older version, no /proc, something unreadable) is waited out."""
     parts = holder.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != _MACHINE or not parts[1].isdigit():
+    if len(parts) != 3 or not _KNOWN or parts[0] != _PLACE:
         return False
-    pid_text = parts[1]
-    if int(pid_text) == os.getpid():
+    pid, _, began = parts[1].partition("/")  # a start of "-" (or none): the PID alone
+    if not pid.isdigit() or not (began.isdigit() or began in ("", "-")):
         return False
-    if not os.path.isdir("/proc"):
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
+    if int(pid) == os.getpid() or not _own_proc():
         return False
     try:
-        with open(f"/proc/{pid_text}/stat") as file:
-            state = file.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
+        stat = _stat(pid)
     except OSError:
         return False
-    return state in ("Z", "X")  # a zombie, not reaped yet: dead all the same
+    if stat is None:
+        return True  # no process has its PID any more
+    state, start = stat
+    if state in ("Z", "X"):  # a zombie, not reaped yet: dead all the same
+        return True
+    return began.isdigit() and start != began  # its PID is another process's now
