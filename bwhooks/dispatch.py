@@ -238,7 +238,7 @@ class Dispatcher:
                 if answer is not None:
                     return conflict(event, (answer[0], registration), notes)
                 answer = (registration, result)
-        rules = self._answering.get(event.__class__) or self._rules(event)  # inlined _settled
+        rules = self._answering.get(event.__class__) or self._rules(event)  # _settled, inlined
         if answer is None:
             return rules[1](event, notes)
         return rules[0](event, answer[1], answer[0].name, notes)
@@ -266,10 +266,7 @@ class Dispatcher:
                 if answer is not None:
                     return conflict(event, (answer[0], registration), notes)
                 answer = (registration, result)
-        rules = self._answering.get(event.__class__) or self._rules(event)  # inlined _settled
-        if answer is None:
-            return rules[1](event, notes)
-        return rules[0](event, answer[1], answer[0].name, notes)
+        return self._settled(event, answer, notes)
 
     # -- the steps, written once ----------------------------------------------------------
 
