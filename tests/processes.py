@@ -135,9 +135,10 @@ def start_worker(
     concurrency: int = 1,
     pool: str = "prefork",
     app: str = "queue_app:celery_app",
+    queues: str | None = None,
 ) -> Service:
     """``celery -A <app> worker`` (tests/queue_app.py's by default), ready when its log
-    says so."""
+    says so; ``queues``: its ``-Q`` (the broker queues it consumes)."""
     log = log_dir / f"worker-{name}.log"
     offset = log.stat().st_size if log.exists() else 0
     service = start(
@@ -159,6 +160,7 @@ def start_worker(
             "--without-heartbeat",
             "-l",
             "INFO",
+            *(["-Q", queues] if queues else []),
         ],
         log,
         {**env, "PYTHONPATH": f"{HERE}{os.pathsep}{HERE.parent}"},

@@ -392,7 +392,8 @@ def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
 @pytest.mark.parametrize(
     ("options", "prefix"),
     [
-        ({}, "bwhooks:"),
+        ({"name": "bwhooks"}, "bwhooks:"),
+        ({}, "bwhooks:keys:"),  # named after the app, Celery("keys")
         ({"name": "orders"}, "bwhooks:orders:"),
         ({"name": "orders-eu.v2"}, "bwhooks:orders-eu.v2:"),  # Celery's header: an identifier
     ],
@@ -401,7 +402,8 @@ def test_every_key_a_queue_writes_is_under_one_prefix(
     stack: Stack, options: dict[str, Any], prefix: str
 ) -> None:
     """A CeleryQueue on a real Redis: the default queue's keys are ``bwhooks:...`` (never
-    ``bwhooks:bwhooks:...``), a named queue's ``bwhooks:<name>:...``; listed as written,
+    ``bwhooks:bwhooks:...``), a named queue's ``bwhooks:<name>:...`` (by default the app's
+    name); listed as written,
     once queued (claim, pending index) and once dead-lettered (attempts, the stream)."""
     import redis
     from celery import Celery

@@ -27,21 +27,31 @@ from typing import Any
 from celery import Celery, signals
 from celery.exceptions import Reject, Retry
 
+from bwhooks.events import Event
 from bwhooks.idempotency import DAY
 from bwhooks.queue.claims import DEFAULT_QUEUE, RedisClaims, key_prefix
 from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publish_deadline
 from bwhooks.queue.envelopes import DeadLetter, Envelope
+from bwhooks.queue.publishing import handler_key
+from bwhooks.queue.routes import Route, RouteOptions, task_name
 from bwhooks.queue.running import Ran, Verdict
 from bwhooks.queue.spool import SPOOL_DIR_VARIABLE, Spool, default_spool_path, unchosen_spool_risk
 from bwhooks.queue.tasks import TaskQueue
+from bwhooks.registry import Handler
 
-__all__ = ["CeleryQueue", "redis_url_of"]
+__all__ = ["CeleryQueue", "redis_url_of", "service_name", "transport_defaults"]
 
 _DEFAULT_SPOOL: Any = object()
 _NO_CLAIMS = (
     "CeleryQueue needs Redis for its claims: pass redis=redis.Redis(...) when the broker "
     "is not Redis (or not configured yet when the queue is built)"
 )
+_LATE_OPTIONS = (
+    "bwhooks queue %r: broker_transport_options were replaced after the app's connections "
+    "were made: those lack the socket timeouts (and RabbitMQ's confirms) bwhooks sets; set "
+    "the app's options before its first publish, or include them"
+)
+_UNROUTED = RouteOptions()
 _UNSAFE_POOLS = ("gevent", "eventlet")  # kombu's restore of unacked messages misbehaves there
 
 
@@ -54,9 +64,12 @@ class CeleryQueue(TaskQueue):
     Claiming and publishing an event give up after ``publish_timeout`` seconds together
     (3 s, inside Bandwidth's 10 s): the wait for one of Celery's ``broker_pool_limit``
     connections included.
-    ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under ``bwhooks:``
-    (``bwhooks:<name>:`` with another ``name``); by default the broker's own Redis (a
+    ``name`` names the task, the Redis keys and the spool: by default the Celery app's main
+    name (:func:`service_name`), so that services sharing a Redis keep their work apart.
+    ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under the queue's
+    prefix (:func:`~bwhooks.queue.claims.key_prefix`); by default the broker's own Redis (a
     broker of another kind without ``redis`` is refused here, :class:`ValueError`).
+    :meth:`route` sends a handler's work to its own broker queue, priority or rate limit.
     ``spool``: where voice events wait while the broker is down (see
     :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry);
     by default :func:`~bwhooks.queue.spool.default_spool_path` (``$BWHOOKS_SPOOL_DIR``), with a
@@ -70,7 +83,7 @@ class CeleryQueue(TaskQueue):
         self,
         app: Celery,
         *,
-        name: str = DEFAULT_QUEUE,
+        name: str | None = None,
         redis: Any = None,
         spool: str | os.PathLike[str] | None = _DEFAULT_SPOOL,
         publish_timeout: float = 3.0,
@@ -88,6 +101,7 @@ class CeleryQueue(TaskQueue):
     ) -> None:
         if redis is None and redis_url_of(app.conf.broker_url or "") is None:
             raise ValueError(_NO_CLAIMS)  # else every callback would fail once answered
+        name = service_name(app) if name is None else name
         self.app = app
         self.soft_time_limit = soft_time_limit
         self.time_limit = time_limit
@@ -111,21 +125,45 @@ class CeleryQueue(TaskQueue):
         )
         risk = unchosen_spool_risk(name) if spool is _DEFAULT_SPOOL else None
         _prepare(app, redis, publish_timeout, spool_risk=risk, logger=self.logger, name=name)
-        self.task = app.task(
-            name=f"bwhooks.{name}.run",
-            bind=True,
-            acks_late=True,
-            reject_on_worker_lost=True,  # a killed child's message goes back to the queue
-            acks_on_timeout=False,  # so does one killed at its hard time limit
-            ignore_result=True,
-            serializer="json",
-            soft_time_limit=soft_time_limit,
-            time_limit=time_limit,
-            max_retries=None,  # bwhooks counts attempts itself, kills included
-            typing=False,
-        )(_run_task(self))
+        #: Handlers routed with :meth:`route`, by name, and their options.
+        self.routes: dict[str, RouteOptions] = {}
+        self._tasks: dict[str | None, Any] = {}
+        #: The Celery task that runs this queue's work (one more per route's rate limit).
+        self.task = self._task(None)
         signals.worker_init.connect(self._on_worker_init, weak=False)
         signals.worker_ready.connect(self._on_worker_ready, weak=False)
+
+    def route(
+        self,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        rate_limit: str | None = None,
+    ) -> Route:
+        """This queue, for one handler's work routed to Celery's ``queue`` (run a worker
+        with ``-Q <queue>``), with its ``priority`` and its ``rate_limit`` (``"10/m"``: per
+        worker, Celery's): ``on(Event, queue=queue.route(queue="slow"))``. Retries, sweeps
+        and the spool keep the route. Make routes where handlers are registered, so that
+        receivers and workers (which import that module) know the same tasks."""
+        options = RouteOptions(queue=queue, priority=priority, rate_limit=rate_limit)
+        self._task(options.rate_limit)  # registered now: the worker imports this module
+        return Route(self, options)
+
+    def bind_route(self, handler: Handler, options: RouteOptions) -> Callable[[Event], None]:
+        """Register ``handler`` with its route's ``options`` (see :meth:`route`)."""
+        name = handler_key(handler)
+        known = self.routes.get(name)
+        if known is not None and known != options:
+            raise ValueError(f"handler {name} is routed twice on queue {self.name!r}")
+        publish = self.bind(handler)
+        self.routes[name] = options
+        return publish
+
+    def _task(self, rate_limit: str | None) -> Any:
+        """The task that runs this queue's work at ``rate_limit`` (made once)."""
+        if rate_limit not in self._tasks:
+            self._tasks[rate_limit] = _make_task(self, rate_limit)
+        return self._tasks[rate_limit]
 
     @property
     def orphan_after(self) -> float:
@@ -171,6 +209,8 @@ class CeleryQueue(TaskQueue):
         its confirm) each wait only what is left of it. Raises when the broker did not
         take it in time."""
         deadline = publish_deadline() or Deadline.after(self.publish_timeout)
+        if transport_defaults(self.app, self.publish_timeout) and self.app._pool is not None:
+            self.logger.warning(_LATE_OPTIONS, self.name)  # pooled connections lack them
         pool = self.app.pool  # kombu's producer pool waits for its connection without a bound
         try:
             connection = pool.acquire(block=True, timeout=deadline.left("taking a connection"))
@@ -179,8 +219,10 @@ class CeleryQueue(TaskQueue):
                 f"all {pool.limit} pooled broker connections (broker_pool_limit) stayed "
                 f"busy until the deadline ({self.publish_timeout:g}s)"
             ) from exc
+        options = self.routes.get(envelope.handler, _UNROUTED)
         try:
-            _send(self.task, connection, envelope, deadline)
+            task = self._task(options.rate_limit)
+            _send(task, connection, envelope, deadline, options.publish_options())
         finally:
             connection.release()
 
@@ -241,6 +283,7 @@ class CeleryQueue(TaskQueue):
     def _on_worker_init(self, sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
+        transport_defaults(self.app, self.publish_timeout)  # before the worker connects
         pool_cls = getattr(sender, "pool_cls", "prefork")
         pool = f"{getattr(pool_cls, '__module__', '')}.{getattr(pool_cls, '__name__', pool_cls)}"
         self.renew_leases = "prefork" not in pool.lower()
@@ -267,12 +310,7 @@ def _prepare(
             spool_risk,
             SPOOL_DIR_VARIABLE,
         )
-    # A stalled broker must not hold a request past Bandwidth's timeout.
-    options = app.conf.broker_transport_options
-    options.setdefault("socket_timeout", publish_timeout)
-    options.setdefault("socket_connect_timeout", publish_timeout)
-    if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
-        options.setdefault("confirm_publish", True)  # RabbitMQ: 2xx once it confirmed
+    transport_defaults(app, publish_timeout)
     if redis is not None and _without_socket_timeout(redis):
         logger.warning(
             "bwhooks queue %r: the redis= client has no socket_timeout: a claims Redis "
@@ -281,6 +319,54 @@ def _prepare(
             name,
             publish_timeout,
         )
+
+
+def transport_defaults(app: Celery, publish_timeout: float) -> bool:
+    """Set what bwhooks needs of the broker's transport options, unless the app set them:
+    socket timeouts of ``publish_timeout`` (a stalled broker must not hold a request past
+    Bandwidth's timeout) and, with RabbitMQ, publisher confirms (``2xx`` once it confirmed).
+    Called when the queue is built, and again before the first publish and when a worker
+    starts, so that options the app replaces later keep them. Whether any was missing."""
+    options = app.conf.broker_transport_options
+    wanted: dict[str, Any] = {
+        "socket_timeout": publish_timeout,
+        "socket_connect_timeout": publish_timeout,
+    }
+    if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
+        wanted["confirm_publish"] = True
+    missing = {key: value for key, value in wanted.items() if key not in options}
+    if missing:
+        app.conf.broker_transport_options = {**options, **missing}
+    return bool(missing)
+
+
+def service_name(app: Celery) -> str:
+    """The name of a queue built without one: the Celery app's main name
+    (``Celery("orders")``: ``orders``), spelled as a queue name, so that two services on one
+    Redis have their own tasks, keys and dead letters; ``bwhooks`` for an app without one."""
+    if app.main in (None, "", "__main__"):
+        return DEFAULT_QUEUE
+    main = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(app.main)).strip("-_.")[:64]
+    return main or DEFAULT_QUEUE
+
+
+def _make_task(queue: CeleryQueue, rate_limit: str | None) -> Any:
+    """Register the Celery task that runs ``queue``'s work at ``rate_limit``."""
+    return queue.app.task(
+        name=task_name(queue.name, rate_limit),
+        shared=False,  # this app's, bound to this queue: not every later app's
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,  # a killed child's message goes back to the queue
+        acks_on_timeout=False,  # so does one killed at its hard time limit
+        ignore_result=True,
+        serializer="json",
+        soft_time_limit=queue.soft_time_limit,
+        time_limit=queue.time_limit,
+        rate_limit=rate_limit,
+        max_retries=None,  # bwhooks counts attempts itself, kills included
+        typing=False,
+    )(_run_task(queue))
 
 
 def _run_task(queue: CeleryQueue) -> Callable[..., None]:
@@ -303,7 +389,9 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     return run
 
 
-def _send(task: Any, connection: Any, envelope: Envelope, deadline: Deadline) -> None:
+def _send(
+    task: Any, connection: Any, envelope: Envelope, deadline: Deadline, options: dict[str, Any]
+) -> None:
     """Publish on ``connection`` within ``deadline``: connect, then publish without kombu's
     retries (they know no deadline), once more on a fresh connection if the pooled one
     was broken."""
@@ -324,6 +412,7 @@ def _send(task: Any, connection: Any, envelope: Envelope, deadline: Deadline) ->
                 retry=False,  # kombu's retries know no deadline: this loop retries
                 timeout=left,
                 confirm_timeout=left,
+                **options,
             )
             return
         except connection.recoverable_connection_errors:

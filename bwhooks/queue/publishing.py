@@ -21,7 +21,12 @@ from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
 from bwhooks.registry import Handler
 
-__all__ = ["Publisher"]
+__all__ = ["Publisher", "handler_key"]
+
+
+def handler_key(handler: Handler) -> str:
+    """The name a worker finds ``handler`` by: ``module:qualname``."""
+    return f"{getattr(handler, '__module__', '?')}:{getattr(handler, '__qualname__', '?')}"
 
 
 class Publisher:
@@ -37,7 +42,7 @@ class Publisher:
     def bind(self, handler: Handler) -> Callable[[Event], None]:
         """Register ``handler`` under its ``module:qualname`` and return its publisher."""
         queue = self.queue
-        name = f"{getattr(handler, '__module__', '?')}:{getattr(handler, '__qualname__', '?')}"
+        name = handler_key(handler)
         known = queue.handlers.get(name)
         if known is not None and known is not handler and _code(known) is not _code(handler):
             raise ValueError(
