@@ -132,3 +132,20 @@ def test_every_bwhooks_command_shown_is_one_the_cli_accepts() -> None:
                 pytest.fail(f"{block.where}: bwhooks does not accept {match.group(1)!r}")
             seen += 1
     assert seen >= 5
+
+
+def test_every_failure_the_scaling_guide_says_was_tried_is_a_test_of_ours() -> None:
+    """docs/scaling.md "Failures tried": each row names a test function that exists, so the
+    table says only what CI runs."""
+    import ast
+
+    guide = (ROOT / "docs" / "scaling.md").read_text()
+    section = guide.split("### Failures tried", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", section)
+    assert len(named) >= 10
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "::" in line]
+    assert len(rows) == len(named)  # every row names one
+    for path, function in named:
+        tree = ast.parse((ROOT / path).read_text())
+        defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert function in defined, f"{path}::{function} is in docs/scaling.md, not in {path}"

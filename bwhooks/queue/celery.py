@@ -87,6 +87,7 @@ class CeleryQueue(TaskQueue):
         redis: Any = None,
         spool: str | os.PathLike[str] | None = _DEFAULT_SPOOL,
         publish_timeout: float = 3.0,
+        replicas: int = 0,
         soft_time_limit: float = 60.0,
         time_limit: float = 90.0,
         lease: float | None = None,
@@ -118,6 +119,7 @@ class CeleryQueue(TaskQueue):
             retry_backoff_max=retry_backoff_max,
             done_ttl=done_ttl,
             publish_timeout=publish_timeout,
+            replicas=replicas,
             renew_leases=True,  # until a prefork worker starts: it enforces the time limits
             on_dead_letter=on_dead_letter,
             metrics=metrics,
@@ -208,23 +210,8 @@ class CeleryQueue(TaskQueue):
         a producer of Celery's pool, the broker connection and the publish (with RabbitMQ,
         its confirm) each wait only what is left of it. Raises when the broker did not
         take it in time."""
-        deadline = publish_deadline() or Deadline.after(self.publish_timeout)
-        if transport_defaults(self.app, self.publish_timeout) and self.app._pool is not None:
-            self.logger.warning(_LATE_OPTIONS, self.name)  # pooled connections lack them
-        pool = self.app.pool  # kombu's producer pool waits for its connection without a bound
-        try:
-            connection = pool.acquire(block=True, timeout=deadline.left("taking a connection"))
-        except pool.LimitExceeded as exc:
-            raise PublishTimeout(
-                f"all {pool.limit} pooled broker connections (broker_pool_limit) stayed "
-                f"busy until the deadline ({self.publish_timeout:g}s)"
-            ) from exc
         options = self.routes.get(envelope.handler, _UNROUTED)
-        try:
-            task = self._task(options.rate_limit)
-            _send(task, connection, envelope, deadline, options.publish_options())
-        finally:
-            connection.release()
+        _publish(self, self._task(options.rate_limit), envelope, options.publish_options())
 
     # -- the start-up self-check ------------------------------------------------------------
 
@@ -387,6 +374,26 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     # Celery compiles a header from the name: an identifier ("orders-eu" is a subtraction)
     run.__name__ = run.__qualname__ = "run_" + re.sub(r"\W", "_", queue.name)
     return run
+
+
+def _publish(queue: CeleryQueue, task: Any, envelope: Envelope, options: dict[str, Any]) -> None:
+    """:meth:`CeleryQueue.publish` of ``envelope`` by ``task`` with the route's ``options``."""
+    deadline = publish_deadline() or Deadline.after(queue.publish_timeout)
+    app = queue.app
+    if transport_defaults(app, queue.publish_timeout) and app._pool is not None:
+        queue.logger.warning(_LATE_OPTIONS, queue.name)  # pooled connections lack them
+    pool = app.pool  # kombu's producer pool waits for its connection without a bound
+    try:
+        connection = pool.acquire(block=True, timeout=deadline.left("taking a connection"))
+    except pool.LimitExceeded as exc:
+        raise PublishTimeout(
+            f"all {pool.limit} pooled broker connections (broker_pool_limit) stayed "
+            f"busy until the deadline ({queue.publish_timeout:g}s)"
+        ) from exc
+    try:
+        _send(task, connection, envelope, deadline, options)
+    finally:
+        connection.release()
 
 
 def _send(

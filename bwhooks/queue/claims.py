@@ -217,13 +217,23 @@ class RedisClaims:
         )
         return None if held is None else _text(held)
 
-    def queued(self, key: str, token: str, ttl: float, envelope: str) -> None:
+    def queued(
+        self, key: str, token: str, ttl: float, envelope: str, *, replicas: int = 0, wait: float = 0
+    ) -> int:
         """The publish of ``token`` landed: ``enqueuing`` becomes ``queued``, and the
-        ``envelope`` (JSON) is pending until a worker finishes it (see :meth:`sweep`)."""
-        self._queued(
-            keys=[self._key(key), *self._pending],
-            args=[ENQUEUING + token, _ms(ttl), envelope, time.time(), key],
-        )
+        ``envelope`` (JSON) is pending until a worker finishes it (see :meth:`sweep`).
+        With ``replicas``, then waits up to ``wait`` seconds (Redis ``WAIT``, on the same
+        connection) for that many replicas to acknowledge every write made so far: the
+        number that did (``0`` without ``replicas``)."""
+        keys = [self._key(key), *self._pending]
+        args = [ENQUEUING + token, _ms(ttl), envelope, time.time(), key]
+        if not replicas:
+            self._queued(keys=keys, args=args)
+            return 0
+        with self.client.pipeline(transaction=False) as pipe:  # one connection: WAIT covers it
+            self._queued(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", replicas, _ms(wait))
+            return int(pipe.execute()[-1])
 
     def abandon(self, key: str, token: str) -> bool:
         """The publish of ``token`` failed: the key is free for the next delivery, and the

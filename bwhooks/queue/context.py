@@ -33,6 +33,7 @@ from bwhooks.registry import Handler
 
 __all__ = [
     "Deadline",
+    "NotReplicated",
     "PublishTimeout",
     "QueueContext",
     "QueueOutcome",
@@ -44,6 +45,12 @@ __all__ = [
 class PublishTimeout(TimeoutError):
     """Claiming and publishing an envelope did not end within the queue's
     ``publish_timeout``: the callback is answered as when the broker is down."""
+
+
+class NotReplicated(PublishTimeout):
+    """Published, but fewer replicas of the claims Redis than the queue's ``replicas``
+    acknowledged it within ``publish_timeout``: answered as when the broker is down (a
+    retried or spooled copy is absorbed by the claims)."""
 
 
 T = TypeVar("T")
@@ -157,6 +164,7 @@ class QueueContext(Protocol):
     done_ttl: float
     enqueue_ttl: float
     publish_timeout: float
+    replicas: int
     renew_leases: bool
     on_dead_letter: Callable[[DeadLetter], Any] | None
     metrics: Callable[[QueueOutcome], Any] | None

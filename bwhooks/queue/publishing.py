@@ -16,7 +16,7 @@ from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest
 from bwhooks.idempotency import idempotency_key
 from bwhooks.observe import event_ids
 from bwhooks.queue.claims import ENQUEUING
-from bwhooks.queue.context import Deadline, QueueContext, report
+from bwhooks.queue.context import Deadline, NotReplicated, QueueContext, report
 from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
 from bwhooks.registry import Handler
@@ -117,9 +117,23 @@ class Publisher:
                 queue.logger.debug("could not free the claim of %s", envelope.key)
             raise
         try:
-            queue.claims.queued(envelope.key, token, queue.done_ttl, pending)
+            replicated = queue.claims.queued(
+                envelope.key,
+                token,
+                queue.done_ttl,
+                pending,
+                replicas=queue.replicas,
+                wait=deadline.remaining() if queue.replicas else 0.0,
+            )
         except Exception:  # the worker runs an `enqueuing` claim all the same
             queue.logger.warning("published %s, but could not mark it queued", envelope.key)
+            if queue.replicas:
+                raise
+            return True
+        if replicated < queue.replicas:  # a failover now could lose it: not acknowledged
+            raise NotReplicated(
+                f"{replicated} of {queue.replicas} replicas acknowledged it within the deadline"
+            )
         return True
 
     def _unqueued(self, envelope: Envelope, event: Event, error: Exception) -> None:

@@ -72,7 +72,9 @@ class TaskQueue:
     A receiver's claim and publish of an event end within ``publish_timeout`` seconds
     together (one :class:`~bwhooks.queue.context.Deadline`): past it the callback is
     answered as when the broker is down. Its ``enqueuing`` claim is kept ``enqueue_ttl``
-    seconds at most, longer than that bound.
+    seconds at most, longer than that bound. With ``replicas`` (``1``: Redis ``WAIT``), the
+    callback is answered only once that many replicas of the claims Redis acknowledged its
+    claim (and the message, when the broker is that Redis), within the same bound.
 
     Its roles read these settings when they use them: :attr:`publisher` (with its
     ``drainer``), :attr:`worker` and :attr:`sweeper`.
@@ -91,6 +93,7 @@ class TaskQueue:
         done_ttl: float = 2 * DAY,
         enqueue_ttl: float = 30.0,
         publish_timeout: float = 3.0,
+        replicas: int = 0,
         renew_leases: bool = True,
         on_dead_letter: Callable[[DeadLetter], Any] | None = None,
         metrics: Callable[[QueueOutcome], Any] | None = None,
@@ -105,6 +108,8 @@ class TaskQueue:
             raise ValueError("max_attempts must be at least 1")
         if claims is None and type(self).make_claims is TaskQueue.make_claims:
             raise ValueError(f"queue {name!r} has no claims store: pass claims=RedisClaims(...)")
+        if replicas < 0:
+            raise ValueError("replicas must be 0 or more")
         if not 0 < publish_timeout < enqueue_ttl:
             raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
         self._claims = claims
@@ -117,6 +122,7 @@ class TaskQueue:
         self.done_ttl = done_ttl
         self.enqueue_ttl = enqueue_ttl
         self.publish_timeout = publish_timeout
+        self.replicas = replicas
         self.renew_leases = renew_leases
         self.on_dead_letter = on_dead_letter
         self.metrics = metrics
