@@ -285,10 +285,13 @@ def _prepare(
 
 def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     def run(task: Any, envelope: Any) -> None:
+        task_id = task.request.id
         try:
-            ran = queue.run(envelope)
+            ran = queue.run(envelope, task_id=task_id)
         except Exception as exc:  # the claims store is unreachable: never ack the message
-            queue.logger.warning("could not run a queued event (%s): retried", exc)
+            queue.logger.warning(
+                "[task %s] could not run a queued event (%s): retried", task_id, exc
+            )
             ran = Ran(Verdict.RETRY, queue.backoff(1))
         if ran.verdict is Verdict.RETRY:
             try:
