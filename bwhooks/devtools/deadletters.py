@@ -83,9 +83,9 @@ class DeadLettersCommand:
         for letter in letters:
             self._print(self._line(letter))
         self._print(
-            f"{gauges['dead-letters']:.0f} dead letters ({len(letters)} listed); pending work "
+            f"dead letters: {gauges['dead-letters']:.0f} ({len(letters)} listed); pending work: "
             f"{gauges['pending']:.0f}, the oldest unmoved for {gauges['pending-oldest-age']:.1f}s;"
-            f" spool {gauges['spool-depth']:.0f}"
+            f" spool: {gauges['spool-depth']:.0f}"
         )
 
     def _requeue(self, queue: TaskQueue, ids: list[str] | None, handler: str | None) -> int:
@@ -134,7 +134,12 @@ class DeadLettersCommand:
             error = error[: ERROR_SHOWN - 1] + "…"
         line = "  ".join(
             _printable(str(part))
-            for part in (letter.id, letter.at, described["handler"], f"{letter.attempts} attempts")
+            for part in (
+                letter.id,
+                letter.at,
+                described["handler"] or "-",
+                f"{letter.attempts} attempts",
+            )
         )
         line = f"{line}  {_printable(about)}  {error}"
         if self.payloads:
