@@ -1,4 +1,5 @@
-"""The ``bwhooks`` command line: ``demo``, ``send`` and ``listen``."""
+"""The ``bwhooks`` command line: ``demo``, ``send``, ``listen``, ``replay``, ``export`` and
+``dead-letters``."""
 
 from __future__ import annotations
 
@@ -143,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         "(1024s); the oldest go first (default 64M)",
     )
     _replay_parser(commands)
+    _dead_letters_parser(commands)
     export = commands.add_parser(
         "export",
         help="write recorded deliveries as regression fixtures, personal data replaced",
@@ -232,6 +234,43 @@ def _replay_parser(commands: Any) -> None:
     replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
 
 
+def _dead_letters_parser(commands: Any) -> None:
+    dead = commands.add_parser(
+        "dead-letters",
+        help="list a queue's dead letters, or re-queue them",
+        description="List the newest dead letters of a queue (id, when, handler, attempts, "
+        "error, the event's type and ids; no payloads) and its gauges, or send letters back "
+        "to work: --requeue ID..., --requeue-all. A re-queued letter is published with "
+        "max_attempts attempts again and removed once the broker took it; one whose work "
+        "was done meanwhile is removed. Exits 1 when some could not be re-queued.",
+    )
+    dead.add_argument(
+        "--queue",
+        required=True,
+        metavar="MODULE:ATTR",
+        help="the TaskQueue or CeleryQueue, e.g. callbacks:queue (imported from the current "
+        "directory first, as listen --app)",
+    )
+    dead.add_argument(
+        "--count", type=_positive(int), default=100, metavar="N", help="how many to list"
+    )
+    dead.add_argument("--json", action="store_true", help="print JSON, for machines")
+    dead.add_argument(
+        "--payloads",
+        action="store_true",
+        help="list each letter's whole envelope (the event's payload, the request's headers): "
+        "as private as the callbacks",
+    )
+    requeue = dead.add_mutually_exclusive_group()
+    requeue.add_argument("--requeue", nargs="+", metavar="ID", help="re-queue these letters")
+    requeue.add_argument("--requeue-all", action="store_true", help="re-queue every letter")
+    dead.add_argument(
+        "--handler",
+        metavar="MODULE:NAME",
+        help="only the letters of this handler (listed, or with --requeue-all)",
+    )
+
+
 def _size(text: str) -> int:
     """A size in bytes: ``1048576``, ``512K``, ``64M``, ``1G`` (powers of 1024), at least 1."""
     units = {"K": 1024, "M": 1024**2, "G": 1024**3}
@@ -265,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--user and --password go together")
     if args.command == "listen" and args.forward and (args.app or args.user):
         parser.error("--forward relays to your app, which checks the credentials: no --app, --user")
+    if args.command == "dead-letters" and args.handler and args.requeue:
+        parser.error("--handler chooses what is listed or --requeue-all re-queues, not --requeue")
     if args.command == "demo":
         from bwhooks.devtools.demo import run_demo
 
@@ -275,7 +316,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "dead-letters":
+        return _dead_letters(args)
     return _listen(args)
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    from bwhooks.devtools.deadletters import DeadLettersCommand
+
+    try:
+        queue = _imported(args.queue, "--queue", "callbacks:queue")
+    except _AppError as exc:
+        print(f"bwhooks dead-letters: {exc}", file=sys.stderr)
+        return 2
+    command = DeadLettersCommand(args.queue, queue, as_json=args.json, payloads=args.payloads)
+    return command.run(
+        count=args.count, requeue=args.requeue, requeue_all=args.requeue_all, handler=args.handler
+    )
 
 
 def _recording(args: argparse.Namespace) -> Recorder | None:
@@ -616,44 +673,22 @@ def _listening_app(args: argparse.Namespace) -> Any:
 
 
 class _AppError(Exception):
-    """``listen --app`` names nothing it can serve: one line for stderr."""
+    """``listen --app`` (or ``dead-letters --queue``) names nothing it can use: one line for
+    stderr."""
 
 
 def _app(spec: str, path: str) -> Any:
     """The WSGI app ``listen --app MODULE:ATTR`` serves: ATTR of MODULE imported from the
     current directory first (as flask, gunicorn and uvicorn do), a ``Receiver`` served at
     ``path`` or a WSGI app as it is."""
-    import difflib
-    import importlib
     import inspect
     import traceback
 
     from bwhooks.adapters.wsgi import make_app
     from bwhooks.receiver import Receiver
 
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise _AppError(f"--app takes MODULE:ATTR (e.g. my_callbacks:receiver), not {spec!r}")
+    target = _imported(spec, "--app", "my_callbacks:receiver")
     here = os.getcwd()
-    if sys.path[:1] != [here]:
-        sys.path.insert(0, here)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # whatever importing the user's module raises
-        why = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, ImportError):
-            why = str(exc)
-        elif not isinstance(exc, SyntaxError):  # which says where already
-            why += _where(traceback.extract_tb(exc.__traceback__), here)
-        raise _AppError(f"cannot import {module_name!r} (from {here}): {why}") from None
-    target: Any = module
-    for name in attribute.split("."):
-        if not hasattr(target, name):
-            where = getattr(module, "__file__", None) or module_name
-            close = difflib.get_close_matches(name, [n for n in dir(target) if n[:1] != "_"], 1)
-            hint = f": did you mean {close[0]!r}?" if close else ""
-            raise _AppError(f"{module_name!r} ({where}) has no attribute {attribute!r}{hint}")
-        target = getattr(target, name)
     if inspect.isfunction(target) and _takes_no_arguments(target):
         try:  # an app factory (create_app), as `flask --app` finds one
             target = target()
@@ -680,6 +715,40 @@ def _app(spec: str, path: str) -> Any:
             f"{spec!r} is an object of type {type(target).__name__}, not a bwhooks Receiver"
             " or a WSGI app"
         )
+    return target
+
+
+def _imported(spec: str, option: str, example: str) -> Any:
+    """ATTR (dotted names walked) of MODULE, ``spec`` being ``MODULE:ATTR`` given to
+    ``option``, imported from the current directory first (as flask, gunicorn and uvicorn
+    do); :class:`_AppError` says in one line why not."""
+    import difflib
+    import importlib
+    import traceback
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise _AppError(f"{option} takes MODULE:ATTR (e.g. {example}), not {spec!r}")
+    here = os.getcwd()
+    if sys.path[:1] != [here]:
+        sys.path.insert(0, here)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # whatever importing the user's module raises
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ImportError):
+            why = str(exc)
+        elif not isinstance(exc, SyntaxError):  # which says where already
+            why += _where(traceback.extract_tb(exc.__traceback__), here)
+        raise _AppError(f"cannot import {module_name!r} (from {here}): {why}") from None
+    target: Any = module
+    for name in attribute.split("."):
+        if not hasattr(target, name):
+            where = getattr(module, "__file__", None) or module_name
+            close = difflib.get_close_matches(name, [n for n in dir(target) if n[:1] != "_"], 1)
+            hint = f": did you mean {close[0]!r}?" if close else ""
+            raise _AppError(f"{module_name!r} ({where}) has no attribute {attribute!r}{hint}")
+        target = getattr(target, name)
     return target
 
 

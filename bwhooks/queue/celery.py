@@ -358,10 +358,13 @@ def _make_task(queue: CeleryQueue, rate_limit: str | None) -> Any:
 
 def _run_task(queue: CeleryQueue) -> Callable[..., None]:
     def run(task: Any, envelope: Any) -> None:
+        task_id = task.request.id
         try:
-            ran = queue.run(envelope)
+            ran = queue.run(envelope, task_id=task_id)
         except Exception as exc:  # the claims store is unreachable: never ack the message
-            queue.logger.warning("could not run a queued event (%s): retried", exc)
+            queue.logger.warning(
+                "[task %s] could not run a queued event (%s): retried", task_id, exc
+            )
             ran = Ran(Verdict.RETRY, queue.backoff(1))
         if ran.verdict is Verdict.RETRY:
             try:

@@ -19,6 +19,9 @@ holder stopped (a node lost with its broker's copy of the message): the next run
 over and the sweep publishes it again; its holder, if it finishes after all and nobody took
 the work over, still marks it ``done``.
 
+A dead letter re-queued by an operator moves its claim from ``dead`` (or lapsed) back to
+``enqueuing``, its attempts counted afresh, in one step (:meth:`RedisClaims.revive`).
+
 The keys of a queue share one prefix (:func:`key_prefix`): ``bwhooks:`` for the default
 queue, ``bwhooks:<name>:`` for another. Under it: ``claim:<key>`` and ``attempts:<key>``
 per queued ``(event, handler)``, ``lease:<key>`` while it runs, the pending index
@@ -29,7 +32,9 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -151,6 +156,28 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
 """
+
+# Dead letter ARGV[6] (on the stream KEYS[5]) sent back to work: its claim (KEYS[1]), `dead`
+# or lapsed, taken as ARGV[1] for ARGV[2] ms (a receiver's `enqueuing`), its attempts
+# (KEYS[2]) counted afresh, its envelope ARGV[3] pending from time ARGV[4] (KEYS[3], KEYS[4])
+# under its key ARGV[5]. Work done meanwhile: the letter is removed. Returns 'revived',
+# 'gone' (no such letter), 'done', or the value that holds the claim (queued, running...).
+_REVIVE = """
+if #redis.call('XRANGE', KEYS[5], ARGV[6], ARGV[6]) == 0 then return 'gone' end
+local held = redis.call('GET', KEYS[1])
+if held == 'done' then
+  redis.call('XDEL', KEYS[5], ARGV[6])
+  return 'done'
+end
+if held and held ~= 'dead' then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+return 'revived'
+"""
+#: What a Redis stream names an entry with: milliseconds and a sequence number.
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
 
 
 class Start(enum.Enum):
@@ -330,20 +357,77 @@ class RedisClaims:
 
     # -- dead letters -----------------------------------------------------------------------
 
-    def add_dead_letter(self, record: dict[str, Any], max_length: int) -> None:
-        """Keep ``record`` on the dead-letter stream (about ``max_length`` records)."""
-        self.client.xadd(
-            f"{self.prefix}dead",
-            {"record": json.dumps(record)},
-            maxlen=max_length,
-            approximate=True,
+    def add_dead_letter(self, record: dict[str, Any], max_length: int) -> str:
+        """Keep ``record`` on the dead-letter stream (about ``max_length`` records); returns
+        the id the stream gave it."""
+        return _text(
+            self.client.xadd(
+                f"{self.prefix}dead",
+                {"record": json.dumps(record)},
+                maxlen=max_length,
+                approximate=True,
+            )
         )
 
     def dead_letters(self, count: int) -> list[dict[str, Any]]:
-        """The newest ``count`` dead-letter records, oldest first."""
+        """The newest ``count`` dead-letter records, oldest first, each with its ``id``."""
         entries = self.client.xrevrange(f"{self.prefix}dead", count=count)
-        records = [json.loads(fields[b"record"]) for _, fields in entries]
-        return records[::-1]
+        return [_letter(entry) for entry in reversed(entries)]
+
+    def dead_letter(self, letter_id: str) -> dict[str, Any] | None:
+        """The record of dead letter ``letter_id`` (with its ``id``); ``None`` when there is
+        none, or ``letter_id`` is no stream id."""
+        if not _STREAM_ID.fullmatch(letter_id):
+            return None
+        entries = self.client.xrange(f"{self.prefix}dead", letter_id, letter_id)
+        return _letter(entries[0]) if entries else None
+
+    def all_dead_letters(self, batch: int = 100) -> Iterator[dict[str, Any]]:
+        """Every dead-letter record (with its ``id``), oldest first, read ``batch`` at a time,
+        up to the newest when first asked: letters added meanwhile wait for the next call."""
+        stream = f"{self.prefix}dead"
+        newest = self.client.xrevrange(stream, count=1)
+        if not newest:
+            return
+        start, last = "-", _text(newest[0][0])
+        while True:
+            entries = self.client.xrange(stream, start, last, count=batch)
+            yield from (_letter(entry) for entry in entries)
+            if len(entries) < batch:
+                return
+            start = f"({_text(entries[-1][0])}"  # after it
+
+    def revive(self, letter_id: str, key: str, token: str, ttl: float, envelope: str) -> str:
+        """Send dead letter ``letter_id``'s work (``key``) back to be published, in one step:
+        unless it is done or held, its claim (``dead``, or lapsed) becomes ``enqueuing`` for
+        ``token`` (kept ``ttl`` seconds, as :meth:`enqueue` takes it), its attempts are
+        counted afresh and its ``envelope`` (JSON) is pending. Returns ``"revived"``;
+        ``"done"`` (the work was done meanwhile: the letter is removed); ``"gone"`` (no
+        such letter); or the value holding the claim (the work is queued or running)."""
+        revive = self.client.register_script(_REVIVE)  # no I/O: loaded when first run
+        keys = [self._key(key), f"{self.prefix}attempts:{key}", *self._pending]
+        args = [ENQUEUING + token, _ms(ttl), envelope, time.time(), key, letter_id]
+        return _text(revive(keys=[*keys, f"{self.prefix}dead"], args=args))
+
+    def remove_dead_letter(self, letter_id: str) -> None:
+        """Take dead letter ``letter_id`` off the stream (it was published again)."""
+        self.client.xdel(f"{self.prefix}dead", letter_id)
+
+    # -- gauges -----------------------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        """How much work is pending: published (or being published), not finished."""
+        return int(self.client.zcard(self._pending[1]))
+
+    def oldest_pending_age(self) -> float:
+        """Seconds since the pending work that moved least recently last moved; ``0.0``
+        when nothing is pending."""
+        oldest = self.client.zrange(self._pending[1], 0, 0, withscores=True)
+        return max(0.0, time.time() - float(oldest[0][1])) if oldest else 0.0
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters the stream holds."""
+        return int(self.client.xlen(f"{self.prefix}dead"))
 
 
 def _ms(seconds: float) -> int:
@@ -352,3 +436,10 @@ def _ms(seconds: float) -> int:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _letter(entry: Any) -> dict[str, Any]:
+    """A dead-letter record of the stream's ``(id, fields)`` entry, with its ``id``."""
+    letter_id, fields = entry
+    record: dict[str, Any] = json.loads(fields[b"record"])
+    return {**record, "id": _text(letter_id)}

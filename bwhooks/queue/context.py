@@ -17,10 +17,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Protocol, TypeVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
@@ -37,8 +38,11 @@ __all__ = [
     "PublishTimeout",
     "QueueContext",
     "QueueOutcome",
+    "TaskLog",
     "publish_deadline",
     "report",
+    "running_task",
+    "task_log",
 ]
 
 
@@ -139,7 +143,13 @@ class QueueOutcome:
     ``spooled``, ``unspooled`` (published from the spool) or ``unqueued`` (the broker was
     down: ``500``); on a worker: ``handled``, ``skipped`` (done before), ``retried``,
     ``deferred`` (another worker's live lease), ``dead-lettered`` or ``republished`` (its
-    message lost by the broker). ``duration`` is the handler's run time on a worker.
+    message lost by the broker); wherever a dead letter is re-queued: ``requeued`` (published
+    again). ``duration`` is the handler's run time on a worker.
+
+    Gauges, reported by each worker after each sweep for lost work, carry a ``value`` (no
+    event, no handler): ``spool-depth`` (envelopes in this host's spool), ``pending`` (work
+    published and not finished), ``pending-oldest-age`` (seconds since the pending work that
+    moved least recently last moved) and ``dead-letters`` (letters kept).
     """
 
     name: str
@@ -148,6 +158,7 @@ class QueueOutcome:
     handler: str
     attempt: int = 0
     duration: float = 0.0
+    value: float = 0.0
 
 
 class QueueContext(Protocol):
@@ -188,6 +199,7 @@ def report(
     *,
     attempt: int = 0,
     duration: float = 0.0,
+    value: float = 0.0,
 ) -> None:
     """Give the :class:`QueueOutcome` ``name`` to the queue's ``metrics`` hook, if any; a
     failing hook is logged, never raised."""
@@ -200,8 +212,51 @@ def report(
         handler,
         attempt,
         duration,
+        value,
     )
     try:
         queue.metrics(outcome)
     except Exception:
-        queue.logger.exception("the metrics hook failed")
+        task_log(queue).exception("the metrics hook failed")
+
+
+if TYPE_CHECKING:
+    _Adapter = logging.LoggerAdapter[logging.Logger]
+else:  # subscripted only from Python 3.11
+    _Adapter = logging.LoggerAdapter
+
+
+class TaskLog(_Adapter):
+    """A queue's logger as a worker's run of one message logs through it: each line begins
+    with ``[task <id>]`` and its record carries ``task_id`` (the engine's id of the message,
+    Celery's task id), so that the engine's own lines about it can be joined with bwhooks'."""
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        extra = self.extra or {}
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}
+        return f"[task {extra.get('task_id')}] {msg}", kwargs
+
+
+_task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "bwhooks_task_id", default=None
+)
+
+
+@contextmanager
+def running_task(task_id: str | None) -> Iterator[None]:
+    """Within it, :func:`task_log` logs as the run of the message ``task_id`` (``None``: an
+    engine that gives no id)."""
+    token = _task_id.set(task_id)
+    try:
+        yield
+    finally:
+        _task_id.reset(token)
+
+
+def task_log(queue: QueueContext) -> logging.Logger | TaskLog:
+    """``queue.logger``, as the run of a message under way in this context logs (a
+    :class:`TaskLog` when its engine gave the message's id)."""
+    task_id = _task_id.get()
+    return queue.logger if task_id is None else TaskLog(queue.logger, {"task_id": task_id})

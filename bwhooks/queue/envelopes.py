@@ -125,12 +125,25 @@ class Envelope:
 
 @attrs.frozen
 class DeadLetter:
-    """Work given up on: the envelope, why, after how many attempts, when."""
+    """Work given up on: the envelope, why, after how many attempts, when; ``id`` names it
+    on the dead-letter stream, to re-queue it
+    (:meth:`~bwhooks.queue.tasks.TaskQueue.requeue_dead_letter`); ``""`` for a letter built
+    elsewhere (``DeadLetter(**record)`` of an older record)."""
 
     envelope: Mapping[str, Any]
     error: str
     attempts: int
     at: str
+    id: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """What the store keeps of it (the stream names it: no ``id``)."""
+        return {
+            "envelope": self.envelope,
+            "error": self.error,
+            "attempts": self.attempts,
+            "at": self.at,
+        }
 
 
 def event_or_none(envelope: Envelope) -> Event | None:

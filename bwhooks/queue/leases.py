@@ -8,7 +8,7 @@ import socket
 import threading
 import uuid
 
-from bwhooks.queue.context import QueueContext
+from bwhooks.queue.context import QueueContext, task_log
 
 __all__ = ["Lease", "holder_is_dead", "run_token"]
 
@@ -19,6 +19,7 @@ class Lease:
 
     def __init__(self, queue: QueueContext, key: str, token: str) -> None:
         self.queue, self.key, self.token = queue, key, token
+        self.log = task_log(queue)  # the run's: its renewal thread logs as the run does
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -37,10 +38,10 @@ class Lease:
         while not self._stop.wait(queue.lease / 3):
             try:
                 if not queue.claims.renew(self.key, self.token, queue.lease):
-                    queue.logger.warning("lost the lease of %s while running", self.key)
+                    self.log.warning("lost the lease of %s while running", self.key)
                     return
             except Exception:
-                queue.logger.warning("could not renew the lease of %s", self.key)
+                self.log.warning("could not renew the lease of %s", self.key)
 
 
 def _link(path: str) -> str:

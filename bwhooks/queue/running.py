@@ -20,7 +20,7 @@ from bwhooks.events import Event
 from bwhooks.http import CallbackRequest
 from bwhooks.observe import event_ids
 from bwhooks.queue.claims import RUNNING, Begun, Start
-from bwhooks.queue.context import QueueContext, report
+from bwhooks.queue.context import QueueContext, report, running_task, task_log
 from bwhooks.queue.envelopes import DeadLetter, Envelope, EnvelopeError, about, storable
 from bwhooks.queue.leases import Lease, holder_is_dead, run_token
 
@@ -53,15 +53,20 @@ class Worker:
     def __init__(self, queue: QueueContext) -> None:
         self.queue = queue
 
-    def run(self, data: Any) -> Ran:
+    def run(self, data: Any, task_id: str | None = None) -> Ran:
         """Run one message: take the lease, re-type the event, call the handler with
         :func:`~bwhooks.current_request` set, then mark it done, retry it, or dead-letter
-        it. Never raises for the handler's failure."""
+        it. Never raises for the handler's failure. Each line logged for it begins with
+        ``[task <task_id>]`` when the engine gives the message's id."""
+        with running_task(task_id):
+            return self._run(data)
+
+    def _run(self, data: Any) -> Ran:
         queue = self.queue
         try:
             envelope = Envelope.from_dict(data)
         except EnvelopeError as exc:
-            queue.logger.error("dead-lettered a message that is not an envelope: %s", exc)
+            task_log(queue).error("dead-lettered a message that is not an envelope: %s", exc)
             self._dead_letter(data if isinstance(data, Mapping) else {"data": data}, exc, 0)
             return Ran(Verdict.ACK)
         try:
@@ -74,11 +79,11 @@ class Worker:
         begun = self._begin(envelope, token)
         if begun.start is Start.BUSY:
             wait = begun.wait + random.uniform(0.1, 1.0)  # noqa: S311  (jitter)
-            queue.logger.info("%s is running elsewhere: again in %.1fs", envelope.key, wait)
+            task_log(queue).info("%s is running elsewhere: again in %.1fs", envelope.key, wait)
             report(queue, "deferred", event, envelope.handler)
             return Ran(Verdict.RETRY, wait)
         if begun.start is not Start.RUN:
-            queue.logger.info("%s was %s before: skipped", envelope.key, begun.start.value)
+            task_log(queue).info("%s was %s before: skipped", envelope.key, begun.start.value)
             report(queue, "skipped", event, envelope.handler)
             return Ran(Verdict.ACK)
         attempt = begun.attempt
@@ -97,7 +102,7 @@ class Worker:
         if begun.start is Start.BUSY and holder_is_dead(begun.holder):
             # A pool child killed mid-run on this machine: its message came back at once,
             # its lease would hold the work for the rest of its length. Take it over.
-            queue.logger.info("%s was held by a process that died: taken over", envelope.key)
+            task_log(queue).info("%s was held by a process that died: taken over", envelope.key)
             begun = queue.claims.begin(
                 envelope.key, token, queue.lease, queue.done_ttl, take_over=RUNNING + begun.holder
             )
@@ -121,10 +126,10 @@ class Worker:
             return self._failed(envelope, event, token, exc, attempt)
         duration = time.perf_counter() - started
         if not queue.claims.finish(envelope.key, token, queue.done_ttl):
-            queue.logger.warning(
+            task_log(queue).warning(
                 "%s completed, but its lease lapsed and another run took it over", envelope.key
             )
-        queue.logger.info(
+        task_log(queue).info(
             "handled %s event (%s) with %s on attempt %d in %.1f ms",
             event.event_type,
             event_ids(event),
@@ -143,7 +148,7 @@ class Worker:
             return self._give_up(envelope, event, token, error, attempt)
         queue.claims.give_back(envelope.key, token, queue.done_ttl)
         countdown = self.backoff(attempt)
-        queue.logger.warning(
+        task_log(queue).warning(
             "handler %s failed on %s event (%s), attempt %d of %d: again in %.1fs",
             envelope.handler,
             event.event_type,
@@ -172,7 +177,7 @@ class Worker:
     ) -> Ran:
         queue = self.queue
         queue.claims.bury(envelope.key, token, queue.done_ttl)
-        queue.logger.error(
+        task_log(queue).error(
             "dead-lettered the %s for %s after %d attempts: %s",
             about(envelope, event),
             envelope.handler,
@@ -194,12 +199,13 @@ class Worker:
             attempts=attempts,
             at=datetime.now(timezone.utc).isoformat(),
         )
-        queue.claims.add_dead_letter(attrs.asdict(letter), max_length=DEAD_LETTERS_KEPT)
+        letter_id = queue.claims.add_dead_letter(letter.record(), max_length=DEAD_LETTERS_KEPT)
+        letter = attrs.evolve(letter, id=letter_id)
         if queue.on_dead_letter is not None:
             try:
                 queue.on_dead_letter(letter)
             except Exception:
-                queue.logger.exception("the on_dead_letter hook failed")
+                task_log(queue).exception("the on_dead_letter hook failed")
 
     def dead_letters(self, count: int = 100) -> list[DeadLetter]:
         """The newest ``count`` dead letters, oldest first."""

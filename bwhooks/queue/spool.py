@@ -160,6 +160,13 @@ class Spool:
         with self._connection() as connection:
             connection.execute("UPDATE spool SET lease_until = 0 WHERE id = ?", (row_id,))
 
+    def depth(self) -> int:
+        """How many envelopes wait (those being published included); ``0`` when the file
+        was never made (asking does not make it)."""
+        if not self._ready and not self.path.exists():
+            return 0
+        return len(self)
+
     def __len__(self) -> int:
         with self._connection() as connection:
             return int(connection.execute("SELECT COUNT(*) FROM spool").fetchone()[0])

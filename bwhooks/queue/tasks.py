@@ -10,9 +10,10 @@ with the same parser and calls the same function under a lease: :meth:`TaskQueue
 :class:`TaskQueue` composes the roles, each a class of its own: the
 :class:`~bwhooks.queue.publishing.Publisher` (claim, publish within a bound, spool while the
 broker is down) and its :class:`~bwhooks.queue.draining.SpoolDrainer`, the
-:class:`~bwhooks.queue.running.Worker` (lease, run, retry, dead-letter, done) and the
-:class:`~bwhooks.queue.sweeping.OrphanSweeper` (work whose message a broker lost). A task engine
-plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` (bounding each
+:class:`~bwhooks.queue.running.Worker` (lease, run, retry, dead-letter, done), the
+:class:`~bwhooks.queue.sweeping.OrphanSweeper` (work whose message a broker lost; the gauges)
+and the :class:`~bwhooks.queue.requeuing.Requeuer` (dead letters sent back to work). A task
+engine plugs in by subclassing :class:`TaskQueue` with :meth:`TaskQueue.publish` (bounding each
 wait by :func:`publish_deadline`) and a worker task that calls :meth:`TaskQueue.run` and acts
 on its :class:`Verdict` (:class:`bwhooks.queue.celery.CeleryQueue` does this for Celery).
 """
@@ -32,6 +33,7 @@ from bwhooks.queue.context import Deadline, PublishTimeout, QueueOutcome, publis
 from bwhooks.queue.envelopes import ENVELOPE_VERSION, DeadLetter, Envelope, EnvelopeError
 from bwhooks.queue.leases import holder_is_dead, run_token
 from bwhooks.queue.publishing import Publisher
+from bwhooks.queue.requeuing import Requeuer
 from bwhooks.queue.running import Ran, Verdict, Worker
 from bwhooks.queue.spool import Spool
 from bwhooks.queue.sweeping import OrphanSweeper
@@ -132,8 +134,10 @@ class TaskQueue:
         self.publisher = Publisher(self)
         #: A worker's side: lease, run, retry, dead-letter, done.
         self.worker = Worker(self)
-        #: Work whose message the broker lost, published again.
+        #: Work whose message the broker lost, published again; the gauges.
         self.sweeper = OrphanSweeper(self)
+        #: Dead letters sent back to work.
+        self.requeuer = Requeuer(self)
 
     @property
     def claims(self) -> RedisClaims:
@@ -185,16 +189,38 @@ class TaskQueue:
 
     # -- workers: the worker's --------------------------------------------------------------
 
-    def run(self, data: Any) -> Ran:
+    def run(self, data: Any, task_id: str | None = None) -> Ran:
         """Run one message on a worker: take the lease, re-type the event, call the handler
         with :func:`~bwhooks.current_request` set, then mark it done, retry it, or
-        dead-letter it. Never raises for the handler's failure."""
-        return self.worker.run(data)
+        dead-letter it. Never raises for the handler's failure. ``task_id``: the engine's
+        id of the message, at the start of each line logged for it (``[task <id>]``)."""
+        return self.worker.run(data, task_id)
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number ``attempt``: exponential, capped, with jitter."""
         return self.worker.backoff(attempt)
 
     def dead_letters(self, count: int = 100) -> list[DeadLetter]:
-        """The newest ``count`` dead letters, oldest first."""
+        """The newest ``count`` dead letters, oldest first, each with its ``id``."""
         return self.worker.dead_letters(count)
+
+    # -- operators: dead letters and gauges -------------------------------------------------
+
+    def requeue_dead_letter(self, letter_id: str) -> bool:
+        """Send dead letter ``letter_id`` back to work: publishable again with
+        ``max_attempts`` attempts, pending, published; the letter is removed once the broker
+        took it (a letter whose work was done meanwhile is removed, nothing published).
+        ``True`` when the letter is gone; ``False`` when there is no such letter, or it
+        stays: its work queued or running again (a re-send), no envelope in it, or the
+        publish failed (its work is then free for the next delivery)."""
+        return self.requeuer.requeue(letter_id).removed
+
+    def requeue_dead_letters(self, ids: list[str] | None = None, handler: str | None = None) -> int:
+        """:meth:`requeue_dead_letter` each of ``ids`` (every letter when ``None``), only the
+        letters for ``handler`` (``module:qualname``) when given; how many are gone."""
+        return sum(done.removed for done in self.requeuer.requeue_many(ids, handler))
+
+    def gauges(self) -> dict[str, float]:
+        """``spool-depth``, ``pending``, ``pending-oldest-age`` (seconds) and ``dead-letters``,
+        now (each worker reports them to ``metrics`` after each sweep)."""
+        return self.sweeper.gauges()
