@@ -113,8 +113,14 @@ class Publisher:
             raise
         try:
             queue.claims.queued(envelope.key, token, queue.done_ttl, pending)
-        except Exception:  # the worker runs an `enqueuing` claim all the same
-            queue.logger.warning("published %s, but could not mark it queued", envelope.key)
+        except Exception as exc:  # the worker runs an `enqueuing` claim all the same
+            queue.logger.error(
+                "published %s, but could not mark it queued (%s: %s): it runs all the same, "
+                "pending since its claim",
+                envelope.key,
+                type(exc).__name__,
+                exc,
+            )
         return True
 
     def _unqueued(self, envelope: Envelope, event: Event, error: Exception) -> None:
