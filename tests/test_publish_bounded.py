@@ -203,7 +203,7 @@ def test_a_broker_that_never_answers_gets_every_callback_answered_within_the_dea
     for row_id, _ in rows:
         queue.spool.remove(row_id)
     if claims == "a redis-server":  # each claim freed once its publish gave up: a retry publishes
-        left = RedisClaims(store, prefix=f"bwhooks:{name}:")
+        left = RedisClaims(store, prefix=f"{{bwhooks:{name}}}:")
         keys = [f"{_key(p)}|{_handler_name(queued_messaging)}" for p in messaging]
         eventually(
             lambda: all(left.state(key) is None for key in keys),

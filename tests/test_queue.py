@@ -392,18 +392,18 @@ def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
 @pytest.mark.parametrize(
     ("options", "prefix"),
     [
-        ({"name": "bwhooks"}, "bwhooks:"),
-        ({}, "bwhooks:keys:"),  # named after the app, Celery("keys")
-        ({"name": "orders"}, "bwhooks:orders:"),
-        ({"name": "orders-eu.v2"}, "bwhooks:orders-eu.v2:"),  # Celery's header: an identifier
+        ({"name": "bwhooks"}, "{bwhooks}:"),
+        ({}, "{bwhooks:keys}:"),  # named after the app, Celery("keys")
+        ({"name": "orders"}, "{bwhooks:orders}:"),
+        ({"name": "orders-eu.v2"}, "{bwhooks:orders-eu.v2}:"),  # Celery's header: an identifier
     ],
 )
 def test_every_key_a_queue_writes_is_under_one_prefix(
     stack: Stack, options: dict[str, Any], prefix: str
 ) -> None:
-    """A CeleryQueue on a real Redis: the default queue's keys are ``bwhooks:...`` (never
-    ``bwhooks:bwhooks:...``), a named queue's ``bwhooks:<name>:...`` (by default the app's
-    name); listed as written,
+    """A CeleryQueue on a real Redis: the default queue's keys are ``{bwhooks}:...`` (never
+    ``{bwhooks:bwhooks}:...``), a named queue's ``{bwhooks:<name>}:...`` (by default the
+    app's name); listed as written,
     once queued (claim, pending index) and once dead-lettered (attempts, the stream)."""
     import redis
     from celery import Celery
@@ -675,12 +675,12 @@ def test_a_message_that_is_no_object_is_dead_lettered(app: ModuleType, message: 
         assert letter.envelope == {"data": TOO_DEEP_NOTE if nests_deeper(message) else message}
 
 
-def test_the_start_up_self_check(app: ModuleType) -> None:
+def test_the_start_up_self_check(stack: Stack) -> None:
     from celery import Celery
 
     from bwhooks.queue.celery import CeleryQueue
 
-    celery_app = Celery("check", broker="redis://127.0.0.1:1/0")
+    celery_app = Celery("check", broker=f"redis://127.0.0.1:{stack.port}/0")  # scripts pass
     celery_app.conf.broker_transport_options = {"visibility_timeout": 60}
     queue = CeleryQueue(celery_app, spool=None)
     problems = queue.check("prefork")

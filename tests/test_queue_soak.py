@@ -259,7 +259,7 @@ def test_queue_burst_with_kills_restarts_and_a_broker_outage(  # noqa: PLR0915
         found = store.hgetall(f"{PREFIX}completions")
         found_async = store.hgetall(f"{PREFIX}async-completions")
         return [
-            f"{key}|{handler}: {store.get(f'bwhooks:qsoak:claim:{key}|queue_app:{handler}')!r}"
+            f"{key}|{handler}: {store.get(f'{{bwhooks:qsoak}}:claim:{key}|queue_app:{handler}')!r}"
             for c in everything
             for keys, done_keys, handler in (
                 (c.keys, found, "record"),
@@ -305,14 +305,14 @@ def test_queue_burst_with_kills_restarts_and_a_broker_outage(  # noqa: PLR0915
     in_flight_at_outage |= runs.around(outage_at - 0.5, back_at + 0.5)
     twice = {k for k in unique_keys if completions[k] > 1}
     restarted = {k for k in unique_keys if starts[k] > 1}
-    claims = [store.get(name) for name in store.scan_iter("bwhooks:qsoak:claim:*")]
+    claims = [store.get(name) for name in store.scan_iter("{bwhooks:qsoak}:claim:*")]
     leftover = {
         "running claims": sum(1 for v in claims if v and v.startswith(b"running:")),
         "queued messages": store.llen(f"{PREFIX}tasks"),
         "unacked messages": store.hlen("unacked"),
         "spooled": _spooled(tmp_path / "spool.sqlite3"),
     }
-    letters = [json.loads(f[b"record"]) for _, f in store.xrange("bwhooks:qsoak:dead")]
+    letters = [json.loads(f[b"record"]) for _, f in store.xrange("{bwhooks:qsoak}:dead")]
 
     figures = {
         "callbacks": len(everything),

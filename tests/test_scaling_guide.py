@@ -242,4 +242,4 @@ def test_the_quick_start_gives_a_handled_callback(tmp_path: Path, started: list[
     assert "bwhooks queue" not in worker, worker
     assert not re.search(r"^\[[^]]*: (WARNING|ERROR|CRITICAL)/", worker, re.MULTILINE), worker
     # The callback went through the test's Redis, the one REDIS_URL named.
-    assert redis.Redis(port=redis_port).keys("bwhooks:*")
+    assert redis.Redis(port=redis_port).keys("{bwhooks:callbacks}:*")  # Celery("callbacks")

@@ -192,7 +192,7 @@ def test_a_queue_without_a_claims_store_is_refused_when_built() -> None:
     with pytest.raises(ValueError, match="needs Redis for its claims"):
         CeleryQueue(unset, spool=None)
     with_claims = CeleryQueue(rabbit, name="rabbit", redis=redis.Redis(port=1), spool=None)
-    assert with_claims.claims.prefix == "bwhooks:rabbit:"
+    assert with_claims.claims.prefix == "{bwhooks:rabbit}:"
     with pytest.raises(ValueError, match="has no claims store"):
         TaskQueue(None)
 
@@ -200,7 +200,7 @@ def test_a_queue_without_a_claims_store_is_refused_when_built() -> None:
         def make_claims(self) -> RedisClaims:
             return RedisClaims(redis.Redis(port=1))
 
-    assert Engine(None).claims.prefix == "bwhooks:"
+    assert Engine(None).claims.prefix == "{bwhooks}:"
 
 
 class Recording(TaskQueue):
@@ -257,7 +257,7 @@ def test_a_receiver_process_drains_at_start_up_with_no_callback(
     path = tmp_path / "spool.sqlite3"
     envelope, _ = spooled_envelope("queue_app:record", fake_payload("v2:disconnect"))
     Spool(path).put(json.dumps(envelope.to_dict()))
-    claims = RedisClaims(server.client, prefix="bwhooks:spoolreceiver:")
+    claims = RedisClaims(server.client, prefix="{bwhooks:spoolreceiver}:")
     receivers = start_gunicorn(free_port(), queue_env(server, "spoolreceiver:", path), tmp_path)
     with running(receivers):
         wait_for(lambda: claims.state(envelope.key) == "queued", "published", receivers, 60)

@@ -6,7 +6,9 @@ roles), :mod:`bwhooks.queue.envelopes` (what travels through the broker, dead le
 :mod:`bwhooks.queue.publishing` (a receiver's side: claim, publish, spool),
 :mod:`bwhooks.queue.draining` (the spool's drainer), :mod:`bwhooks.queue.running` (a worker's
 side: lease, run, retry, dead-letter) with :mod:`bwhooks.queue.leases`,
-:mod:`bwhooks.queue.sweeping` (work a broker lost, published again) and
+:mod:`bwhooks.queue.sweeping` (work a broker lost, published again; the gauges),
+:mod:`bwhooks.queue.requeuing` (dead letters published again), :mod:`bwhooks.queue.routes`
+(a handler's broker queue, priority and rate limit) and
 :mod:`bwhooks.queue.context` (what the roles read of their queue, the outcomes they report);
 :mod:`bwhooks.queue.claims`, the Redis claims that make each piece of work complete once;
 :mod:`bwhooks.queue.spool`, the on-disk spool for a broker that is down. The engine:

@@ -52,6 +52,10 @@ _LATE_OPTIONS = (
     "the app's options before its first publish, or include them"
 )
 _UNROUTED = RouteOptions()
+_NO_MASTER = (
+    "CeleryQueue's claims go to the Sentinel's master: set "
+    'broker_transport_options={"master_name": ...} (as Celery\'s sentinel:// broker needs)'
+)
 _UNSAFE_POOLS = ("gevent", "eventlet")  # kombu's restore of unacked messages misbehaves there
 
 
@@ -66,9 +70,11 @@ class CeleryQueue(TaskQueue):
     connections included.
     ``name`` names the task, the Redis keys and the spool: by default the Celery app's main
     name (:func:`service_name`), so that services sharing a Redis keep their work apart.
-    ``redis`` (a ``redis.Redis``) holds the claims and dead letters, under the queue's
-    prefix (:func:`~bwhooks.queue.claims.key_prefix`); by default the broker's own Redis (a
-    broker of another kind without ``redis`` is refused here, :class:`ValueError`).
+    ``redis`` (a ``redis.Redis``, or a ``redis.cluster.RedisCluster``) holds the claims and
+    dead letters, under the queue's prefix (:func:`~bwhooks.queue.claims.key_prefix`:
+    ``{bwhooks:<name>}:``); by default the broker's own Redis, a ``sentinel://`` broker's
+    master included (a broker of another kind without ``redis``, or a Sentinel without
+    ``master_name``, is refused here, :class:`ValueError`).
     :meth:`route` sends a handler's work to its own broker queue, priority or rate limit.
     ``spool``: where voice events wait while the broker is down (see
     :mod:`bwhooks.queue.spool`; ``None`` answers them ``500``, which Bandwidth does not retry);
@@ -100,8 +106,8 @@ class CeleryQueue(TaskQueue):
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        if redis is None and redis_url_of(app.conf.broker_url or "") is None:
-            raise ValueError(_NO_CLAIMS)  # else every callback would fail once answered
+        if redis is None:  # else every callback would fail once answered
+            _require_broker_redis(app.conf.broker_url or "", app.conf.broker_transport_options)
         name = service_name(app) if name is None else name
         self.app = app
         self.soft_time_limit = soft_time_limit
@@ -180,28 +186,19 @@ class CeleryQueue(TaskQueue):
 
     @property
     def redis(self) -> Any:
-        """The ``redis.Redis`` of the claims (the broker's Redis unless one was given)."""
+        """The client of the claims: the one given, else the broker's Redis (a
+        ``sentinel://`` broker's master), with ``publish_timeout`` socket timeouts."""
         if self._redis is None:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-
-            url = redis_url_of(self.app.conf.broker_url or "")
-            if url is None:
-                raise ValueError(_NO_CLAIMS)
-            self._redis = redis.Redis.from_url(
-                url,
-                socket_timeout=self.publish_timeout,
-                socket_connect_timeout=self.publish_timeout,
-                # a timed-out call is not tried again: a store that accepts and never
-                # answers must not hold the claim-and-publish's thread for long
-                retry=Retry(NoBackoff(), 0),
+            conf = self.app.conf
+            self._redis = _broker_redis(
+                conf.broker_url or "", conf.broker_transport_options, self.publish_timeout
             )
         return self._redis
 
     def make_claims(self) -> RedisClaims:
-        """The claims in :attr:`redis`, under the queue's prefix: ``bwhooks:`` for the
-        default queue, ``bwhooks:<name>:`` for another (:func:`bwhooks.queue.claims.key_prefix`)."""
+        """The claims in :attr:`redis`, under the queue's prefix: ``{bwhooks}:`` for the
+        default queue, ``{bwhooks:<name>}:`` for another
+        (:func:`bwhooks.queue.claims.key_prefix`)."""
         return RedisClaims(self.redis, prefix=key_prefix(self.name))
 
     def publish(self, envelope: Envelope) -> None:
@@ -217,7 +214,9 @@ class CeleryQueue(TaskQueue):
 
     def check(self, pool: str) -> list[str]:
         """What in the settings breaks this queue's guarantees, for a worker using ``pool``
-        (``prefork``, ``solo``, ``threads``...). Raises for a pool bwhooks refuses."""
+        (``prefork``, ``solo``, ``threads``...), and each claims script that fails on the
+        claims store (:meth:`~bwhooks.queue.claims.RedisClaims.probe`). Raises for a pool
+        bwhooks refuses."""
         if any(unsafe in pool for unsafe in _UNSAFE_POOLS):
             raise RuntimeError(
                 f"bwhooks queue {self.name!r} refuses the {pool} pool: kombu's redelivery of "
@@ -239,8 +238,7 @@ class CeleryQueue(TaskQueue):
                 f"the lease ({self.lease}s) must outlive time_limit ({self.time_limit}s), or a "
                 "slow run and its redelivery overlap"
             )
-        broker = conf.broker_url or ""
-        if redis_url_of(broker) is not None:
+        if _redis_broker(conf.broker_url or ""):
             visibility = float(conf.broker_transport_options.get("visibility_timeout", 3600))
             needed = max(self.time_limit, self.lease) + self.retry_backoff_max
             if visibility <= needed:
@@ -254,7 +252,10 @@ class CeleryQueue(TaskQueue):
                     "kombu < 5.7: a lost worker's messages come back only every ~100 s after "
                     "the visibility timeout (unacked_restore_interval needs 5.7)"
                 )
-        return problems
+        try:
+            return problems + self.claims.probe()
+        except Exception as exc:  # no claims client could be built
+            return [*problems, f"the claims store cannot be used ({type(exc).__name__}: {exc})"]
 
     def _on_worker_ready(self, sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
@@ -361,11 +362,10 @@ def _run_task(queue: CeleryQueue) -> Callable[..., None]:
         task_id = task.request.id
         try:
             ran = queue.run(envelope, task_id=task_id)
-        except Exception as exc:  # the claims store is unreachable: never ack the message
-            queue.logger.warning(
-                "[task %s] could not run a queued event (%s): retried", task_id, exc
+        except Exception as exc:  # the claims store failed: never ack the message
+            ran = _store_failed(
+                queue, envelope, exc, tries=task.request.retries + 1, task_id=task_id
             )
-            ran = Ran(Verdict.RETRY, queue.backoff(1))
         if ran.verdict is Verdict.RETRY:
             try:
                 raise task.retry(countdown=ran.countdown, max_retries=None)
@@ -397,6 +397,28 @@ def _publish(queue: CeleryQueue, task: Any, envelope: Envelope, options: dict[st
         _send(task, connection, envelope, deadline, options)
     finally:
         connection.release()
+
+
+def _store_failed(
+    queue: CeleryQueue, envelope: Any, error: Exception, *, tries: int, task_id: str | None
+) -> Ran:
+    """The claims store failed while a worker ran ``envelope`` (its lease could not be
+    taken, or its end recorded), on this message's try ``tries`` (Celery counts them): an
+    error, and a retry after the queue's backoff. Never a dead letter: it is written to
+    that same store, and the work runs once the store is back."""
+    countdown = queue.backoff(min(tries, 32))  # the backoff's ceiling is reached long before
+    key = envelope.get("key") if isinstance(envelope, dict) else None
+    queue.logger.error(
+        "[task %s] could not run %s (try %d of this message): the claims store failed "
+        "(%s: %s); kept in the broker, tried again in %.1fs",
+        task_id,
+        str(key)[:200] if key else "a queued event",
+        tries,
+        type(error).__name__,
+        error,
+        countdown,
+    )
+    return Ran(Verdict.RETRY, countdown)
 
 
 def _send(
@@ -445,13 +467,68 @@ def _without_socket_timeout(client: Any) -> bool:
 
 def redis_url_of(broker_url: str) -> str | None:
     """The ``redis-py`` URL of a Celery Redis broker URL (``redis://``, ``rediss://``,
-    ``redis+socket://``), else ``None``."""
+    ``redis+socket://``), else ``None`` (a ``sentinel://`` URL too: it names Sentinels, not
+    a Redis; :attr:`CeleryQueue.redis` is then the Sentinel's master)."""
     first = broker_url.split(";", maxsplit=1)[0].strip()
     if first.startswith(("redis://", "rediss://")):
         return first
     if first.startswith("redis+socket://"):
         return "unix://" + first[len("redis+socket://") :]
     return None
+
+
+def _redis_broker(broker_url: str) -> bool:
+    """Whether Celery's broker ``broker_url`` is a Redis (Sentinel's included)."""
+    return redis_url_of(broker_url) is not None or bool(_sentinel_urls(broker_url))
+
+
+def _sentinel_urls(broker_url: str) -> list[str]:
+    """The Sentinels of a ``sentinel://host:port;sentinel://host2:port`` broker URL."""
+    urls = [url.strip() for url in broker_url.split(";") if url.strip()]
+    return urls if urls and urls[0].startswith("sentinel://") else []
+
+
+def _require_broker_redis(broker_url: str, options: Any) -> None:
+    """Raise :class:`ValueError` when no claims client can be built from the broker
+    (``options``: its transport options)."""
+    if not _redis_broker(broker_url):
+        raise ValueError(_NO_CLAIMS)
+    if _sentinel_urls(broker_url) and not options.get("master_name"):
+        raise ValueError(_NO_MASTER)
+
+
+def _broker_redis(broker_url: str, options: Any, timeout: float) -> Any:
+    """A client of the broker's Redis (of the master a ``sentinel://`` broker's Sentinels
+    name: ``options``, the broker's transport options, give ``master_name`` and
+    ``sentinel_kwargs``), with ``timeout`` socket timeouts and no retry: a store that
+    accepts and never answers must not hold the claim-and-publish's thread for long."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    _require_broker_redis(broker_url, options)
+    bounded: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    url = redis_url_of(broker_url)
+    if url is not None:
+        return redis.Redis.from_url(url, **bounded, retry=Retry(NoBackoff(), 0))
+    from kombu.utils.url import url_to_parts
+    from redis.sentinel import Sentinel
+
+    parts = [url_to_parts(sentinel_url) for sentinel_url in _sentinel_urls(broker_url)]
+    first = parts[0]  # its credentials and database are the master's, as for kombu
+    sentinel = Sentinel(
+        [(part.hostname or "127.0.0.1", part.port or 26379) for part in parts],
+        sentinel_kwargs={**bounded, **(options.get("sentinel_kwargs") or {})},
+        min_other_sentinels=options.get("min_other_sentinels", 0),
+    )
+    return sentinel.master_for(
+        options["master_name"],
+        db=int((first.path or "0").strip("/") or 0),
+        username=first.username,
+        password=first.password,
+        **bounded,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

@@ -22,10 +22,13 @@ the work over, still marks it ``done``.
 A dead letter re-queued by an operator moves its claim from ``dead`` (or lapsed) back to
 ``enqueuing``, its attempts counted afresh, in one step (:meth:`RedisClaims.revive`).
 
-The keys of a queue share one prefix (:func:`key_prefix`): ``bwhooks:`` for the default
-queue, ``bwhooks:<name>:`` for another. Under it: ``claim:<key>`` and ``attempts:<key>``
+The keys of a queue share one prefix (:func:`key_prefix`): ``{bwhooks}:`` for the default
+queue, ``{bwhooks:<name>}:`` for another. Under it: ``claim:<key>`` and ``attempts:<key>``
 per queued ``(event, handler)``, ``lease:<key>`` while it runs, the pending index
 ``pending`` (a hash) and ``pending-at`` (a sorted set), and the dead-letter stream ``dead``.
+The braces are a Redis Cluster hash tag: every key of a queue is in one slot, so each script
+(which declares every key it touches in ``KEYS``) runs on a cluster, on the node holding the
+queue. :meth:`RedisClaims.probe` tries each script on the store once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import enum
 import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -201,15 +205,17 @@ class Begun:
 
 
 def key_prefix(name: str = DEFAULT_QUEUE) -> str:
-    """The prefix of the Redis keys of the queue ``name``: ``bwhooks:`` for the default
-    queue (``bwhooks:claim:...``), ``bwhooks:<name>:`` for another
-    (``bwhooks:orders:claim:...``)."""
-    return "bwhooks:" if name == DEFAULT_QUEUE else f"bwhooks:{name}:"
+    """The prefix of the Redis keys of the queue ``name``: ``{bwhooks}:`` for the default
+    queue (``{bwhooks}:claim:...``), ``{bwhooks:<name>}:`` for another
+    (``{bwhooks:orders}:claim:...``). The braces are a Redis Cluster hash tag: a queue's
+    keys share one slot."""
+    return "{bwhooks}:" if name == DEFAULT_QUEUE else f"{{bwhooks:{name}}}:"
 
 
 class RedisClaims:
-    """The claims of queued work, in Redis (``client``: a ``redis.Redis``), under ``prefix``
-    (by default the default queue's, :func:`key_prefix`).
+    """The claims of queued work, in Redis (``client``: a ``redis.Redis``, or a
+    ``redis.cluster.RedisCluster``), under ``prefix`` (by default the default queue's,
+    :func:`key_prefix`; on a cluster, a prefix with a hash tag).
 
     Times are seconds. Needs ``maxmemory-policy noeviction`` on that Redis, as Celery's
     broker does: an evicted claim is a duplicate run.
@@ -355,6 +361,59 @@ class RedisClaims:
         held = self.client.get(self._key(key))
         return None if held is None else _text(held)
 
+    # -- the start-up self-check -------------------------------------------------------------
+
+    def probe(self) -> list[str]:
+        """Run each script once on the store, on keys of a probe of its own (under the
+        prefix, so in the queue's slot; expiring within a second, deleted at the end): what
+        fails, grouped by error, with the reason (keys on several slots, a script or user
+        refused, a read-only replica; an unreachable store stops the probe at once). An
+        empty list when every script ran."""
+        failures: dict[str, tuple[str, list[str]]] = {}  # by error: its reason, the scripts
+        keys = _ProbeKeys(self.prefix, uuid.uuid4().hex)
+        try:
+            for name, script, script_keys, args in self._probe_steps(keys):
+                try:
+                    script(keys=script_keys, args=args)
+                except Exception as exc:
+                    kind = type(exc).__name__
+                    failures.setdefault(kind, (f"{kind}: {exc}", []))[1].append(name)
+                    if _unreachable(exc):
+                        break
+        finally:
+            keys.remove(self.client)
+        return [_failed_scripts(names, reason) for reason, names in failures.values()]
+
+    def _probe_steps(self, keys: _ProbeKeys) -> list[tuple[str, Any, list[str], list[Any]]]:
+        """Each script, named, with its keys and arguments: the life of one probe's work."""
+        now, ttl, token = time.time(), _ms(1.0), keys.token
+        pending = [keys.claim, keys.envelopes, keys.moved]
+        running = RUNNING + token
+        return [
+            ("enqueue", self._enqueue, pending, [ENQUEUING + token, ttl, "{}", now, token]),
+            ("queued", self._queued, pending, [ENQUEUING + token, ttl, "{}", now, token]),
+            (
+                "begin",
+                self._begin,
+                [keys.claim, keys.attempts, keys.moved, keys.lease],
+                [running, ttl, ttl, now, token, "", token],
+            ),
+            ("renew", self._renew, [keys.claim, keys.lease], [running, token, ttl]),
+            (
+                "sweep",
+                self._sweep,
+                [keys.claim, keys.lease, keys.envelopes, keys.moved],
+                [now - 3600, now, token],
+            ),
+            (
+                "settle",
+                self._settle,
+                [*pending, keys.lease],
+                [running, DONE, ttl, "forget", now, token],
+            ),
+            ("abandon", self._abandon, pending, [ENQUEUING + token, token]),
+        ]
+
     # -- dead letters -----------------------------------------------------------------------
 
     def add_dead_letter(self, record: dict[str, Any], max_length: int) -> str:
@@ -428,6 +487,45 @@ class RedisClaims:
     def dead_letter_count(self) -> int:
         """How many dead letters the stream holds."""
         return int(self.client.xlen(f"{self.prefix}dead"))
+
+
+class _ProbeKeys:
+    """The keys of one :meth:`RedisClaims.probe`, ``<prefix>probe:<token>:...``: apart from
+    every work's keys, under the claims' prefix, so in the same slot as the queue's own."""
+
+    def __init__(self, prefix: str, token: str) -> None:
+        self.token = token
+        parts = ("claim", "attempts", "lease", "pending", "pending-at")
+        self.claim, self.attempts, self.lease, self.envelopes, self.moved = (
+            f"{prefix}probe:{token}:{part}" for part in parts
+        )
+
+    def remove(self, client: Any) -> None:
+        """Delete the probe's keys, one at a time (each may be on a slot of its own); a
+        store that does not answer keeps nothing for long (the strings expire)."""
+        for name in (self.claim, self.attempts, self.lease, self.envelopes, self.moved):
+            try:
+                client.delete(name)
+            except Exception:
+                return
+
+
+def _unreachable(error: Exception) -> bool:
+    """Whether ``error`` says the store could not be reached (no point trying more)."""
+    try:
+        from redis.exceptions import ConnectionError, TimeoutError
+    except ImportError:  # pragma: no cover - a client of another library
+        return False
+    return isinstance(error, (ConnectionError, TimeoutError))
+
+
+def _failed_scripts(names: list[str], reason: str) -> str:
+    listed = ", ".join(names)
+    which = f"scripts {listed} fail" if len(names) > 1 else f"script {listed} fails"
+    return (
+        f"the claims {which} on the claims store ({reason}): queued work cannot be claimed, "
+        "run or finished there"
+    )
 
 
 def _ms(seconds: float) -> int:

@@ -125,9 +125,15 @@ class Publisher:
                 replicas=queue.replicas,
                 wait=deadline.remaining() if queue.replicas else 0.0,
             )
-        except Exception:  # the worker runs an `enqueuing` claim all the same
-            queue.logger.warning("published %s, but could not mark it queued", envelope.key)
-            if queue.replicas:
+        except Exception as exc:  # the worker runs an `enqueuing` claim all the same
+            queue.logger.error(
+                "published %s, but could not mark it queued (%s: %s): it runs all the same, "
+                "pending since its claim",
+                envelope.key,
+                type(exc).__name__,
+                exc,
+            )
+            if queue.replicas:  # nor could the replicas be asked: not acknowledged
                 raise
             return True
         if replicated < queue.replicas:  # a failover now could lose it: not acknowledged
