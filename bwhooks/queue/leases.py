@@ -1,5 +1,6 @@
 """A worker's leases: the token a run holds its claim with, whether a holder's process died,
-and the renewal of a lease while a handler runs."""
+the renewal of a lease while a handler runs, and the run as its handler sees it
+(:func:`current_run`)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,94 @@ import os
 import socket
 import threading
 import uuid
+from contextvars import ContextVar, Token
+from typing import Any
 
+import attrs
+
+from bwhooks.queue.claims import RUNNING, RedisClaims
 from bwhooks.queue.context import QueueContext
 
-__all__ = ["Lease", "holder_is_dead", "run_token"]
+__all__ = ["Lease", "Run", "current_run", "holder_is_dead", "run_token"]
+
+
+@attrs.frozen(eq=False)
+class Run:
+    """One run of queued work on a worker, as its handler sees it: :func:`current_run`.
+
+    ``key`` is the work's claim key (``<event key>|<handler>``), ``token`` this run's lease
+    token. ``attempt`` (1, 2, ...) is counted in the claims store for the key and only grows:
+    a later run of the same work always has a larger one, so it is a **fencing token**. A
+    handler writing to its own store can keep it beside what it writes and refuse a write
+    that carries a smaller one: a run that lost its lease (frozen, hung, cut off) then
+    cannot overwrite the newer run's work. :attr:`lost` and :meth:`still_held` say whether
+    another run may have the work now.
+    """
+
+    key: str
+    token: str
+    attempt: int
+    _lease: Lease = attrs.field(repr=False)
+
+    @property
+    def lost(self) -> bool:
+        """Whether the lease was found lost: another run took the work over, the lease
+        lapsed, or its renewal stopped (past the queue's ``time_limit``). Stays true."""
+        return self._lease.lost
+
+    def still_held(self) -> bool:
+        """Whether the claims store still holds the work as this run's (``running:<token>``)
+        under a live lease: one round trip, to ask before an irreversible side effect.
+        ``False`` also flags the run :attr:`lost`. Raises what the store raises when it
+        cannot be reached."""
+        return self._lease.still_held()
+
+
+_current: ContextVar[Run | None] = ContextVar("bwhooks_current_run", default=None)
+
+
+def current_run() -> Run | None:
+    """The :class:`Run` of queued work this code runs in: inside a handler a worker runs
+    (and what it calls, an ``async`` handler's tasks included), else ``None``."""
+    return _current.get()
 
 
 class Lease:
-    """Renews a run's lease every third of its length while the handler runs (for pools
-    that cannot stop a handler at its time limit: ``queue.renew_leases``)."""
+    """A run's lease while its handler runs: its :class:`Run` (:func:`current_run` inside
+    the block), renewed every third of the lease for pools that cannot stop a handler at its
+    time limit (``queue.renew_leases``)."""
 
-    def __init__(self, queue: QueueContext, key: str, token: str) -> None:
+    def __init__(self, queue: QueueContext, key: str, token: str, attempt: int = 0) -> None:
         self.queue, self.key, self.token = queue, key, token
+        self.run = Run(key, token, attempt, self)
+        self._lost = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reset: Token[Run | None] | None = None
 
-    def __enter__(self) -> None:
+    @property
+    def lost(self) -> bool:
+        """Whether the run was found to have lost its lease."""
+        return self._lost.is_set()
+
+    def still_held(self) -> bool:
+        """Whether the claim is still ``running:<token>`` under a live lease (see
+        :meth:`Run.still_held`)."""
+        held = holds(self.queue.claims, self.key, self.token)
+        if not held:
+            self._lost.set()
+        return held
+
+    def __enter__(self) -> Run:
         if self.queue.renew_leases:
             self._thread = threading.Thread(target=self._renew, daemon=True)
             self._thread.start()
+        self._reset = _current.set(self.run)
+        return self.run
 
     def __exit__(self, *_: object) -> None:
+        if self._reset is not None:
+            _current.reset(self._reset)
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -41,6 +109,21 @@ class Lease:
                     return
             except Exception:
                 queue.logger.warning("could not renew the lease of %s", self.key)
+
+
+def holds(claims: RedisClaims, key: str, token: str) -> bool:
+    """Whether ``claims`` hold ``key`` as the run ``token``'s under a live lease: the claim
+    ``running:<token>`` and the lease key (the token, until it lapses), read in one
+    transaction (one round trip)."""
+    with claims.client.pipeline(transaction=True) as both:
+        both.get(claims._key(key))
+        both.get(claims._lease(key))
+        claim, lease = both.execute()
+    return _text(claim) == RUNNING + token and _text(lease) == token
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _link(path: str) -> str:

@@ -113,7 +113,7 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler {envelope.handler} on queue {queue.name!r} here")
-            with handling(request), Lease(queue, envelope.key, token):
+            with handling(request), Lease(queue, envelope.key, token, attempt):
                 result = handler(event)
                 if inspect.isawaitable(result):
                     asyncio.run(_awaited(result))
