@@ -4,17 +4,20 @@ the renewal of a lease while a handler runs, and the run as its handler sees it
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from contextvars import ContextVar, Token
 from typing import Any
 
 import attrs
 
+from bwhooks.events import Event
 from bwhooks.queue.claims import RUNNING, RedisClaims
-from bwhooks.queue.context import QueueContext
+from bwhooks.queue.context import QueueContext, report
 
 __all__ = ["Lease", "Run", "current_run", "holder_is_dead", "run_token"]
 
@@ -61,14 +64,27 @@ def current_run() -> Run | None:
 
 
 class Lease:
-    """A run's lease while its handler runs: its :class:`Run` (:func:`current_run` inside
-    the block), renewed every third of the lease for pools that cannot stop a handler at its
-    time limit (``queue.renew_leases``)."""
+    """A run's lease while its handler runs, and its :class:`Run` (:func:`current_run`
+    inside the block). On pools that cannot stop a handler at its time limit
+    (``queue.renew_leases``) the lease is renewed every third of its length. A lease found
+    lost (the claim another run's, the lease lapsed) flags the run :attr:`Run.lost`, logged
+    once and reported once (``lease-lost``); a lost run's lease is never renewed again."""
 
-    def __init__(self, queue: QueueContext, key: str, token: str, attempt: int = 0) -> None:
+    def __init__(
+        self,
+        queue: QueueContext,
+        key: str,
+        token: str,
+        attempt: int = 0,
+        *,
+        event: Event | None = None,
+        handler: str = "",
+    ) -> None:
         self.queue, self.key, self.token = queue, key, token
+        self.event, self.handler = event, handler
         self.run = Run(key, token, attempt, self)
         self._lost = threading.Event()
+        self._losing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reset: Token[Run | None] | None = None
@@ -78,17 +94,35 @@ class Lease:
         """Whether the run was found to have lost its lease."""
         return self._lost.is_set()
 
+    def lose(self, level: int, message: str, *args: object) -> bool:
+        """Flag the run lost; the first time only (``True``), log ``message % args`` at
+        ``level`` and report ``lease-lost``."""
+        with self._losing:
+            if self._lost.is_set():
+                return False
+            self._lost.set()
+        self.queue.logger.log(level, message, *args)
+        report(self.queue, "lease-lost", self.event, self.handler, attempt=self.run.attempt)
+        return True
+
     def still_held(self) -> bool:
         """Whether the claim is still ``running:<token>`` under a live lease (see
         :meth:`Run.still_held`)."""
         held = holds(self.queue.claims, self.key, self.token)
         if not held:
-            self._lost.set()
+            self.lose(
+                logging.WARNING,
+                "the run of %s (attempt %d) found its lease lost: another run may have it",
+                self.key,
+                self.run.attempt,
+            )
         return held
 
     def __enter__(self) -> Run:
         if self.queue.renew_leases:
-            self._thread = threading.Thread(target=self._renew, daemon=True)
+            self._thread = threading.Thread(
+                target=self._renew, args=(time.monotonic(),), daemon=True
+            )
             self._thread.start()
         self._reset = _current.set(self.run)
         return self.run
@@ -100,15 +134,34 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
 
-    def _renew(self) -> None:
+    def _renew(self, renewed: float) -> None:
+        """Renew until the run ends or its lease is lost; ``renewed``: when the lease was
+        last taken (a :func:`time.monotonic` time). A renewal that fails (the store
+        unreachable) is tried again, until the lease lapsed meanwhile."""
         queue = self.queue
-        while not self._stop.wait(queue.lease / 3):
+        while not self._stop.wait(queue.lease / 3) and not self.lost:
+            now = time.monotonic()
+            if now - renewed >= queue.lease:
+                self.lose(
+                    logging.WARNING,
+                    "the lease of %s lapsed while running: not renewed for %.1fs",
+                    self.key,
+                    now - renewed,
+                )
+                return
             try:
-                if not queue.claims.renew(self.key, self.token, queue.lease):
-                    queue.logger.warning("lost the lease of %s while running", self.key)
-                    return
-            except Exception:
-                queue.logger.warning("could not renew the lease of %s", self.key)
+                held = queue.claims.renew(self.key, self.token, queue.lease)
+            except Exception as exc:
+                queue.logger.warning("could not renew the lease of %s (%s): again", self.key, exc)
+                continue
+            if not held:
+                self.lose(
+                    logging.WARNING,
+                    "lost the lease of %s while running: another run took the work over",
+                    self.key,
+                )
+                return
+            renewed = now
 
 
 def holds(claims: RedisClaims, key: str, token: str) -> bool:
