@@ -130,9 +130,12 @@ class QueueOutcome:
 
     ``name`` on a receiver: ``queued``, ``duplicate`` (already queued or done),
     ``spooled``, ``unspooled`` (published from the spool) or ``unqueued`` (the broker was
-    down: ``500``); on a worker: ``handled``, ``skipped`` (done before), ``retried``,
-    ``deferred`` (another worker's live lease), ``dead-lettered`` or ``republished`` (its
-    message lost by the broker). ``duration`` is the handler's run time on a worker.
+    down: ``500``); on a worker: ``handled`` (completed and marked done), ``skipped``
+    (done before), ``retried``, ``deferred`` (another worker's live lease),
+    ``dead-lettered``, ``republished`` (its message lost by the broker) or ``lease-lost``
+    (once per run: another run took its work over, its lease lapsed, or, past the queue's
+    ``time_limit``, its renewal stopped; a run whose work another run took over is not
+    ``handled`` when it completes). ``duration`` is the handler's run time on a worker.
     """
 
     name: str
@@ -158,6 +161,7 @@ class QueueContext(Protocol):
     enqueue_ttl: float
     publish_timeout: float
     renew_leases: bool
+    time_limit: float | None
     on_dead_letter: Callable[[DeadLetter], Any] | None
     metrics: Callable[[QueueOutcome], Any] | None
     logger: logging.Logger

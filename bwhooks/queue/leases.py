@@ -134,13 +134,23 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
 
-    def _renew(self, renewed: float) -> None:
-        """Renew until the run ends or its lease is lost; ``renewed``: when the lease was
-        last taken (a :func:`time.monotonic` time). A renewal that fails (the store
-        unreachable) is tried again, until the lease lapsed meanwhile."""
-        queue = self.queue
-        while not self._stop.wait(queue.lease / 3) and not self.lost:
+    def _renew(self, started: float) -> None:
+        """Renew until the run ends or its lease is lost; ``started``: when the lease was
+        taken (a :func:`time.monotonic` time). A renewal that fails (the store unreachable)
+        is tried again, until the lease lapsed meanwhile. Past the queue's ``time_limit``
+        the lease is left to lapse: a hung handler must not hold its work for ever."""
+        queue, renewed = self.queue, started
+        while not self._stop.wait(self._until_next(started)) and not self.lost:
             now = time.monotonic()
+            if queue.time_limit is not None and now - started >= queue.time_limit:
+                self.lose(
+                    logging.ERROR,
+                    "%s ran past its time limit (%gs); its lease is left to lapse and the work "
+                    "runs again elsewhere",
+                    self.key,
+                    queue.time_limit,
+                )
+                return
             if now - renewed >= queue.lease:
                 self.lose(
                     logging.WARNING,
@@ -162,6 +172,13 @@ class Lease:
                 )
                 return
             renewed = now
+
+    def _until_next(self, started: float) -> float:
+        """Seconds until the next renewal (a third of the lease), or the time limit."""
+        wait, limit = self.queue.lease / 3, self.queue.time_limit
+        if limit is None:
+            return wait
+        return min(wait, max(0.0, started + limit - time.monotonic()))
 
 
 def holds(claims: RedisClaims, key: str, token: str) -> bool:

@@ -74,6 +74,12 @@ class TaskQueue:
     answered as when the broker is down. Its ``enqueuing`` claim is kept ``enqueue_ttl``
     seconds at most, longer than that bound.
 
+    Where the engine cannot stop a handler at its time limit (``renew_leases``: threads,
+    solo), the lease is renewed while the handler runs, and renewal stops once the run lasted
+    ``time_limit`` seconds (``None``: renewed for as long as it runs): the lease lapses, and
+    another worker takes the work over (counted as an attempt). A handler reads its run with
+    :func:`~bwhooks.queue.leases.current_run`.
+
     Its roles read these settings when they use them: :attr:`publisher` (with its
     ``drainer``), :attr:`worker` and :attr:`sweeper`.
     """
@@ -92,6 +98,7 @@ class TaskQueue:
         enqueue_ttl: float = 30.0,
         publish_timeout: float = 3.0,
         renew_leases: bool = True,
+        time_limit: float | None = None,
         on_dead_letter: Callable[[DeadLetter], Any] | None = None,
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
@@ -118,6 +125,7 @@ class TaskQueue:
         self.enqueue_ttl = enqueue_ttl
         self.publish_timeout = publish_timeout
         self.renew_leases = renew_leases
+        self.time_limit = time_limit
         self.on_dead_letter = on_dead_letter
         self.metrics = metrics
         self.logger = logger or logging.getLogger("bwhooks.queue")
