@@ -58,6 +58,21 @@ __all__ = [
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 
 
+def _check_settings(
+    name: str, max_attempts: int, publish_timeout: float, enqueue_ttl: float
+) -> None:
+    """Raise :class:`ValueError` for a queue's setting it cannot work with."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"queue name {name!r}: 1 to 64 letters, digits, '_', '-' or '.', beginning "
+            "with a letter or digit (it names the task, the Redis keys and the spool file)"
+        )
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if not 0 < publish_timeout < enqueue_ttl:
+        raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
+
+
 class TaskQueue:
     """The engine-neutral half of a queue; an engine subclasses it with :meth:`publish`.
 
@@ -103,17 +118,9 @@ class TaskQueue:
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(
-                f"queue name {name!r}: 1 to 64 letters, digits, '_', '-' or '.', beginning "
-                "with a letter or digit (it names the task, the Redis keys and the spool file)"
-            )
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        _check_settings(name, max_attempts, publish_timeout, enqueue_ttl)
         if claims is None and type(self).make_claims is TaskQueue.make_claims:
             raise ValueError(f"queue {name!r} has no claims store: pass claims=RedisClaims(...)")
-        if not 0 < publish_timeout < enqueue_ttl:
-            raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
         self._claims = claims
         self.name = name
         self.spool = spool
