@@ -13,9 +13,13 @@ side: lease, run, retry, dead-letter) with :mod:`bwhooks.queue.leases`,
 :mod:`bwhooks.queue.claims`, the Redis claims that make each piece of work complete once;
 :mod:`bwhooks.queue.spool`, the on-disk spool for a broker that is down. The engine:
 :mod:`bwhooks.queue.celery` (also importable as :mod:`bwhooks.celery`).
+
+A handler running on a worker reads its run with :func:`current_run` (a :class:`Run`: its
+attempt, a fencing token; whether its lease was lost).
 """
 
 from bwhooks.queue.context import QueueOutcome
 from bwhooks.queue.envelopes import DeadLetter, Envelope
+from bwhooks.queue.leases import Run, current_run
 
-__all__ = ["DeadLetter", "Envelope", "QueueOutcome"]
+__all__ = ["DeadLetter", "Envelope", "QueueOutcome", "Run", "current_run"]

@@ -64,7 +64,9 @@ class CeleryQueue(TaskQueue):
 
     Defaults suit Bandwidth: a handler gets ``soft_time_limit`` (60 s) then is killed at
     ``time_limit`` (90 s) and retried; its claim's ``lease`` (120 s) outlives the time
-    limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both.
+    limit, and the broker's ``visibility_timeout`` (Celery's 3600 s) outlives both. On a
+    pool that cannot stop a handler (threads, solo) its lease is renewed until
+    ``time_limit``, then left to lapse: the work runs again elsewhere.
     Claiming and publishing an event give up after ``publish_timeout`` seconds together
     (3 s, inside Bandwidth's 10 s): the wait for one of Celery's ``broker_pool_limit``
     connections included.
@@ -84,6 +86,8 @@ class CeleryQueue(TaskQueue):
     Each worker publishes again work its broker lost (still queued, unmoved for
     :attr:`orphan_after` seconds).
     """
+
+    time_limit: float  # never None here: Celery's hard limit
 
     def __init__(
         self,
@@ -127,6 +131,7 @@ class CeleryQueue(TaskQueue):
             publish_timeout=publish_timeout,
             replicas=replicas,
             renew_leases=True,  # until a prefork worker starts: it enforces the time limits
+            time_limit=time_limit,  # else renewal stops there
             on_dead_letter=on_dead_letter,
             metrics=metrics,
             logger=logger,

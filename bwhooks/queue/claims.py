@@ -155,6 +155,10 @@ return {'run', attempt}
 """
 # Keep a lease (KEYS[2]) alive for ARGV[3] ms while the claim (KEYS[1]) is still ARGV[1]'s:
 # a lapsed lease nobody took over is taken again.
+# Whether the claim (KEYS[1]) is still ARGV[1]'s under its live lease (KEYS[2] is ARGV[2]).
+_HELD = """
+return redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[2]) == ARGV[2]
+"""
 _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
@@ -228,6 +232,7 @@ class RedisClaims:
         self._abandon = client.register_script(_ABANDON)
         self._begin = client.register_script(_BEGIN)
         self._renew = client.register_script(_RENEW)
+        self._held = client.register_script(_HELD)
         self._queued = client.register_script(_QUEUED)
         self._settle = client.register_script(_SETTLE)
         self._sweep = client.register_script(_SWEEP)
@@ -306,6 +311,13 @@ class RedisClaims:
             self._renew(
                 keys=[self._key(key), self._lease(key)], args=[RUNNING + token, token, _ms(lease)]
             )
+        )
+
+    def held(self, key: str, token: str) -> bool:
+        """Whether the run ``token`` still holds ``key``: its claim ``running:<token>``
+        under a live lease (one script: one round trip, read at one instant)."""
+        return bool(
+            self._held(keys=[self._key(key), self._lease(key)], args=[RUNNING + token, token])
         )
 
     def finish(self, key: str, token: str, ttl: float) -> bool:
@@ -399,6 +411,7 @@ class RedisClaims:
                 [running, ttl, ttl, now, token, "", token],
             ),
             ("renew", self._renew, [keys.claim, keys.lease], [running, token, ttl]),
+            ("held", self._held, [keys.claim, keys.lease], [running, token]),
             (
                 "sweep",
                 self._sweep,

@@ -141,10 +141,13 @@ class QueueOutcome:
 
     ``name`` on a receiver: ``queued``, ``duplicate`` (already queued or done),
     ``spooled``, ``unspooled`` (published from the spool) or ``unqueued`` (the broker was
-    down: ``500``); on a worker: ``handled``, ``skipped`` (done before), ``retried``,
-    ``deferred`` (another worker's live lease), ``dead-lettered`` or ``republished`` (its
-    message lost by the broker); wherever a dead letter is re-queued: ``requeued`` (published
-    again). ``duration`` is the handler's run time on a worker.
+    down: ``500``); on a worker: ``handled`` (completed and marked done), ``skipped``
+    (done before), ``retried``, ``deferred`` (another worker's live lease),
+    ``dead-lettered``, ``republished`` (its message lost by the broker) or ``lease-lost``
+    (once per run: another run took its work over, its lease lapsed, or, past the queue's
+    ``time_limit``, its renewal stopped; a run whose work another run took over is not
+    ``handled`` when it completes); wherever a dead letter is re-queued: ``requeued``
+    (published again). ``duration`` is the handler's run time on a worker.
 
     Gauges, reported by each worker after each sweep for lost work, carry a ``value`` (no
     event, no handler): ``spool-depth`` (envelopes in this host's spool), ``pending`` (work
@@ -177,6 +180,7 @@ class QueueContext(Protocol):
     publish_timeout: float
     replicas: int
     renew_leases: bool
+    time_limit: float | None
     on_dead_letter: Callable[[DeadLetter], Any] | None
     metrics: Callable[[QueueOutcome], Any] | None
     logger: logging.Logger

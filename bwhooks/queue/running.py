@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import logging
 import random
 import time
 from collections.abc import Mapping
@@ -114,11 +115,12 @@ class Worker:
         """Call the handler under the lease; done, or failed."""
         queue = self.queue
         handler = queue.handlers.get(envelope.handler)
+        lease = Lease(queue, envelope.key, token, attempt, event=event, handler=envelope.handler)
         started = time.perf_counter()
         try:
             if handler is None:
                 raise LookupError(f"no handler {envelope.handler} on queue {queue.name!r} here")
-            with handling(request), Lease(queue, envelope.key, token):
+            with handling(request), lease:  # current_run() inside
                 result = handler(event)
                 if inspect.isawaitable(result):
                     asyncio.run(_awaited(result))
@@ -126,9 +128,8 @@ class Worker:
             return self._failed(envelope, event, token, exc, attempt)
         duration = time.perf_counter() - started
         if not queue.claims.finish(envelope.key, token, queue.done_ttl):
-            task_log(queue).warning(
-                "%s completed, but its lease lapsed and another run took it over", envelope.key
-            )
+            self._not_done(lease)
+            return Ran(Verdict.ACK)
         task_log(queue).info(
             "handled %s event (%s) with %s on attempt %d in %.1f ms",
             event.event_type,
@@ -139,6 +140,17 @@ class Worker:
         )
         report(queue, "handled", event, envelope.handler, attempt=attempt, duration=duration)
         return Ran(Verdict.ACK)
+
+    def _not_done(self, lease: Lease) -> None:
+        """A run completed, and another run had taken its work over: not marked done."""
+        if not lease.lose(
+            logging.WARNING,
+            "%s completed, but its lease lapsed and another run took it over: not marked done",
+            lease.key,
+        ):
+            task_log(self.queue).info(
+                "%s completed after its run lost the lease: not marked done", lease.key
+            )
 
     def _failed(
         self, envelope: Envelope, event: Event, token: str, error: Exception, attempt: int

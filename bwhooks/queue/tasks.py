@@ -60,6 +60,23 @@ __all__ = [
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 
 
+def _check_settings(
+    name: str, max_attempts: int, publish_timeout: float, enqueue_ttl: float, replicas: int
+) -> None:
+    """Raise :class:`ValueError` for a queue's setting it cannot work with."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"queue name {name!r}: 1 to 64 letters, digits, '_', '-' or '.', beginning "
+            "with a letter or digit (it names the task, the Redis keys and the spool file)"
+        )
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if not 0 < publish_timeout < enqueue_ttl:
+        raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
+    if replicas < 0:
+        raise ValueError("replicas must be 0 or more")
+
+
 class TaskQueue:
     """The engine-neutral half of a queue; an engine subclasses it with :meth:`publish`.
 
@@ -77,6 +94,12 @@ class TaskQueue:
     seconds at most, longer than that bound. With ``replicas`` (``1``: Redis ``WAIT``), the
     callback is answered only once that many replicas of the claims Redis acknowledged its
     claim (and the message, when the broker is that Redis), within the same bound.
+
+    Where the engine cannot stop a handler at its time limit (``renew_leases``: threads,
+    solo), the lease is renewed while the handler runs, and renewal stops once the run lasted
+    ``time_limit`` seconds (``None``: renewed for as long as it runs): the lease lapses, and
+    another worker takes the work over (counted as an attempt). A handler reads its run with
+    :func:`~bwhooks.queue.leases.current_run`.
 
     Its roles read these settings when they use them: :attr:`publisher` (with its
     ``drainer``), :attr:`worker` and :attr:`sweeper`.
@@ -97,23 +120,14 @@ class TaskQueue:
         publish_timeout: float = 3.0,
         replicas: int = 0,
         renew_leases: bool = True,
+        time_limit: float | None = None,
         on_dead_letter: Callable[[DeadLetter], Any] | None = None,
         metrics: Callable[[QueueOutcome], Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(
-                f"queue name {name!r}: 1 to 64 letters, digits, '_', '-' or '.', beginning "
-                "with a letter or digit (it names the task, the Redis keys and the spool file)"
-            )
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        _check_settings(name, max_attempts, publish_timeout, enqueue_ttl, replicas)
         if claims is None and type(self).make_claims is TaskQueue.make_claims:
             raise ValueError(f"queue {name!r} has no claims store: pass claims=RedisClaims(...)")
-        if replicas < 0:
-            raise ValueError("replicas must be 0 or more")
-        if not 0 < publish_timeout < enqueue_ttl:
-            raise ValueError("publish_timeout must be positive and shorter than enqueue_ttl")
         self._claims = claims
         self.name = name
         self.spool = spool
@@ -126,6 +140,7 @@ class TaskQueue:
         self.publish_timeout = publish_timeout
         self.replicas = replicas
         self.renew_leases = renew_leases
+        self.time_limit = time_limit
         self.on_dead_letter = on_dead_letter
         self.metrics = metrics
         self.logger = logger or logging.getLogger("bwhooks.queue")
