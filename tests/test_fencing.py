@@ -192,6 +192,32 @@ def test_a_run_whose_work_was_taken_over_is_flagged_lost_reported_once_and_marks
     assert queue.claims.finish(envelope.key, "other", 60)  # the newer run's finish counts
 
 
+@pytest.mark.parametrize("max_attempts", [1, 3])
+def test_a_run_that_fails_after_its_work_was_taken_over_neither_retries_nor_dead_letters(
+    redis_port: int, caplog: pytest.LogCaptureFixture, max_attempts: int
+) -> None:
+    """The newer run decides the work's end: the older one's failure (on its last attempt,
+    or not) is acknowledged with a WARNING, no retry, no dead letter, the claim untouched."""
+    caplog.set_level(logging.INFO, QUEUE_LOGGER)
+    queue = local_queue(redis_port, max_attempts=max_attempts, renew_leases=False)
+    letters: list[Any] = []
+    queue.on_dead_letter = letters.append
+
+    def overtaken(event: Event) -> None:
+        run = current_run()
+        assert run is not None
+        queue.claims.begin(run.key, "other", 60, 60, take_over=RUNNING + run.token)
+        raise RuntimeError("failed, after another run took the work over")
+
+    envelope = queued(queue, overtaken)
+    assert queue.run(envelope.to_dict()).verdict is Verdict.ACK
+    assert queue.claims.state(envelope.key) == RUNNING + "other"
+    assert letters == []
+    assert queue.dead_letters() == []
+    assert [o.name for o in queue.outcomes if o.name != "queued"] == []
+    assert any("left to that run" in m for m in messages(caplog, logging.WARNING))
+
+
 def test_a_renewal_the_store_fails_is_retried_while_the_lease_lasts(
     redis_port: int, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

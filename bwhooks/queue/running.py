@@ -158,7 +158,8 @@ class Worker:
         queue = self.queue
         if attempt >= queue.max_attempts:
             return self._give_up(envelope, event, token, error, attempt)
-        queue.claims.give_back(envelope.key, token, queue.done_ttl)
+        if not queue.claims.give_back(envelope.key, token, queue.done_ttl):
+            return self._not_ours(envelope, error)
         countdown = self.backoff(attempt)
         task_log(queue).warning(
             "handler %s failed on %s event (%s), attempt %d of %d: again in %.1fs",
@@ -172,6 +173,16 @@ class Worker:
         )
         report(queue, "retried", event, envelope.handler, attempt=attempt)
         return Ran(Verdict.RETRY, countdown)
+
+    def _not_ours(self, envelope: Envelope, error: BaseException) -> Ran:
+        """A run failed after another run took its work over: that run decides the work's
+        end (no retry, no dead letter from this one); this message is acknowledged."""
+        task_log(self.queue).warning(
+            "%s failed (%s) after another run took the work over: left to that run",
+            envelope.key,
+            type(error).__name__,
+        )
+        return Ran(Verdict.ACK)
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number ``attempt``: exponential, capped, with jitter."""
@@ -188,7 +199,8 @@ class Worker:
         attempts: int,
     ) -> Ran:
         queue = self.queue
-        queue.claims.bury(envelope.key, token, queue.done_ttl)
+        if not queue.claims.bury(envelope.key, token, queue.done_ttl):
+            return self._not_ours(envelope, error)
         task_log(queue).error(
             "dead-lettered the %s for %s after %d attempts: %s",
             about(envelope, event),
