@@ -103,11 +103,11 @@ class ModelClaims(RedisClaims):
         self.settled = settled
         self.fail_queued = self.fail_abandon = False
 
-    def queued(self, key: str, token: str, ttl: float, envelope: str) -> None:
+    def queued(self, key: str, token: str, ttl: float, envelope: str, **options: Any) -> Any:
         if self.fail_queued:
             self.fail_queued = False
             raise ConnectionError("the claims store blinked")
-        super().queued(key, token, ttl, envelope)
+        return super().queued(key, token, ttl, envelope, **options)
 
     def abandon(self, key: str, token: str) -> bool:
         if self.fail_abandon:
