@@ -10,7 +10,11 @@ script that compares before it writes, so only the owner of a token moves a clai
 duplicate delivery is not published twice; a worker takes ``running`` with a lease, so
 that a redelivered message never runs beside a live run. Published work stays in a pending
 index (its envelope, and when it last moved) until it is done, so that work whose message a
-broker lost is found and published again (:meth:`RedisClaims.sweep`).
+broker lost is found and published again (:meth:`RedisClaims.sweep`). A publish that failed
+takes its work out of the index, unless it was there before the claim (an earlier claim
+lapsed while publishing: the claim reads ``enqueuing:<token>+pending``); a receiver finding
+work held, not finished and not in the index (a publish reported failed that the broker took
+after all, then run) puts it back before answering the delivery as a duplicate.
 
 The lease is not the claim: ``running:<token>`` is kept as long as ``queued`` (the
 ``ttl`` of done work), and the lease is a key of its own, ``lease:<key>``, that lapses
@@ -66,23 +70,40 @@ DEAD = "dead"
 # Take "enqueuing:<token>" if the key is absent; else say what holds it.
 # With it, the envelope ARGV[3] (when given) is pending from time ARGV[4] (KEYS[2]: the
 # envelopes, KEYS[3]: when each last moved), so that a publish that lands is never without it.
+# Work pending already (an earlier claim lapsed while it was published, maybe answered 2xx) is
+# claimed as "enqueuing:<token>+pending": its abandon keeps it pending.
+# Work held but not finished and not pending (a worker ran the message of a publish that was
+# abandoned, the broker having taken it after all) is pending from its duplicate on: the
+# duplicate is answered as handled, so the work must not be lost.
 _ENQUEUE = """
 local held = redis.call('GET', KEYS[1])
-if held then return held end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if held then
+  if ARGV[3] ~= '' and held ~= 'done' and held ~= 'dead'
+      and redis.call('HEXISTS', KEYS[2], ARGV[5]) == 0 then
+    redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
+    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+  end
+  return held
+end
+local claim = ARGV[1]
 if ARGV[3] ~= '' then
+  if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then claim = claim .. '+pending' end
   redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 end
+redis.call('SET', KEYS[1], claim, 'PX', ARGV[2])
 return false
 """
-# Free the key, and its pending entry, if ARGV[1] (the owner's value) still holds it: 1 if
-# freed, 0 if not.
+# Free the key if ARGV[1] (the owner's value) still holds it, and forget its pending entry
+# unless the work was pending before that claim: 1 if freed, 0 if not.
 _ABANDON = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local held = redis.call('GET', KEYS[1])
+if held ~= ARGV[1] and held ~= ARGV[1] .. '+pending' then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[2])
+if held == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
 return 1
 """
 # The publish of ARGV[1] landed: `queued` (unless a worker already took it), and the envelope
@@ -90,7 +111,7 @@ return 1
 # KEYS[3]: when each was last seen moving), unless a worker finished it already.
 _QUEUED = """
 local held = redis.call('GET', KEYS[1])
-if held == ARGV[1] then
+if held == ARGV[1] or held == ARGV[1] .. '+pending' then
   redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[2])
 elseif held == 'done' or held == 'dead' then
   return 0
@@ -248,7 +269,8 @@ class RedisClaims:
 
     def enqueue(self, key: str, token: str, ttl: float, envelope: str = "") -> str | None:
         """Take ``key`` for publishing (``None``), or return the value that holds it; the
-        ``envelope`` (JSON) is pending from then on, in the same step (see :meth:`sweep`)."""
+        ``envelope`` (JSON) is pending from then on, in the same step (see :meth:`sweep`),
+        also when the work is held, not finished, and no longer pending."""
         held = self._enqueue(
             keys=[self._key(key), *self._pending],
             args=[ENQUEUING + token, _ms(ttl), envelope, time.time(), key],
@@ -275,7 +297,7 @@ class RedisClaims:
 
     def abandon(self, key: str, token: str) -> bool:
         """The publish of ``token`` failed: the key is free for the next delivery, and the
-        work no longer pending."""
+        work no longer pending, unless it was before this claim (an earlier publish)."""
         return bool(
             self._abandon(keys=[self._key(key), *self._pending], args=[ENQUEUING + token, key])
         )
