@@ -43,6 +43,25 @@ def start_server(port: int, directory: Path, *options: str) -> Service:
     return service
 
 
+def free_cluster_port() -> int:
+    """A free port for a cluster node: at most 55535, its bus port (10,000 higher) free too."""
+    import socket
+
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port > 55535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port for a cluster node and its bus")
+
+
 def start_cluster(port: int, directory: Path) -> Service:
     """A Redis Cluster of one node on 127.0.0.1:``port`` holding every slot, ready when the
     node says ``cluster_state:ok``."""

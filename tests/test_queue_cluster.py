@@ -19,7 +19,7 @@ from processes import running, start_redis, start_worker, wait_for
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
-from stores import start_cluster, start_server
+from stores import free_cluster_port, start_cluster, start_server
 from support import free_port
 
 from bwhooks import CallbackRequest, parse_delivery
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def cluster_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
+    port = free_cluster_port()  # a node's bus port is 10,000 higher
     with running(start_cluster(port, tmp_path_factory.mktemp("cluster"))):
         yield port
 
