@@ -1,4 +1,5 @@
 """A TCP proxy in front of Redis that can stall (accept, never answer) and heal."""
+
 from __future__ import annotations
 
 import select

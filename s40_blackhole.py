@@ -4,6 +4,7 @@ stalled bytes flow again (a partition that heals) or every connection is reset.
 
 usage: s40_blackhole.py [heal|reset] [hold] [seed]
 """
+
 import random, sys, threading, time
 import lib
 from proxy import Proxy
@@ -35,8 +36,15 @@ def run() -> None:
     threading.Thread(target=supervise, daemon=True).start()
     _, p1 = r.gunicorn()
     _, p2 = r.gunicorn()
-    items = [(rnd.choice([p1, p2]), "msg" if i % 2 else "voice", f"b{SEED}-{i}",
-              f"sleep={rnd.uniform(0.05, 0.4):.2f}") for i in range(120)]
+    items = [
+        (
+            rnd.choice([p1, p2]),
+            "msg" if i % 2 else "voice",
+            f"b{SEED}-{i}",
+            f"sleep={rnd.uniform(0.05, 0.4):.2f}",
+        )
+        for i in range(120)
+    ]
     sender = threading.Thread(target=r.send_many, args=(items, 8, 0.15))
     sender.start()
     time.sleep(rnd.uniform(1.5, 3))

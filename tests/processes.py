@@ -6,6 +6,7 @@ writes its log to a file (a pipe nobody reads would fill up and block it).
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).parent
 
@@ -89,9 +91,10 @@ def wait_for(
         time.sleep(0.05)
 
 
-def start_redis(port: int, directory: Path, *, durable: bool = False) -> Service:
-    """redis-server on 127.0.0.1:``port`` as Celery wants it (noeviction); ``durable``:
-    every write in the append-only file first, so a restart loses no message."""
+def start_redis(port: int, directory: Path, *options: str, durable: bool = False) -> Service:
+    """redis-server on 127.0.0.1:``port`` as Celery wants it (noeviction), with more
+    ``options`` (``"--replicaof", ...``); ``durable``: every write in the append-only file
+    first, so a restart loses no message."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed: `make test` installs it (Debian package)"
     service = start(
@@ -111,11 +114,26 @@ def start_redis(port: int, directory: Path, *, durable: bool = False) -> Service
             "noeviction",
             "--dir",
             str(directory),
+            *options,
         ],
         directory / f"redis-{port}.log",
     )
     wait_for(lambda: accepts(port), "redis-server start", service)
     return service
+
+
+def imported(module: str, env: Mapping[str, str]) -> ModuleType:
+    """A test app module (tests/queue_app.py...) imported afresh with ``env`` set, as the
+    workers started with that environment import it; the environment is restored after."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        sys.modules.pop(module, None)
+        return importlib.import_module(module)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sys.modules.pop(module, None)  # the next import is afresh too
 
 
 def accepts(port: int) -> bool:

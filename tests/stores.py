@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import redis
-from processes import Service, accepts, start, wait_for
+from processes import Service, accepts, start, start_redis, wait_for
 
 #: The name the tests' Sentinels know their master by.
 MASTER = "bwhooks-master"
@@ -22,25 +22,7 @@ def _binary() -> str:
 
 def start_server(port: int, directory: Path, *options: str) -> Service:
     """redis-server on 127.0.0.1:``port`` (noeviction, nothing saved), with ``options``."""
-    service = start(
-        [
-            _binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--maxmemory-policy",
-            "noeviction",
-            "--dir",
-            str(directory),
-            *options,
-        ],
-        directory / f"redis-{port}.log",
-    )
-    wait_for(lambda: accepts(port), "redis-server start", service)
-    return service
+    return start_redis(port, directory, *options)
 
 
 def free_cluster_port() -> int:

@@ -5,7 +5,6 @@ run as a command."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from processes import Service, running, start_redis, start_worker, wait_for
+from processes import Service, imported, running, start_redis, start_worker, wait_for
 from support import free_port
 
 from bwhooks import CallbackRequest, Event, parse_delivery
@@ -69,15 +68,7 @@ class Deploy:
 
     def app(self) -> ModuleType:
         """tests/deadletter_app.py, the new release, imported with this queue's environment."""
-        saved = dict(os.environ)
-        os.environ.update(self.env)
-        try:
-            sys.modules.pop("deadletter_app", None)
-            return importlib.import_module("deadletter_app")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            sys.modules.pop("deadletter_app", None)
+        return imported("deadletter_app", self.env)
 
     def worker(self, version: int) -> Service:
         env = {**self.env, "DEAD_VERSION": str(version)}

@@ -12,12 +12,10 @@ In this process with a real redis-server (``TaskQueue`` driven by the test), and
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +27,7 @@ from typing import Any
 import attrs
 import pytest
 import redis
-from processes import Service, running, start_redis, start_worker, wait_for
+from processes import Service, imported, running, start_redis, start_worker, wait_for
 from support import free_port
 
 import bwhooks.celery
@@ -369,15 +367,7 @@ class Fenced:
         self.claims: RedisClaims = self.app.queue.claims
 
     def _imported(self) -> ModuleType:
-        saved = dict(os.environ)
-        os.environ.update(self.env)
-        try:
-            sys.modules.pop("fencing_app", None)
-            return importlib.import_module("fencing_app")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            sys.modules.pop("fencing_app", None)
+        return imported("fencing_app", self.env)
 
     def worker(self, name: str) -> Service:
         return start_worker(

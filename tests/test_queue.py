@@ -7,7 +7,6 @@ Quick enough for `make test`; the multi-process burst with kills is tests/test_q
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from processes import start_redis, start_worker
+from processes import imported, start_redis, start_worker
 from support import EXAMPLES_V2, free_port, load_get_example, load_v2_example
 
 from bwhooks import (
@@ -81,17 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def app(stack: Stack) -> Iterator[ModuleType]:
+def app(stack: Stack) -> ModuleType:
     """tests/queue_app.py, imported with this module's environment."""
-    saved = dict(os.environ)
-    os.environ.update(stack.env)
-    try:
-        sys.modules.pop("queue_app", None)
-        yield importlib.import_module("queue_app")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        sys.modules.pop("queue_app", None)
+    return imported("queue_app", stack.env)
 
 
 def open_receiver(**options: Any) -> Receiver:

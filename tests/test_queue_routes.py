@@ -7,11 +7,8 @@ broker queue, against a private redis-server.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from processes import Service, start_redis, start_worker
+from processes import Service, imported, start_redis, start_worker
 from support import free_port
 
 from bwhooks import CallbackRequest, Event, Receiver
@@ -163,15 +160,9 @@ class Service2:
 @pytest.fixture(scope="module")
 def routed(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     service = Service2(redis_port, tmp_path_factory.mktemp("routed"))
-    saved = dict(os.environ)
-    os.environ.update(service.env)
     try:
-        sys.modules.pop("routes_app", None)
-        yield importlib.import_module("routes_app")
+        yield imported("routes_app", service.env)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        sys.modules.pop("routes_app", None)
         for worker in service.workers:
             worker.kill()
 
