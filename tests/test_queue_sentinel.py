@@ -69,6 +69,26 @@ def test_the_claims_client_of_a_sentinel_broker_is_its_masters() -> None:
     assert any("visibility_timeout (60s)" in p for p in queue.check("solo"))  # a Redis broker
 
 
+def test_a_sentinel_broker_asks_the_next_sentinel_at_once_when_one_is_down() -> None:
+    """Celery's connections to the Sentinels, and the claims client's, are bounded and never
+    retry a Sentinel that is down (redis-py 8.1 retries it for about 4 s, past the
+    publish's deadline); what the app set in ``sentinel_kwargs`` is kept."""
+    celery_app = Celery("sentinel", broker="sentinel://127.0.0.1:1;sentinel://127.0.0.1:2")
+    celery_app.conf.broker_transport_options = {
+        "master_name": MASTER,
+        "sentinel_kwargs": {"password": "sentinel-secret"},
+    }
+    queue = CeleryQueue(celery_app, spool=None, publish_timeout=2.5)
+    kwargs = celery_app.conf.broker_transport_options["sentinel_kwargs"]
+    assert kwargs["password"] == "sentinel-secret"
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (2.5, 2.5)
+    assert kwargs["retry"].get_retries() == 0
+    for sentinel in queue.redis.connection_pool.sentinel_manager.sentinels:
+        options = sentinel.connection_pool.connection_kwargs
+        assert options["retry"].get_retries() == 0
+        assert options["socket_connect_timeout"] == 2.5
+
+
 @pytest.fixture(scope="module")
 def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
     """(the master's port, the Sentinel's port)."""

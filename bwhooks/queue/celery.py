@@ -317,7 +317,9 @@ def _prepare(
 def transport_defaults(app: Celery, publish_timeout: float) -> bool:
     """Set what bwhooks needs of the broker's transport options, unless the app set them:
     socket timeouts of ``publish_timeout`` (a stalled broker must not hold a request past
-    Bandwidth's timeout) and, with RabbitMQ, publisher confirms (``2xx`` once it confirmed).
+    Bandwidth's timeout), with RabbitMQ publisher confirms (``2xx`` once it confirmed), and
+    with Sentinels the same timeouts for them and no retry (redis-py 8.1 retries a Sentinel
+    that is down for seconds before asking the next one).
     Called when the queue is built, and again before the first publish and when a worker
     starts, so that options the app replaces later keep them. Whether any was missing."""
     options = app.conf.broker_transport_options
@@ -325,9 +327,13 @@ def transport_defaults(app: Celery, publish_timeout: float) -> bool:
         "socket_timeout": publish_timeout,
         "socket_connect_timeout": publish_timeout,
     }
-    if str(app.conf.broker_url or "").startswith(("amqp", "pyamqp")):
+    broker = str(app.conf.broker_url or "")
+    if broker.startswith(("amqp", "pyamqp")):
         wanted["confirm_publish"] = True
     missing = {key: value for key, value in wanted.items() if key not in options}
+    sentinels = dict(options.get("sentinel_kwargs") or {})
+    if _sentinel_urls(broker) and not _SENTINEL_BOUNDS.issubset(sentinels):
+        missing["sentinel_kwargs"] = {**_bounded(publish_timeout), **sentinels}
     if missing:
         app.conf.broker_transport_options = {**options, **missing}
     return bool(missing)
@@ -508,14 +514,11 @@ def _broker_redis(broker_url: str, options: Any, timeout: float) -> Any:
     ``sentinel_kwargs``), with ``timeout`` socket timeouts and no retry: a store that
     accepts and never answers must not hold the claim-and-publish's thread for long."""
     import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
     _require_broker_redis(broker_url, options)
-    bounded: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     url = redis_url_of(broker_url)
     if url is not None:
-        return redis.Redis.from_url(url, **bounded, retry=Retry(NoBackoff(), 0))
+        return redis.Redis.from_url(url, **_bounded(timeout))
     from kombu.utils.url import url_to_parts
     from redis.sentinel import Sentinel
 
@@ -523,7 +526,7 @@ def _broker_redis(broker_url: str, options: Any, timeout: float) -> Any:
     first = parts[0]  # its credentials and database are the master's, as for kombu
     sentinel = Sentinel(
         [(part.hostname or "127.0.0.1", part.port or 26379) for part in parts],
-        sentinel_kwargs={**bounded, **(options.get("sentinel_kwargs") or {})},
+        sentinel_kwargs={**_bounded(timeout), **(options.get("sentinel_kwargs") or {})},
         min_other_sentinels=options.get("min_other_sentinels", 0),
     )
     return sentinel.master_for(
@@ -531,9 +534,26 @@ def _broker_redis(broker_url: str, options: Any, timeout: float) -> Any:
         db=int((first.path or "0").strip("/") or 0),
         username=first.username,
         password=first.password,
-        **bounded,
-        retry=Retry(NoBackoff(), 0),
+        **_bounded(timeout),
     )
+
+
+#: What :func:`_bounded` sets: a Sentinel's connections without them are not bounded.
+_SENTINEL_BOUNDS = frozenset({"socket_timeout", "socket_connect_timeout", "retry"})
+
+
+def _bounded(timeout: float) -> dict[str, Any]:
+    """A redis-py client's options that bound each call to ``timeout``: socket timeouts, and
+    no retry (a call that timed out, or a server that is down, is not tried again: the next
+    Sentinel is asked, the claim-and-publish's deadline is kept)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
