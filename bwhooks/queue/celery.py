@@ -52,6 +52,8 @@ _LATE_OPTIONS = (
     "the app's options before its first publish, or include them"
 )
 _UNROUTED = RouteOptions()
+_ADDED = "_bwhooks_transport_added"  # the transport options bwhooks set on an app
+_WORKER = "_bwhooks_worker"  # an app a worker runs
 _NO_MASTER = (
     "CeleryQueue's claims go to the Sentinel's master: set "
     'broker_transport_options={"master_name": ...} (as Celery\'s sentinel:// broker needs)'
@@ -276,7 +278,7 @@ class CeleryQueue(TaskQueue):
     def _on_worker_init(self, sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
-        transport_defaults(self.app, self.publish_timeout)  # before the worker connects
+        worker_transport(self.app, self.publish_timeout)  # before the worker connects
         pool_cls = getattr(sender, "pool_cls", "prefork")
         pool = f"{getattr(pool_cls, '__module__', '')}.{getattr(pool_cls, '__name__', pool_cls)}"
         self.renew_leases = "prefork" not in pool.lower()
@@ -323,10 +325,9 @@ def transport_defaults(app: Celery, publish_timeout: float) -> bool:
     Called when the queue is built, and again before the first publish and when a worker
     starts, so that options the app replaces later keep them. Whether any was missing."""
     options = app.conf.broker_transport_options
-    wanted: dict[str, Any] = {
-        "socket_timeout": publish_timeout,
-        "socket_connect_timeout": publish_timeout,
-    }
+    wanted: dict[str, Any] = {}
+    if not getattr(app, _WORKER, False):  # see worker_transport
+        wanted.update(socket_timeout=publish_timeout, socket_connect_timeout=publish_timeout)
     broker = str(app.conf.broker_url or "")
     if broker.startswith(("amqp", "pyamqp")):
         wanted["confirm_publish"] = True
@@ -336,7 +337,24 @@ def transport_defaults(app: Celery, publish_timeout: float) -> bool:
         missing["sentinel_kwargs"] = {**_bounded(publish_timeout), **sentinels}
     if missing:
         app.conf.broker_transport_options = {**options, **missing}
+        setattr(app, _ADDED, getattr(app, _ADDED, frozenset()) | set(missing))
     return bool(missing)
+
+
+def worker_transport(app: Celery, publish_timeout: float) -> None:
+    """The app's transport options for a worker: without the socket timeouts bwhooks added
+    for its receivers (the app's own are kept). A worker's consumer given a socket timeout
+    never consumes again after the broker stalled past it (kombu 5.7: an acknowledgement
+    that timed out leaves it waiting for good); nobody waits on a worker's answer."""
+    setattr(app, _WORKER, True)
+    ours: frozenset[str] = getattr(app, _ADDED, frozenset())
+    added = ours & {"socket_timeout", "socket_connect_timeout"}
+    options = app.conf.broker_transport_options
+    if added & set(options):
+        app.conf.broker_transport_options = {
+            key: value for key, value in options.items() if key not in added
+        }
+    transport_defaults(app, publish_timeout)  # kept: RabbitMQ's confirms, Sentinels' bounds
 
 
 def service_name(app: Celery) -> str:

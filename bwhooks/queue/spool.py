@@ -13,6 +13,7 @@ import os
 import sqlite3
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,23 +94,74 @@ def unchosen_spool_risk(name: str) -> str | None:
     return None
 
 
+class _Made:
+    """The spool files this process has made ready, each once: checking a file's mode opens
+    and closes it, and closing any descriptor of an SQLite file drops every lock this
+    process holds on it (SQLite's documented way to corrupt a database), so it is never done
+    while a connection of this process is open. Across processes, making one ready is
+    serialized by a lock file beside it (``flock``)."""
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """Start afresh (a forked child: a lock held by another thread stays held)."""
+        self.lock = threading.Lock()
+        self.paths: set[str] = set()
+
+    def ready(self, path: Path) -> None:
+        """Make the spool file at ``path`` ready, unless this process did already."""
+        with self.lock:
+            key = os.path.realpath(path)
+            if key in self.paths:
+                return
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with _exclusive(path.with_name(path.name + ".lock")):
+                _make_private(path)
+                connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+                try:
+                    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+                    if str(mode).lower() != "wal":  # kept in the file once set
+                        connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute(_SCHEMA)
+                finally:
+                    connection.close()
+            self.paths.add(key)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (made ``0600``, never through a link);
+    without ``fcntl`` (Windows), this process's lock only."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NO_LINK, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # the lock file: SQLite holds no lock on it
+
+
+_MADE = _Made()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_MADE.forget)
+
+
 class Spool:
     """Envelopes waiting for the broker, in the SQLite file at ``path`` (created readable by
-    its owner only: it holds callback payloads)."""
+    its owner only: it holds callback payloads). Safe to share between threads and
+    processes from the first use on."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._ready = False  # the file is made when first used, not on import
 
     def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _make_private(self.path)
-        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(_SCHEMA)
-        finally:
-            connection.close()
+        _MADE.ready(self.path)
         self._ready = True
 
     @contextmanager
