@@ -501,3 +501,33 @@ def test_a_body_past_the_bound_or_not_utf8_is_refused_by_the_general_path(body: 
         f"nested deeper than {MAX_DEPTH} levels",
         "body is not UTF-8 (nor UTF-16 or UTF-32 with a BOM)",
     )
+
+
+def test_callbacks_arriving_together_on_a_cold_process_build_the_decoders_once() -> None:
+    """Eight threads decode their first body at the same moment in a new process: the
+    decoders are built once (the others wait for that build), not once per thread."""
+    script = """
+import json, threading
+from bwhooks.decoding import compiled
+builds = []
+real = compiled._build_plan
+def counted():
+    builds.append(1)
+    return real()
+compiled._build_plan = counted
+body = json.dumps({"eventType": "hangup", "callId": "c-1", "cause": "hangup"}).encode()
+start = threading.Barrier(8)
+results = []
+def first():
+    start.wait()
+    results.append(compiled.decode_body(body) is not None)
+threads = [threading.Thread(target=first) for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(json.dumps({"builds": len(builds), "decoded": results}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    outcome = json.loads(done.stdout)
+    assert outcome == {"builds": 1, "decoded": [True] * 8}

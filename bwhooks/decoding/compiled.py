@@ -24,6 +24,8 @@ The decoders are built when first needed, not at import.
 
 from __future__ import annotations
 
+import os
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -108,7 +110,29 @@ class _Plan:
 _plan: _Plan | None = None
 
 
+class _Planning:
+    """The lock of the plan's one build: callbacks arriving together on a cold receiver wait
+    for one build (some 0.3 s) rather than each making its own under the GIL."""
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """A new lock (a forked child: one held by another thread stays held)."""
+        self.lock = threading.Lock()
+
+
+_PLANNING = _Planning()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_PLANNING.forget)
+
+
 def _make_plan() -> _Plan:
+    with _PLANNING.lock:
+        return _plan or _build_plan()
+
+
+def _build_plan() -> _Plan:
     global _plan  # noqa: PLW0603  (built once, on first use)
     builds: dict[type, Build] = {}
     unions: list[tuple[Any, Any]] = []
