@@ -9,9 +9,10 @@
     def delivered(event: MessageDeliveredEvent) -> None: ...
 
 The receiver answers once the broker took the event; a worker runs the same function. The
-task is set up so that nothing acknowledged is lost (late acknowledgement, requeue when a
-worker child is lost, requeue after a hard time limit); the claims in Redis make each
-``(event, handler)`` complete once across every receiver and worker. See docs/scaling.md.
+task acknowledges a message only once its handler is done (late acknowledgement, requeue
+when a worker child is lost, requeue after a hard time limit); the claims in Redis make each
+``(event, handler)`` complete once across every receiver and worker, as long as Redis keeps
+what it acknowledged: docs/scaling.md "What is guaranteed" says under which settings.
 """
 
 from __future__ import annotations
