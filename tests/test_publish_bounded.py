@@ -433,3 +433,40 @@ def test_a_claims_client_without_socket_timeout_is_warned_about(
     forever = redis.Redis(port=port, socket_timeout=None)
     CeleryQueue(celery_app, name="bounded_forever", redis=forever, spool=None)
     assert "'bounded_forever': the redis= client has no socket_timeout" in caplog.text
+
+
+def test_callbacks_after_a_publish_ran_out_of_time_are_answered_at_once(
+    silent: Silent, store: redis.Redis, tmp_path: Path
+) -> None:
+    """A server that answers one request at a time (werkzeug's, unthreaded) and a broker
+    that never answers: twelve callbacks one after the other. The first waits
+    ``publish_timeout``; the next ones, for as long again, are answered at once as when the
+    broker is down (voice spooled, Messaging 500), never one ``publish_timeout`` each
+    (24 s here before). Then a callback waits for the broker again."""
+    from werkzeug.serving import make_server
+
+    celery_app = Celery("stalled", broker=silent.url)
+    name = f"stalled_{uuid.uuid4().hex[:8]}"
+    queue = CeleryQueue(
+        celery_app, name=name, redis=store, spool=tmp_path / "s.sqlite3", publish_timeout=DEADLINE
+    )
+    receiver = Receiver(auth=BasicAuth(CREDENTIALS))
+    receiver.on(VoiceEvent, queue=queue)(queued_voice)
+    receiver.on(MessagingEvent, queue=queue)(queued_messaging)
+    kinds = ["v2:disconnect", "message-delivered"] * 6
+    server = make_server("127.0.0.1", 0, wsgi.make_app(receiver), threaded=False)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_port}"
+        started = time.monotonic()
+        answers = [post(base_url, json.dumps(fake_payload(kind)).encode()) for kind in kinds]
+        took = time.monotonic() - started
+        time.sleep(DEADLINE)  # the broker is asked again once as long has passed
+        status, again = post(base_url, json.dumps(fake_payload("message-delivered")).encode())
+    finally:
+        server.shutdown()
+        thread.join()
+    assert [status for status, _ in answers] == [200, 500] * 6
+    assert took < 2 * DEADLINE + SLACK, answers  # one wait, not twelve
+    assert (status, again >= DEADLINE) == (500, True)  # it waited for the broker again

@@ -4,6 +4,7 @@ bound, and spool it when the broker is down and Bandwidth would not retry the ev
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from bwhooks.http import CREDENTIAL_HEADERS, CallbackRequest
 from bwhooks.idempotency import idempotency_key
 from bwhooks.observe import event_ids
 from bwhooks.queue.claims import ENQUEUING
-from bwhooks.queue.context import Deadline, NotReplicated, QueueContext, report
+from bwhooks.queue.context import Deadline, NotReplicated, PublishTimeout, QueueContext, report
 from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
 from bwhooks.registry import Handler
@@ -38,6 +39,10 @@ class Publisher:
     def __init__(self, queue: QueueContext) -> None:
         self.queue = queue
         self.drainer = SpoolDrainer(queue, self.claim_and_publish)
+        # Until when (time.monotonic) callbacks are not made to wait for a broker or store
+        # that just let a publish run out of time: they are answered at once, as when it
+        # is down, rather than one ``publish_timeout`` each behind a server's few threads.
+        self._stalled_until = 0.0
 
     def bind(self, handler: Handler) -> Callable[[Event], None]:
         """Register ``handler`` under its ``module:qualname`` and return its publisher."""
@@ -80,6 +85,15 @@ class Publisher:
         """Claim and publish ``envelope``; when the broker (or the store) fails, spool it if
         Bandwidth would not retry the event, else raise :class:`QueueUnavailable`."""
         self.drainer.ensure_running()
+        stalled = self._stalled_until - time.monotonic()
+        if stalled > 0:
+            reason = PublishTimeout(
+                f"the broker (or the claims store) let a publish run out of its "
+                f"{self.queue.publish_timeout:g}s moments ago: not waited for again for "
+                f"{stalled:.1f}s"
+            )
+            self._unqueued(envelope, event, reason)
+            return
         try:
             published = self.claim_and_publish(envelope)
         except RetryLater:
@@ -95,7 +109,15 @@ class Publisher:
         :class:`~bwhooks.queue.context.PublishTimeout` past ``publish_timeout``). The claim
         and the publish share one :class:`~bwhooks.queue.context.Deadline`."""
         deadline = Deadline.after(self.queue.publish_timeout)
-        return deadline.run(lambda: self._claim_and_publish(envelope, deadline), "queuing")
+        try:
+            published = deadline.run(lambda: self._claim_and_publish(envelope, deadline), "queuing")
+        except PublishTimeout:
+            # the next callbacks are answered at once for as long again; the spool's
+            # drainer keeps trying, and its first publish that lands ends it
+            self._stalled_until = time.monotonic() + self.queue.publish_timeout
+            raise
+        self._stalled_until = 0.0
+        return published
 
     def _claim_and_publish(self, envelope: Envelope, deadline: Deadline) -> bool:
         queue = self.queue
