@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bwhooks.events.timestamps import format_timestamp, parse_timestamp
+from bwhooks.events.timestamps import format_timestamp, parse_duration, parse_timestamp
 
 
 def tz(hours: int, minutes: int = 0) -> timezone:
@@ -64,3 +64,11 @@ def test_rejects_what_is_not_a_date_time(text: str) -> None:
 def test_formats_like_bandwidth_and_round_trips(value: datetime, text: str) -> None:
     assert format_timestamp(value) == text
     assert parse_timestamp(text) == value.replace(tzinfo=value.tzinfo or tz(0))
+
+
+@pytest.mark.parametrize(
+    "text", ["PT99999999999999S", "P9999999999W", "P1000000000D", "-PT99999999999999H"]
+)
+def test_a_duration_past_what_a_timedelta_holds_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        parse_duration(text)

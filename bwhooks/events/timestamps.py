@@ -141,20 +141,23 @@ def parse_duration(text: str) -> Duration:
     """Parse an ISO-8601 duration of weeks, days, hours, minutes and seconds.
 
     Years and months (of no fixed length) are refused with ``ValueError``, as is anything
-    that is not a duration.
+    that is not a duration or is longer than a ``timedelta`` holds.
     """
     match = _DURATION.fullmatch(text.strip())
     if match is None or text.strip().rstrip("T").endswith("P") or text.strip().endswith("T"):
         raise ValueError("not an ISO-8601 duration")
     sign, weeks, days, hours, minutes, seconds, fraction = match.groups()
-    value = timedelta(
-        weeks=int(weeks or 0),
-        days=int(days or 0),
-        hours=int(hours or 0),
-        minutes=int(minutes or 0),
-        seconds=int(seconds or 0),
-        microseconds=int((fraction or "0")[:6].ljust(6, "0")),
-    )
+    try:
+        value = timedelta(
+            weeks=int(weeks or 0),
+            days=int(days or 0),
+            hours=int(hours or 0),
+            minutes=int(minutes or 0),
+            seconds=int(seconds or 0),
+            microseconds=int((fraction or "0")[:6].ljust(6, "0")),
+        )
+    except OverflowError:  # past timedelta's ~2.7 million years
+        raise ValueError("ISO-8601 duration out of range") from None
     return Duration(text, -value if sign == "-" else value)
 
 
