@@ -3,7 +3,8 @@
 Every class derives from :class:`Event`. Bandwidth v1 (Catapult) classes are named after the
 ``eventType`` (``AnswerEvent``); Voice v2 ones start with ``Voice`` (``VoiceAnswerEvent``,
 base :class:`VoiceEvent`); Messaging v2 ones are named after the ``type``
-(``MessageDeliveredEvent``, base :class:`MessagingEvent`).
+(``MessageDeliveredEvent``, base :class:`MessagingEvent`); Numbers webhooks (XML) are
+named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEvent`).
 
 Attributes are the snake_case of the wire keys (``callId`` -> ``call_id``, ``from`` ->
 ``from_``). Only ``event_type`` is required; every other field is ``None`` when absent.
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # at run time each module is loaded when one of its names is 
     from bwhooks.events.messaging import *  # noqa: F403
     from bwhooks.events.messaging_v2 import *  # noqa: F403
     from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES as MESSAGING_V2_CLASSES
+    from bwhooks.events.numbers import *  # noqa: F403
+    from bwhooks.events.numbers import NUMBERS_CLASSES as NUMBERS_CLASSES
     from bwhooks.events.transcription import *  # noqa: F403
     from bwhooks.events.voice_v2 import *  # noqa: F403
     from bwhooks.events.voice_v2 import VOICE_V2_CLASSES as VOICE_V2_CLASSES
@@ -125,6 +128,14 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "SuggestionResponseEvent",
         "UnknownMessagingEvent",
         "MESSAGING_V2_CLASSES",
+    ),
+    "numbers": (
+        "AccountNotificationEvent",
+        "NotificationEvent",
+        "NumbersEvent",
+        "OrderNotificationEvent",
+        "PortOutValidationEvent",
+        "NUMBERS_CLASSES",
     ),
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}

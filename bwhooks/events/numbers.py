@@ -1,0 +1,114 @@
+"""Bandwidth's Numbers webhooks (XML): order and account notifications, port-out validation.
+
+Bandwidth's Numbers (Dashboard) API posts XML documents, recognized by their root element:
+``<Notification>`` for an order's status (:class:`OrderNotificationEvent`) or an account
+event (:class:`AccountNotificationEvent`), ``<PortOutValidationRequest>`` when a carrier asks
+to port one of your numbers away (:class:`PortOutValidationEvent`). Attributes are named
+after the elements (``SubscriptionId`` -> ``subscription_id``); elements come in any order,
+an empty one is ``None``, and every element, known or not, stays in ``raw`` (a read-only
+mapping of the document: an element repeated under one parent is a tuple). Order types and
+statuses are open sets: plain strings. Telephone numbers are kept as sent: 10 digits
+(``LEGACY``, the default of a subscription) or E.164 (``+1...``).
+
+Notifications are never retried: a notification answered ``4xx`` or ``5xx`` is lost. A
+field that cannot be converted is left ``None`` (its text stays in ``raw``) with a warning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from bwhooks.events._base import Event, Reply, event_type_field, wire_field
+
+
+@attrs.frozen(kw_only=True)
+class NumbersEvent(Event):
+    """Base class of Bandwidth's Numbers webhooks (XML bodies): register it to receive
+    every order notification, account event and port-out validation request."""
+
+    GENERATION: ClassVar[int] = 2  # a field that cannot be converted is left None
+    REPLY: ClassVar[Reply] = Reply.NONE
+    RETRIED_AFTER_FAILURE: ClassVar[bool] = False
+
+
+@attrs.frozen(kw_only=True)
+class NotificationEvent(NumbersEvent):
+    """Base class of ``<Notification>`` bodies; ``subscription_id`` names the subscription
+    (``POST /accounts/{id}/subscriptions``) that sent it."""
+
+    subscription_id: str | None = wire_field("SubscriptionId")
+
+
+@attrs.frozen(kw_only=True)
+class OrderNotificationEvent(NotificationEvent):
+    """A ``<Notification>`` with an ``OrderType``: an order reached a status.
+
+    ``order_type``: ``orders``, ``portins``, ``disconnects``, ``tnoptions`` (10DLC campaign
+    assignments), ``e911s``, ... (an open set); ``status``: ``COMPLETE``, ``FAILED``,
+    ``FOC``, ... (an open set; see the guide's table). ``message`` is often a code and text
+    (``5005: The telephone number is unavailable for ordering``); ``note`` a note added to
+    the order; ``completed_numbers`` the order's numbers (``()`` when none are listed);
+    ``last_modified`` when the order last changed; ``actual_foc_date`` a port-in's FOC date.
+    The body is a summary by design: fetch the order for its details.
+    """
+
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ("orderNotification",)
+
+    order_type: str | None = wire_field("OrderType")
+    order_id: str | None = wire_field("OrderId")
+    customer_order_id: str | None = wire_field("CustomerOrderId")
+    status: str | None = wire_field("Status")
+    message: str | None = wire_field("Message")
+    note: str | None = wire_field("Note")
+    completed_numbers: tuple[str, ...] = attrs.field(
+        default=(), metadata={"bwhooks.wire": "CompletedTelephoneNumbers"}
+    )
+    last_modified: datetime | None = wire_field("LastModifiedDate")
+    actual_foc_date: datetime | None = wire_field("ActualFocDate")
+
+
+@attrs.frozen(kw_only=True)
+class AccountNotificationEvent(NotificationEvent):
+    """A ``<Notification>`` with an ``EventType``: something happened to numbers of the
+    account. ``event_type`` is the wire ``EventType`` (``MESSAGING_LOST``: a number with
+    hosted messaging was taken by an order in another account); ``impacted_numbers`` the
+    numbers concerned."""
+
+    event_type: str = event_type_field("EventType", required=True)
+    impacted_numbers: tuple[str, ...] = attrs.field(
+        default=(), metadata={"bwhooks.wire": "ImpactedTelephoneNumbers"}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PortOutValidationEvent(NumbersEvent):
+    """A ``<PortOutValidationRequest>``: a carrier asks to port ``telephone_numbers`` away.
+
+    Answer with :class:`~bwhooks.PortOutAnswer` (``allow()`` or ``deny(...)``) within 30
+    seconds. **No answer, an invalid answer or any ``4xx``/``5xx`` approves the port-out.**
+    Any element may be missing or empty (``None``); ``pon`` is the port order number, echoed
+    in the answer.
+    """
+
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ("portOutValidation",)
+    RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # 8 times, every 5 minutes
+
+    pon: str | None = wire_field("PON")
+    pin: str | None = wire_field("Pin")
+    account_number: str | None = wire_field("AccountNumber")
+    zip_code: str | None = wire_field("ZipCode")
+    subscriber_name: str | None = wire_field("SubscriberName")
+    telephone_numbers: tuple[str, ...] = attrs.field(
+        default=(), metadata={"bwhooks.wire": "TelephoneNumbers"}
+    )
+
+
+#: Every Numbers webhook class with a known root element and shape.
+NUMBERS_CLASSES: tuple[type[NumbersEvent], ...] = (
+    OrderNotificationEvent,
+    AccountNotificationEvent,
+    PortOutValidationEvent,
+)
