@@ -150,13 +150,15 @@ def test_content_types_are_those_the_families_read(connect: Callable[[Receiver],
     assert ping(send, voice).status == 400
 
 
-def test_the_default_reason_names_json() -> None:
+def test_the_default_reason_names_json_and_xml() -> None:
     receiver = ping_receiver(*DEFAULT.members)
     headers = Headers([("Content-Type", "text/plain"), ("Authorization", AUTH)])
     refused = receiver.early_response("POST", headers)
     assert refused is not None
     assert refused.status == 415
-    assert json.loads(refused.body) == {"error": "content type must be application/json"}
+    assert json.loads(refused.body) == {
+        "error": "content type must be application/json, application/xml or text/xml"
+    }
 
 
 @pytest.mark.parametrize(
@@ -216,7 +218,7 @@ def test_every_example_is_claimed_by_exactly_one_family() -> None:
 
 
 def test_the_compiled_path_serves_the_default_families_in_any_order() -> None:
-    messaging, voice, v1 = DEFAULT.members
+    messaging, voice, v1, _numbers = DEFAULT.members
     assert Decoder(Families((v1, messaging, voice, PingFamily()))).quick is decode_body
     assert Decoder(Families((PingFamily(), voice, messaging, v1))).quick is not decode_body
     assert Decoder(Families((voice, v1))).quick is not decode_body
@@ -328,7 +330,9 @@ def test_the_default_answers_follow_the_event_classes_reply() -> None:
     hangup = events.HangupEvent(call_id="c-1")
     assert v1.unanswered(hangup, notes).status == 200
     assert v1.unanswered(hangup, notes).body == b""
-    assert repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult))"
+    assert (
+        repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Numbers (XML))"
+    )
     assert repr(v1) == "<Bandwidth v1 (Catapult) webhooks>"
 
 
