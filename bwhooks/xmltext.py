@@ -18,9 +18,6 @@ __all__ = ["Children", "document"]
 #: The children of an element: ``(name, value)`` pairs in order, or a mapping by name.
 Children = Iterable[tuple[str, Any]] | Mapping[str, Any]
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
-# An XML name without a prefix (letters, digits, ``_ - .``; not starting with a digit,
-# ``-`` or ``.``): what Bandwidth's element names are, and all this writer accepts.
-_NAME = re.compile(r"[A-Za-z_][\w.-]*", re.ASCII)
 # Characters XML 1.0 cannot carry, even escaped (controls other than tab, CR, LF).
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -44,7 +41,7 @@ def _element(parts: list[str], name: str, value: Any) -> None:
             parts.append(item)
             continue
         name, value = item
-        if not _NAME.fullmatch(name):
+        if not _is_name(name):
             raise ValueError(f"not an XML element name: {name!r}")
         if value is None or value == "":
             parts.append(f"<{name}/>")
@@ -60,6 +57,17 @@ def _element(parts: list[str], name: str, value: Any) -> None:
             parts.append(f"<{name}>")
             pending.append(f"</{name}>")
             pending.extend(reversed(children))
+
+
+def _is_name(name: str) -> bool:
+    """Whether ``name`` is an XML name without a prefix: letters, digits, ``_``, ``-`` and
+    ``.`` (any script's, as a parsed document's may be), not starting with a digit, ``-``
+    or ``.``: nothing that could end the tag."""
+    return (
+        isinstance(name, str)
+        and name[:1] not in ("", "-", ".")
+        and name.replace("-", "_").replace(".", "_").isidentifier()
+    )
 
 
 def _pairs(value: Any) -> list[tuple[str, Any]]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
@@ -204,3 +205,46 @@ def test_parse_xml_refuses_what_the_receiver_refuses() -> None:
         parse_xml(LAUGHS)
     with pytest.raises(InvalidCallback, match="malformed XML"):
         parse_xml("not xml")
+
+
+def _fuzz_target() -> Callable[[bytes], None]:
+    """``fuzz/fuzz_receiver.py``'s ``test_one_input``, loaded without atheris (a stand-in
+    whose ``instrument_imports`` does nothing)."""
+    import contextlib
+    import importlib.util
+    import sys
+    import types
+
+    stand_in = types.ModuleType("atheris")
+    stand_in.instrument_imports = contextlib.nullcontext  # type: ignore[attr-defined]
+    path = Path(__file__).parent.parent / "fuzz" / "fuzz_receiver.py"
+    spec = importlib.util.spec_from_file_location("fuzz_receiver_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("atheris")
+    sys.modules["atheris"] = stand_in
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            spec.loader.exec_module(module)
+    finally:
+        if saved is None:
+            del sys.modules["atheris"]
+        else:
+            sys.modules["atheris"] = saved
+    target: Callable[[bytes], None] = module.test_one_input
+    return target
+
+
+def test_the_fuzz_target_reads_every_seed_and_the_xml_examples() -> None:
+    target = _fuzz_target()
+    seeds = sorted((Path(__file__).parent.parent / "fuzz" / "seeds").iterdir())
+    assert {p.name for p in seeds} >= {"xml-billion-laughs", "xml-external-entity", "xml-deep"}
+    inputs = [p.read_bytes() for p in seeds]
+    inputs += [b"\x00\x06" + p.read_bytes() for p in sorted(MORE.glob("*/*.xml"))]
+    inputs += [b"\x00\x07" + p.read_bytes() for p in sorted(MORE.glob("*/*.xml"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for data in inputs:
+            target(data)  # a 5xx, a broken round trip or an exception raises
