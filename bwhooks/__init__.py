@@ -1,8 +1,9 @@
 """bwhooks: receive Bandwidth HTTP callbacks safely and simply.
 
 Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
-and Messaging v2, on one URL), dispatch to your handlers, answer; the same core behind WSGI,
-ASGI, Flask, FastAPI and Django.
+and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, on one URL),
+dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
+Django.
 """
 
 from __future__ import annotations
