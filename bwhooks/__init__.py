@@ -1,8 +1,9 @@
 """bwhooks: receive Bandwidth HTTP callbacks safely and simply.
 
 Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
-and Messaging v2, on one URL), dispatch to your handlers, answer; the same core behind WSGI,
-ASGI, Flask, FastAPI and Django.
+and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, on one URL),
+dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
+Django.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from bwhooks import events as _events
 from bwhooks.auth import Authenticator, AuthResult, BasicAuth
+from bwhooks.decoding.documents import parse_xml, to_xml
 from bwhooks.decoding.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import __all__ as _event_names
+from bwhooks.families.porting import AcceptableValues, PortOutAnswer, PortOutError, PortOutFallback
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 from bwhooks.receiver import Receiver, current_request
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0.dev0"
 
 __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
+    "AcceptableValues",
     "AuthResult",
     "Authenticator",
     "BasicAuth",
@@ -32,12 +36,17 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "Headers",
     "InsecureReceiverWarning",
     "InvalidCallback",
+    "PortOutAnswer",
+    "PortOutError",
+    "PortOutFallback",
     "Receiver",
     "current_request",
     "make_converter",
     "parse_delivery",
     "parse_event",
+    "parse_xml",
     "to_payload",
+    "to_xml",
     *_event_names,
 ]
 

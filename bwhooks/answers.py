@@ -24,6 +24,8 @@ __all__ = [
     "RETRY_LATER",
     "AnswerRule",
     "DefaultRule",
+    "FailedRule",
+    "Rules",
     "answering",
     "conflict",
     "error",
@@ -39,18 +41,24 @@ AnswerRule = Callable[[Event, Any, str, list[Note]], CallbackResponse]
 """Builds the answer from a handler's value: ``(event, result, handler name, notes)``."""
 DefaultRule = Callable[[Event, list[Note]], CallbackResponse]
 """Builds the answer when no handler gave one: ``(event, notes)``."""
+FailedRule = Callable[[Event, CallbackResponse, list[Note]], CallbackResponse] | None
+"""Builds the answer when the handlers failed from the failure's: ``(event, response,
+notes)``; ``None``: the failure's answer is sent."""
+Rules = tuple[AnswerRule, DefaultRule, FailedRule]
 
 
-def answering(family: Family | None) -> tuple[AnswerRule, DefaultRule]:
-    """How the events of ``family`` are answered, from a handler's value and without one
-    (an event of no family: by its class's :attr:`~bwhooks.events.Event.REPLY`). The
-    default rules are the functions themselves: one call less on every callback."""
+def answering(family: Family | None) -> Rules:
+    """How the events of ``family`` are answered, from a handler's value, without one, and
+    when the handlers failed (an event of no family: by its class's
+    :attr:`~bwhooks.events.Event.REPLY`). The default rules are the functions themselves
+    (``None`` for a failure): one call less on every callback."""
     if family is None:
-        return replies.answer, replies.unanswered
+        return replies.answer, replies.unanswered, None
     kind = type(family)
     return (
         replies.answer if kind.answer is Family.answer else family.answer,
         replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
+        None if kind.failed is Family.failed else family.failed,
     )
 
 

@@ -61,7 +61,8 @@ class Checks:
         self.allow = allow
         self.families = families
         self.signature = signature
-        self._media_types = " or ".join(families.media_types)
+        *others, last = families.media_types
+        self._media_types = f"{', '.join(others)} or {last}" if others else last
         self._content_types = families.content_types
         # The one-step path for the common request needs to know the credentials exactly:
         # () without auth, the exact headers with BasicAuth, None (never) for other verifiers.

@@ -20,7 +20,7 @@ from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from bwhooks.answers import OK, AnswerRule, DefaultRule, answering, conflict, error, failure
+from bwhooks.answers import OK, Rules, answering, conflict, error, failure
 from bwhooks.duplicates import found, key_of, release, settle
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families
@@ -93,7 +93,7 @@ class Dispatcher:
         self.handler_timeout = handler_timeout
         self.families = families
         self._unknown: frozenset[type[Event]] | None = None  # their classes, on first use
-        self._answering: dict[type[Event], tuple[AnswerRule, DefaultRule]] = {}
+        self._answering: dict[type[Event], Rules] = {}
 
     def _settled(
         self, event: Event, answer: tuple[Registration, Any] | None, notes: list[Note]
@@ -105,7 +105,15 @@ class Dispatcher:
             return rules[1](event, notes)
         return rules[0](event, answer[1], answer[0].name, notes)
 
-    def _rules(self, event: Event) -> tuple[AnswerRule, DefaultRule]:
+    def _failed(
+        self, event: Event, response: CallbackResponse, notes: list[Note]
+    ) -> CallbackResponse:
+        """The answer to an event whose handlers failed (``response``), as its family
+        builds it (the failure's own by default)."""
+        rule = (self._answering.get(event.__class__) or self._rules(event))[2]
+        return response if rule is None else rule(event, response, notes)
+
+    def _rules(self, event: Event) -> Rules:
         """How events of this one's class are answered (its family's rules), kept."""
         cls = event.__class__
         rules = self._answering[cls] = answering(self.families.of(cls))
@@ -233,10 +241,12 @@ class Dispatcher:
                 if result is not None and _awaitable(result):
                     result = _asyncio().run(_await(result, self.handler_timeout))
             except Exception as exc:
-                return failure(registration, event, exc, self.handler_timeout, notes)
+                failed = failure(registration, event, exc, self.handler_timeout, notes)
+                return self._failed(event, failed, notes)
             if result is not None:
                 if answer is not None:
-                    return conflict(event, (answer[0], registration), notes)
+                    failed = conflict(event, (answer[0], registration), notes)
+                    return self._failed(event, failed, notes)
                 answer = (registration, result)
         rules = self._answering.get(event.__class__) or self._rules(event)  # _settled, inlined
         if answer is None:
@@ -259,12 +269,15 @@ class Dispatcher:
             except _asyncio().CancelledError as exc:
                 if _being_cancelled():
                     raise  # the request itself is cancelled (server shutdown, ...)
-                return failure(registration, event, exc, timeout, notes)  # the handler's own
+                failed = failure(registration, event, exc, timeout, notes)  # the handler's own
+                return self._failed(event, failed, notes)
             except Exception as exc:
-                return failure(registration, event, exc, timeout, notes)
+                failed = failure(registration, event, exc, timeout, notes)
+                return self._failed(event, failed, notes)
             if result is not None:
                 if answer is not None:
-                    return conflict(event, (answer[0], registration), notes)
+                    failed = conflict(event, (answer[0], registration), notes)
+                    return self._failed(event, failed, notes)
                 answer = (registration, result)
         return self._settled(event, answer, notes)
 
@@ -301,10 +314,12 @@ class Dispatcher:
                     succeeded, result = yield registration, event
                     if not succeeded:
                         response = failure(registration, event, result, self.handler_timeout, notes)
+                        response = self._failed(event, response, notes)
                         break
                     if result is not None:
                         if answer is not None:
                             response = conflict(event, (answer[0], registration), notes)
+                            response = self._failed(event, response, notes)
                             break
                         answer = (registration, result)
             except BaseException:  # cancelled, interrupted: the retry must run it

@@ -26,6 +26,9 @@ class Fact(enum.Enum):
     ENDS_CALL = "ends call"  # no handler answered a synchronous Voice v2 callback
     UNUSABLE_ANSWER = "unusable answer"  # a handler returned no BXML nor response
     IGNORED_BXML = "ignored BXML"  # BXML returned for an event whose answer is ignored
+    IGNORED_ANSWER = "ignored answer"  # a value returned for a notification: not sent
+    PORT_OUT_FALLBACK = "port-out fallback"  # no handler answered a port-out validation
+    NOT_RETRIED = "not retried"  # a failed event Bandwidth never delivers again
     CONFLICT = "conflict"  # two handlers answered one event
     RETRY_ASKED = "retry asked"  # a handler raised RetryLater
     NOT_QUEUED = "not queued"  # a queued handler's queue could not take the event

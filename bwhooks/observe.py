@@ -33,6 +33,9 @@ _PRIVATE = frozenset(
         "postbackData",
         "latitude",
         "longitude",
+        "Pin",  # a port-out validation request's: never logged
+        "AccountNumber",
+        "SubscriberName",
     }
 )
 
@@ -181,6 +184,21 @@ _TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
         "handler %s returned BXML for the %s event (%s), whose answer Bandwidth ignores: not sent",
         ("handler", "type", "ids"),
     ),
+    Fact.IGNORED_ANSWER: (
+        logging.ERROR,
+        "handler %s returned a %s for the %s event (%s), whose answer Bandwidth ignores: not sent",
+        ("handler", "detail", "type", "ids"),
+    ),
+    Fact.PORT_OUT_FALLBACK: (
+        logging.ERROR,
+        "%s request (%s): %s; %s",
+        ("type", "ids", "handler", "detail"),
+    ),
+    Fact.NOT_RETRIED: (
+        logging.ERROR,
+        "the %s event (%s) was answered %s: Bandwidth does not retry it, it is lost",
+        ("type", "ids", "detail"),
+    ),
     Fact.CONFLICT: (
         logging.ERROR,
         "handlers %s both answered the %s event (%s): an answer must have one author",
@@ -246,7 +264,7 @@ def _id_names(cls: type[Any]) -> tuple[tuple[str, str], ...]:
     hints = typing.get_type_hints(cls)
     names: list[tuple[str, str]] = []
     for field in attrs.fields(cls):
-        if field.name.endswith("_id"):
+        if field.name.endswith("_id") or field.name == "pon":  # a port order number
             names.append((field.name, field.name))
             continue
         nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]

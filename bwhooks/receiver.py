@@ -29,6 +29,7 @@ from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families, Family
+from bwhooks.families.porting import PortOutFallback
 from bwhooks.http import (
     CallbackRequest,
     CallbackResponse,
@@ -75,6 +76,11 @@ class Receiver:
     receiver reading a family Bandwidth always signs warns without one).
     ``families`` are the webhooks read (:mod:`bwhooks.families`; every family bwhooks
     knows by default; queued handlers' workers read every family bwhooks knows).
+    ``port_out_fallback`` answers a port-out validation request no handler answered (none
+    registered, none returned a :class:`~bwhooks.PortOutAnswer`, or one raised):
+    ``"review"`` (the default) denies with ``7598``, which Bandwidth sends to a person;
+    ``"approve"`` keeps Bandwidth's rule, for which no answer approves the port-out
+    (:class:`~bwhooks.PortOutFallback`). Either way it is logged at ERROR.
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class Receiver:
         allow: AllowList | None = None,
         signature: BodyVerifier | None = None,
         families: Families | tuple[Family, ...] = DEFAULT,
+        port_out_fallback: PortOutFallback | str = PortOutFallback.REVIEW,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -102,6 +109,7 @@ class Receiver:
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         if not isinstance(families, Families):
             families = Families(families)
+        families = families.configure(port_out_fallback=PortOutFallback(port_out_fallback))
         signed = [family.NAME for family in families.members if family.SIGNED]
         if signed and signature is None:
             warnings.warn(
@@ -347,8 +355,8 @@ class Receiver:
 
     def _decode_checked(self, request: CallbackRequest) -> _Accepted:
         """Decode a request whose method and headers passed :meth:`early_response`."""
-        if request.method == "POST" and self.checks.signature is None:
-            events = self.decoder.quick(request.body)
+        if self.checks.signature is None:
+            events = self.decoder.quick_request(request)
             if events is not None:
                 return events
         return self._decode(request)

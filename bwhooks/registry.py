@@ -80,6 +80,7 @@ class HandlerRegistry:
         if not callable(handler):
             raise TypeError(f"a handler must be callable, not {handler!r}")
         if queue is not None:
+            _require_queueable(event_classes)
             # Dispatch calls the queue's publisher: a plain function (a thread under ASGI).
             publisher = queue.bind(handler)
             registration = Registration(
@@ -127,3 +128,19 @@ class HandlerRegistry:
 
     def __len__(self) -> int:
         return len(self._registrations)
+
+
+#: Why a Numbers event (an XML body) cannot be queued: envelopes carry JSON payloads.
+NOT_QUEUEABLE = (
+    "Numbers webhooks (XML bodies) cannot be queued yet: register their handler without "
+    "queue= (it runs in the request; answer within Bandwidth's timeout)"
+)
+
+
+def _require_queueable(event_classes: tuple[type[Event], ...]) -> None:
+    """``TypeError`` for a queued handler of Numbers events (XML bodies), which no
+    envelope carries yet."""
+    from bwhooks import events
+
+    if any(issubclass(cls, events.NumbersEvent) for cls in event_classes):
+        raise TypeError(NOT_QUEUEABLE)

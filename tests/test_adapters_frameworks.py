@@ -123,7 +123,7 @@ class TestFastAPI:
         )
         assert (
             client.post(
-                "/mine", content=b"<xml/>", headers={**GOOD, "Content-Type": "text/xml"}
+                "/mine", content=b"<xml/>", headers={**GOOD, "Content-Type": "text/plain"}
             ).status_code
             == 415
         )

@@ -223,7 +223,7 @@ class TestAsgi:
                 {"Content-Type": JSON, "Authorization": AUTH, "Content-Length": "5000000"},
                 413,
             ),
-            ("POST", {"Content-Type": "text/xml", "Authorization": AUTH}, 415),
+            ("POST", {"Content-Type": "text/plain", "Authorization": AUTH}, 415),
         ],
     )
     def test_rejections_before_the_body_receive_nothing(

@@ -15,6 +15,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
@@ -43,9 +44,19 @@ from bwhooks import (
 from bwhooks.decoding import Decoder
 from bwhooks.decoding.compiled import decode_body
 from bwhooks.decoding.parsing import decode_query
+from bwhooks.decoding.xml import decode_xml
 from bwhooks.events import Event
 from bwhooks.events._base import event_type_field
-from bwhooks.families import DEFAULT, Catapult, Families, Family, MessagingV2, VoiceV2
+from bwhooks.families import (
+    DEFAULT,
+    Catapult,
+    Families,
+    Family,
+    MessagingV2,
+    Numbers,
+    Syntax,
+    VoiceV2,
+)
 from bwhooks.http import Headers
 from bwhooks.notes import Note
 
@@ -150,13 +161,15 @@ def test_content_types_are_those_the_families_read(connect: Callable[[Receiver],
     assert ping(send, voice).status == 400
 
 
-def test_the_default_reason_names_json() -> None:
+def test_the_default_reason_names_json_and_xml() -> None:
     receiver = ping_receiver(*DEFAULT.members)
     headers = Headers([("Content-Type", "text/plain"), ("Authorization", AUTH)])
     refused = receiver.early_response("POST", headers)
     assert refused is not None
     assert refused.status == 415
-    assert json.loads(refused.body) == {"error": "content type must be application/json"}
+    assert json.loads(refused.body) == {
+        "error": "content type must be application/json, application/xml or text/xml"
+    }
 
 
 @pytest.mark.parametrize(
@@ -213,10 +226,20 @@ def test_every_example_is_claimed_by_exactly_one_family() -> None:
     for name, payload, in_array, family in examples:
         claims = [f for f in DEFAULT.members if f.class_for(payload, in_array=in_array)]
         assert [type(f) for f in claims] == [family], name
+    xml = sorted((Path(__file__).parent / "examples" / "more").glob("*/*.xml"))
+    assert len(xml) >= 8
+    for path in xml:  # an XML document: its root element, read by the XML families only
+        root, document = decode_xml(path.read_bytes())
+        claims = [f for f in DEFAULT.members if f.class_for_root(root, document)]
+        assert [type(f) for f in claims] == [Numbers], path.name
+        assert [f for f in DEFAULT.members if f.class_for(document)] == [], path.name
+    for name, payload, in_array, _ in examples:  # a JSON payload: no XML family's
+        xml_families = [f for f in DEFAULT.members if f.SYNTAX is Syntax.XML]
+        assert not any(f.class_for(payload, in_array=in_array) for f in xml_families), name
 
 
 def test_the_compiled_path_serves_the_default_families_in_any_order() -> None:
-    messaging, voice, v1 = DEFAULT.members
+    messaging, voice, v1, _numbers = DEFAULT.members
     assert Decoder(Families((v1, messaging, voice, PingFamily()))).quick is decode_body
     assert Decoder(Families((PingFamily(), voice, messaging, v1))).quick is not decode_body
     assert Decoder(Families((voice, v1))).quick is not decode_body
@@ -328,7 +351,9 @@ def test_the_default_answers_follow_the_event_classes_reply() -> None:
     hangup = events.HangupEvent(call_id="c-1")
     assert v1.unanswered(hangup, notes).status == 200
     assert v1.unanswered(hangup, notes).body == b""
-    assert repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult))"
+    assert (
+        repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Numbers (XML))"
+    )
     assert repr(v1) == "<Bandwidth v1 (Catapult) webhooks>"
 
 

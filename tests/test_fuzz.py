@@ -546,7 +546,7 @@ def generate(rng: random.Random, examples: list[bytes], queries: list[bytes]) ->
         )
     if shape < 97:
         wrong_type = rng.choice(
-            [None, "text/plain", "application/xml", utf8_as_latin1("application/jsön"), "json"]
+            [None, "text/plain", "image/png", utf8_as_latin1("application/jsön"), "json"]
         )
         body = rng.choice([SMS, nesting(rng)])
         return Hostile("POST", body, headers(content_type=wrong_type), b"", frozenset({415}), True)

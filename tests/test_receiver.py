@@ -374,7 +374,9 @@ class TestEarlyResponse:
         refused = receiver.early_response("POST", Headers(headers))
         assert refused is not None
         assert refused.status == 415
-        assert json.loads(refused.body) == {"error": "content type must be application/json"}
+        assert json.loads(refused.body) == {
+            "error": "content type must be application/json, application/xml or text/xml"
+        }
         assert receiver.early_response("GET", Headers(headers)) is None  # a GET has no body
 
     @pytest.mark.parametrize("length", ["12", " 12 ", "0", "000012", "0" * 5000 + "12"])
@@ -509,8 +511,8 @@ REFUSALS = [
     pytest.param(
         _raw(POST.replace(JSON, "text/plain")),
         {},
-        (415, "content type must be application/json"),
-        "content type must be application/json",
+        (415, "content type must be application/json, application/xml or text/xml"),
+        "content type must be application/json, application/xml or text/xml",
         id="415",
     ),
     pytest.param(

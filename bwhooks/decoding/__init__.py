@@ -1,8 +1,11 @@
 """Decoding: a callback request's body (or GET query string) to the events it carries.
 
 A POST carries JSON: one object (a v1 or Voice v2 callback, or one Messaging v2 element) or
-a Messaging v2 array, one event per element, in order. A GET carries one callback's fields
-in its query string. Which class a payload is, the families say
+a Messaging v2 array, one event per element, in order; or one XML document (a Numbers
+notification, a port-out validation request), read safely (:mod:`bwhooks.decoding.xml`).
+The request's media type chooses the parser (a family's
+:attr:`~bwhooks.families.Family.SYNTAX`). A GET carries one callback's fields in its query
+string. Which class a payload is, the families say
 (:class:`~bwhooks.families.Families`). Anything that cannot be a callback raises
 :class:`~bwhooks.InvalidCallback`, which the receiver answers with ``400``.
 """
@@ -10,10 +13,11 @@ in its query string. Which class a payload is, the families say
 from __future__ import annotations
 
 from bwhooks.decoding.compiled import decode_body
+from bwhooks.decoding.documents import parse_document
 from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
-from bwhooks.families import DEFAULT, Catapult, Families, MessagingV2, VoiceV2
+from bwhooks.families import DEFAULT, Catapult, Families, MessagingV2, Syntax, VoiceV2
 from bwhooks.http import CallbackRequest
 
 __all__ = ["Decoder", "decode", "quick_decode"]
@@ -39,7 +43,25 @@ class Decoder:
             if not self.families.queries:
                 raise InvalidCallback("no callback is sent as a GET here")
             return parse_delivery(decode_query(request.query_string), families=self.families)
+        content_type = request.headers.get("Content-Type")
+        if self.families.syntax_of(content_type) is Syntax.XML:
+            from bwhooks.decoding.xml import decode_xml  # defusedxml, loaded when first needed
+
+            root, payload = decode_xml(request.body)
+            return (parse_document(root, payload, families=self.families),)
         return parse_delivery(decode_json(request.body), families=self.families)
+
+    def quick_request(self, request: CallbackRequest) -> tuple[Event, ...] | None:
+        """:attr:`quick` for a POST whose body is JSON by its ``Content-Type`` (the
+        compiled path never reads, nor refuses, an XML body), else ``None``."""
+        if request.method != "POST":
+            return None
+        content_type = request.headers.get("Content-Type")
+        if content_type in self.families.content_types or (
+            self.families.syntax_of(content_type) is Syntax.JSON
+        ):
+            return self.quick(request.body)
+        return None
 
 
 def _general(body: bytes) -> None:

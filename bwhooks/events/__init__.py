@@ -135,7 +135,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "NumbersEvent",
         "OrderNotificationEvent",
         "PortOutValidationEvent",
+        "UnknownNumbersEvent",
         "NUMBERS_CLASSES",
+        "to_e164",
     ),
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
@@ -188,6 +190,7 @@ def __getattr__(name: str) -> Any:
             UnknownEvent,
             __getattr__("UnknownVoiceEvent"),
             __getattr__("UnknownMessagingEvent"),
+            __getattr__("UnknownNumbersEvent"),
         )
     elif name in _MODULE_OF:
         value = getattr(importlib.import_module(f"bwhooks.events.{_MODULE_OF[name]}"), name)

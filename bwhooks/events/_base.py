@@ -147,6 +147,9 @@ def thaw(value: Any) -> Any:
 WIRE = "bwhooks.wire"
 #: Field metadata: other wire keys the same value arrives under (tried in order).
 ALIASES = "bwhooks.aliases"
+#: Field metadata: the element that holds each item of a list read from XML
+#: (``TelephoneNumber`` in ``<CompletedTelephoneNumbers>``).
+ITEM = "bwhooks.item"
 
 
 def wire_field(wire: str, *aliases: str) -> Any:

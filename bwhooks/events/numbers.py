@@ -16,12 +16,42 @@ field that cannot be converted is left ``None`` (its text stays in ``raw``) with
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
-from bwhooks.events._base import Event, Reply, event_type_field, wire_field
+from bwhooks.events._base import ITEM, Event, Reply, event_type_field, wire_field
+
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _numbers_field(container: str) -> Any:
+    """A tuple of telephone numbers read from the ``<TelephoneNumber>`` elements of the
+    ``container`` element (``()`` when it is absent or empty)."""
+    return attrs.field(default=(), metadata={"bwhooks.wire": container, ITEM: "TelephoneNumber"})
+
+
+def to_e164(number: str) -> str:
+    """A North American telephone number in E.164 form, from either form Bandwidth sends.
+
+    10 digits (``LEGACY``, ``9195551234``) give ``+19195551234``; 11 digits starting with
+    ``1`` give ``+1...``; an E.164 number (``+`` and 8 to 15 digits) is kept. Surrounding
+    whitespace is ignored; anything else raises ``ValueError``.
+    """
+    text = number.strip() if isinstance(number, str) else ""
+    digits = text[1:] if text.startswith("+") else text
+    if not _DIGITS.fullmatch(digits):
+        raise ValueError(f"not a telephone number: {number!r}")
+    if text.startswith("+"):
+        if 8 <= len(digits) <= 15 and digits[0] != "0":
+            return text
+    elif len(digits) == 10:
+        return "+1" + digits
+    elif len(digits) == 11 and digits[0] == "1":
+        return "+" + digits
+    raise ValueError(f"not a 10-digit or E.164 telephone number: {number!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -30,6 +60,8 @@ class NumbersEvent(Event):
     every order notification, account event and port-out validation request."""
 
     GENERATION: ClassVar[int] = 2  # a field that cannot be converted is left None
+    #: The root element of the documents of this class (an unknown one's: its event_type).
+    ROOT: ClassVar[str] = ""
     REPLY: ClassVar[Reply] = Reply.NONE
     RETRIED_AFTER_FAILURE: ClassVar[bool] = False
 
@@ -56,6 +88,7 @@ class OrderNotificationEvent(NotificationEvent):
     """
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("orderNotification",)
+    ROOT: ClassVar[str] = "Notification"
 
     order_type: str | None = wire_field("OrderType")
     order_id: str | None = wire_field("OrderId")
@@ -63,9 +96,7 @@ class OrderNotificationEvent(NotificationEvent):
     status: str | None = wire_field("Status")
     message: str | None = wire_field("Message")
     note: str | None = wire_field("Note")
-    completed_numbers: tuple[str, ...] = attrs.field(
-        default=(), metadata={"bwhooks.wire": "CompletedTelephoneNumbers"}
-    )
+    completed_numbers: tuple[str, ...] = _numbers_field("CompletedTelephoneNumbers")
     last_modified: datetime | None = wire_field("LastModifiedDate")
     actual_foc_date: datetime | None = wire_field("ActualFocDate")
 
@@ -77,10 +108,10 @@ class AccountNotificationEvent(NotificationEvent):
     hosted messaging was taken by an order in another account); ``impacted_numbers`` the
     numbers concerned."""
 
+    ROOT: ClassVar[str] = "Notification"
+
     event_type: str = event_type_field("EventType", required=True)
-    impacted_numbers: tuple[str, ...] = attrs.field(
-        default=(), metadata={"bwhooks.wire": "ImpactedTelephoneNumbers"}
-    )
+    impacted_numbers: tuple[str, ...] = _numbers_field("ImpactedTelephoneNumbers")
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +125,7 @@ class PortOutValidationEvent(NumbersEvent):
     """
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("portOutValidation",)
+    ROOT: ClassVar[str] = "PortOutValidationRequest"
     RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # 8 times, every 5 minutes
 
     pon: str | None = wire_field("PON")
@@ -101,9 +133,15 @@ class PortOutValidationEvent(NumbersEvent):
     account_number: str | None = wire_field("AccountNumber")
     zip_code: str | None = wire_field("ZipCode")
     subscriber_name: str | None = wire_field("SubscriberName")
-    telephone_numbers: tuple[str, ...] = attrs.field(
-        default=(), metadata={"bwhooks.wire": "TelephoneNumbers"}
-    )
+    telephone_numbers: tuple[str, ...] = _numbers_field("TelephoneNumbers")
+
+
+@attrs.frozen(kw_only=True)
+class UnknownNumbersEvent(NumbersEvent):
+    """An XML document whose root element bwhooks does not know (yet): ``event_type`` is
+    the root element's name, its children are in ``raw``. Kept, never refused."""
+
+    event_type: str
 
 
 #: Every Numbers webhook class with a known root element and shape.

@@ -14,11 +14,21 @@ from typing import Any
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families.catapult import Catapult
-from bwhooks.families.family import Family
+from bwhooks.families.family import Family, Syntax
 from bwhooks.families.messaging import MessagingV2
+from bwhooks.families.numbers import Numbers
 from bwhooks.families.voice import VoiceV2
 
-__all__ = ["DEFAULT", "Catapult", "Families", "Family", "MessagingV2", "VoiceV2"]
+__all__ = [
+    "DEFAULT",
+    "Catapult",
+    "Families",
+    "Family",
+    "MessagingV2",
+    "Numbers",
+    "Syntax",
+    "VoiceV2",
+]
 
 
 class Families:
@@ -33,16 +43,22 @@ class Families:
         self.members = tuple(families)
         if not self.members:
             raise ValueError("a receiver reads at least one family of webhooks")
-        types = [t for family in self.members for t in family.MEDIA_TYPES]
+        syntax: dict[str, Syntax] = {}
+        for family in self.members:
+            for media_type in family.MEDIA_TYPES:
+                if syntax.setdefault(media_type, family.SYNTAX) is not family.SYNTAX:
+                    raise ValueError(f"{media_type} bodies are read as one syntax, not two")
         #: The exact media types read (for the ``415`` reason: the suffixes are not named).
-        self.media_types: tuple[str, ...] = tuple(
-            dict.fromkeys(t for t in types if not t.startswith("+"))
-        )
-        self._exact = frozenset(self.media_types)
-        self._suffixes = tuple(t for t in types if t.startswith("+"))
-        #: ``Content-Type`` header values read without parsing (the common request).
+        self.media_types: tuple[str, ...] = tuple(t for t in syntax if not t.startswith("+"))
+        self._exact = {t: s for t, s in syntax.items() if not t.startswith("+")}
+        self._suffixes = tuple((t, s) for t, s in syntax.items() if t.startswith("+"))
+        #: ``Content-Type`` header values of JSON bodies read without parsing (the common
+        #: request, which the compiled path reads): never an XML one.
         self.content_types = frozenset(
-            value for t in self.media_types for value in (t, f"{t}; charset=utf-8")
+            value
+            for t, s in self._exact.items()
+            if s is Syntax.JSON
+            for value in (t, f"{t}; charset=utf-8")
         )
         #: Whether some family comes as a GET query string.
         self.queries = any(family.QUERIES for family in self.members)
@@ -56,12 +72,22 @@ class Families:
         as ``charset`` aside; media types are case-insensitive)."""
         if content_type is None:
             return False
-        if content_type in self.content_types:
-            return True
+        return content_type in self.content_types or self.syntax_of(content_type) is not None
+
+    def syntax_of(self, content_type: str | None) -> Syntax | None:
+        """How a POST body of this ``Content-Type`` is written (``None``: no family reads
+        it); a body without a ``Content-Type`` is read as JSON."""
+        if content_type is None or content_type in self.content_types:
+            return Syntax.JSON
         media_type = content_type.partition(";")[0].strip().lower()
-        if media_type in self._exact:
-            return True
-        return media_type.startswith("application/") and media_type.endswith(self._suffixes)
+        found = self._exact.get(media_type)
+        if found is not None:
+            return found
+        if media_type.startswith("application/"):
+            for suffix, syntax in self._suffixes:
+                if media_type.endswith(suffix):
+                    return syntax
+        return None
 
     def class_for(self, payload: Mapping[str, Any], *, in_array: bool = False) -> type[Event]:
         """The class of ``payload``: the first family's that claims it;
@@ -80,6 +106,24 @@ class Families:
         if in_array:
             raise InvalidCallback("missing type", field="type")
         raise InvalidCallback("missing eventType", field="eventType")
+
+    def class_for_root(self, root: str, payload: Mapping[str, Any]) -> type[Event]:
+        """The class of an XML document whose root element is ``root``: the first family's
+        that claims it; :class:`~bwhooks.InvalidCallback` when none does."""
+        for family in self.members:
+            if family.SYNTAX is Syntax.XML:
+                cls = family.class_for_root(root, payload)
+                if cls is not None:
+                    return cls
+        raise InvalidCallback("no family reads this XML document")
+
+    def configure(self, **options: Any) -> Families:
+        """These families with a receiver's options applied (:meth:`Family.configure`):
+        itself when no member changes."""
+        members = tuple(family.configure(**options) for family in self.members)
+        if all(new is old for new, old in zip(members, self.members, strict=True)):
+            return self
+        return Families(members)
 
     def _load_direct(self) -> tuple[tuple[str, dict[str, type[Event]]], ...]:
         """Every family's :meth:`~Family.direct` look-ups, merged by key (on first use: the
@@ -115,4 +159,4 @@ class Families:
 
 
 #: Every family bwhooks reads.
-DEFAULT = Families((MessagingV2(), VoiceV2(), Catapult()))
+DEFAULT = Families((MessagingV2(), VoiceV2(), Catapult(), Numbers()))

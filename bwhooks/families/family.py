@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,10 +12,23 @@ from bwhooks.families import replies
 from bwhooks.http import CallbackResponse
 from bwhooks.notes import Note
 
-__all__ = ["JSON", "Family"]
+__all__ = ["JSON", "XML", "Family", "Syntax"]
 
 #: The media types of JSON bodies: ``application/json`` and ``application/*+json``.
 JSON: tuple[str, ...] = ("application/json", "+json")
+#: The media types of XML bodies: ``application/xml``, ``text/xml`` and ``application/*+xml``.
+XML: tuple[str, ...] = ("application/xml", "text/xml", "+xml")
+
+
+class Syntax(enum.Enum):
+    """How a family's POST bodies are written: the parser the decoder chooses for a body by
+    its media type."""
+
+    JSON = "json"
+    """A JSON object or array: payloads are recognized by their keys (:meth:`Family.class_for`)."""
+    XML = "xml"
+    """One XML document: payloads are recognized by their root element
+    (:meth:`Family.class_for_root`), read safely (:mod:`bwhooks.decoding.xml`)."""
 
 
 class Family(abc.ABC):
@@ -37,6 +51,8 @@ class Family(abc.ABC):
     #: The media types of its POST bodies, lowercase: exact types (``application/json``) or
     #: structured-syntax suffixes (``+json`` for ``application/*+json``).
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = ()
+    #: How its POST bodies are written (a media type belongs to one syntax).
+    SYNTAX: ClassVar[Syntax] = Syntax.JSON
     #: Whether it also comes as a GET whose query string carries the fields.
     QUERIES: ClassVar[bool] = False
     #: Its verification needs beyond the Basic credentials every family carries: whether
@@ -54,6 +70,12 @@ class Family(abc.ABC):
         A payload of the family whose type it does not know gets an unknown class
         (:meth:`unknown_classes`), never ``None``: what Bandwidth adds tomorrow is kept.
         """
+
+    def class_for_root(self, root: str, payload: Mapping[str, Any]) -> type[Event] | None:
+        """The class of an XML document whose root element is named ``root`` (its children
+        in ``payload``) when it is one of this family's, else ``None`` (a family whose
+        :attr:`SYNTAX` is :attr:`Syntax.XML`; JSON families claim none)."""
+        return None
 
     @abc.abstractmethod
     def owns(self, cls: type[Event]) -> bool:
@@ -80,6 +102,19 @@ class Family(abc.ABC):
     def unanswered(self, event: Event, notes: list[Note]) -> CallbackResponse:
         """The answer to ``event`` when no handler returned one."""
         return replies.unanswered(event, notes)
+
+    def failed(
+        self, event: Event, response: CallbackResponse, notes: list[Note]
+    ) -> CallbackResponse:
+        """The answer to ``event`` when its handlers failed (one raised, ran past its
+        timeout, or two answered): ``response`` (a ``500``, or the ``409`` a handler asked
+        for) by default."""
+        return response
+
+    def configure(self, **options: Any) -> Family:
+        """This family with the receiver's options that concern it applied (a new
+        instance), or itself when none does; options it does not know are ignored."""
+        return self
 
     def __repr__(self) -> str:
         return f"<{self.NAME} webhooks>"

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from bwhooks import events
 from bwhooks.dispatch import current_request
 from bwhooks.errors import QueueUnavailable, RetryLater
 from bwhooks.events import Event
@@ -20,7 +21,7 @@ from bwhooks.queue.claims import ENQUEUING
 from bwhooks.queue.context import Deadline, NotReplicated, PublishTimeout, QueueContext, report
 from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
-from bwhooks.registry import Handler
+from bwhooks.registry import NOT_QUEUEABLE, Handler
 
 __all__ = ["Publisher", "handler_key"]
 
@@ -57,6 +58,8 @@ class Publisher:
         queue.handlers[name] = handler
 
         def publish_event(event: Event) -> None:
+            if isinstance(event, events.NumbersEvent):  # an XML body: no envelope carries it
+                raise TypeError(NOT_QUEUEABLE)
             self.enqueue(self.envelope(name, event, current_request()), event)
 
         publish_event.__qualname__ = f"{name} (queued)"
