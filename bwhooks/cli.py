@@ -177,18 +177,22 @@ class _ListKinds(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from bwhooks.events import VoiceEvent
+        from bwhooks.events import NumbersEvent, VoiceEvent
         from bwhooks.testing import KINDS
 
         parts: dict[str, list[str]] = {
             "Voice v2 (each also as v2:KIND)": [],
             "Messaging v2, sent as an array (each also as v2:KIND)": [],
             "Bandwidth v1, Catapult (each also as v1:KIND)": [],
+            "Numbers (XML): order and account notifications, port-out validation": [],
         }
-        voice, messaging, v1 = parts.values()
+        voice, messaging, v1, numbers = parts.values()
         both: list[str] = []
         for spelling, cls in sorted(KINDS.items(), key=lambda item: item[0].lower()):
             prefix, kind = spelling[:3], spelling[3:]
+            if issubclass(cls, NumbersEvent):
+                numbers.append(f"  {spelling:<34} {cls.__name__}")
+                continue
             if prefix not in ("v1:", "v2:"):
                 continue  # the bare spellings, shown without their prefix below
             ambiguous = f"v1:{kind}" in KINDS and f"v2:{kind}" in KINDS
