@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a type: sms, hangup, reject, v1:answer (v1); initiate, disconnect, v2:answer "
         "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array). "
         "answer, gather, dtmf, redirect and transferComplete are sent by both generations: "
-        "the bare name means v1 (with a note); say v1: or v2:",
+        "the bare name means v1 (with a note); say v1: or v2:. Numbers webhooks (XML): "
+        "orderNotification, MESSAGING_LOST, portOutValidation",
     )
     send.add_argument(
         "--list-kinds",
@@ -64,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FIELD=VALUE",
         help="override a field, by wire name (callId=c-1) or attribute name (call_id=c-1), "
-        "a nested one by its path (message.text=hi); JSON values (2, true, {...}) are decoded",
+        "a nested one by its path (message.text=hi); JSON values (2, true, {...}) are decoded. "
+        "Numbers kinds take element names too (Status=FAILED, "
+        'completed_numbers=["9195551234"]) and number_format=E164',
     )
     send.add_argument(
         "--count",
@@ -497,7 +500,9 @@ def _send(args: argparse.Namespace) -> int:
         print(f"bwhooks send: cannot reach {url_for_display(args.url)}: {exc}", file=sys.stderr)
         return 1
     exchange = " -> ".join(str(status) for status in sender.exchange)
-    if isinstance(payload, list):  # Messaging v2: an array of elements
+    if isinstance(payload, str):  # a Numbers webhook: an XML document
+        print(f"{args.method} {args.kind} (XML) {exchange}")
+    elif isinstance(payload, list):  # Messaging v2: an array of elements
         kinds = ", ".join(element["type"] for element in payload)
         print(f"{args.method} [{kinds}] {exchange}")
     else:

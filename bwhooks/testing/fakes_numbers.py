@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
@@ -170,15 +170,16 @@ def fake_numbers_payload(
 ) -> str:
     """The XML text Bandwidth posts for ``cls``, with ``overrides`` by attribute name
     (``status=``) or element name (``Status=``); ``None`` leaves an element out; a number
-    list takes a sequence (or one number as a string). ``number_format`` ``E164`` writes
+    list takes a sequence (or one number). ``number_format`` ``E164`` writes
     the generated numbers, and the 10-digit ones given, as ``+1...``."""
     if number_format not in NUMBER_FORMATS:
         raise ValueError(f"number_format must be one of {NUMBER_FORMATS}, not {number_format!r}")
     given: dict[str, Any] = {}
     for name, value in overrides.items():
         field = _element_of(cls, name)
-        one_number = is_number_list(field) and isinstance(value, str)
-        given[field.metadata["bwhooks.wire"]] = (value,) if one_number else value
+        one = isinstance(value, str) or not isinstance(value, Sequence)
+        single = is_number_list(field) and value is not None and one  # one number
+        given[field.metadata["bwhooks.wire"]] = (value,) if single else value
     values = {**_defaults(cls, given), **given}
     elements = []
     for field in element_fields(cls):
