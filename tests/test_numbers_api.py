@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -279,3 +281,18 @@ def test_a_handler_fetches_the_order_it_is_notified_of(numbers_api: FakeNumbersA
     assert client.send(numbers_api.notification(order_id)).status == 200
     assert statuses == ["PARTIAL"]
     assert len(numbers_api.requests_to("GET", f"/orders/{order_id}")) == 1
+
+
+def test_it_serves_beside_the_v2_apis(numbers_api: FakeNumbersApi, bandwidth_api_v2: Any) -> None:
+    order_id = numbers_api.add_order("portins", "COMPLETE")
+    assert call(numbers_api, "GET", f"/portins/{order_id}").status == 200
+    assert urlsplit(numbers_api.url).port != urlsplit(bandwidth_api_v2.url).port
+    token = urllib.request.Request(
+        bandwidth_api_v2.voice_url + "/calls/c-none",
+        headers={"Authorization": bandwidth_api_v2.authorization()},
+    )
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(token, timeout=10)
+    missing.value.close()
+    assert missing.value.code == 404  # the v2 fake answered, not the Numbers one
+    assert numbers_api.requests_to("GET", r".*calls.*") == []
