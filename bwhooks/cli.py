@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a type: sms, hangup, reject, v1:answer (v1); initiate, disconnect, v2:answer "
         "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array). "
         "answer, gather, dtmf, redirect and transferComplete are sent by both generations: "
-        "the bare name means v1 (with a note); say v1: or v2:",
+        "the bare name means v1 (with a note); say v1: or v2:. Numbers webhooks (XML): "
+        "orderNotification, MESSAGING_LOST, portOutValidation",
     )
     send.add_argument(
         "--list-kinds",
@@ -64,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FIELD=VALUE",
         help="override a field, by wire name (callId=c-1) or attribute name (call_id=c-1), "
-        "a nested one by its path (message.text=hi); JSON values (2, true, {...}) are decoded",
+        "a nested one by its path (message.text=hi); JSON values (2, true, {...}) are decoded. "
+        "Numbers kinds take element names too (Status=FAILED, "
+        'completed_numbers=["9195551234"]) and number_format=E164',
     )
     send.add_argument(
         "--count",
@@ -177,18 +180,22 @@ class _ListKinds(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from bwhooks.events import VoiceEvent
+        from bwhooks.events import NumbersEvent, VoiceEvent
         from bwhooks.testing import KINDS
 
         parts: dict[str, list[str]] = {
             "Voice v2 (each also as v2:KIND)": [],
             "Messaging v2, sent as an array (each also as v2:KIND)": [],
             "Bandwidth v1, Catapult (each also as v1:KIND)": [],
+            "Numbers (XML): order and account notifications, port-out validation": [],
         }
-        voice, messaging, v1 = parts.values()
+        voice, messaging, v1, numbers = parts.values()
         both: list[str] = []
         for spelling, cls in sorted(KINDS.items(), key=lambda item: item[0].lower()):
             prefix, kind = spelling[:3], spelling[3:]
+            if issubclass(cls, NumbersEvent):
+                numbers.append(f"  {spelling:<34} {cls.__name__}")
+                continue
             if prefix not in ("v1:", "v2:"):
                 continue  # the bare spellings, shown without their prefix below
             ambiguous = f"v1:{kind}" in KINDS and f"v2:{kind}" in KINDS
@@ -493,7 +500,9 @@ def _send(args: argparse.Namespace) -> int:
         print(f"bwhooks send: cannot reach {url_for_display(args.url)}: {exc}", file=sys.stderr)
         return 1
     exchange = " -> ".join(str(status) for status in sender.exchange)
-    if isinstance(payload, list):  # Messaging v2: an array of elements
+    if isinstance(payload, str):  # a Numbers webhook: an XML document
+        print(f"{args.method} {args.kind} (XML) {exchange}")
+    elif isinstance(payload, list):  # Messaging v2: an array of elements
         kinds = ", ".join(element["type"] for element in payload)
         print(f"{args.method} [{kinds}] {exchange}")
     else:

@@ -1,6 +1,7 @@
 """Testing helpers: realistic fake callbacks, clients that deliver them like Bandwidth,
-and a fake Bandwidth REST API. The pytest plugin (``bw_fake``, ``bw_client``,
-``bandwidth_api``) is in :mod:`bwhooks.testing.plugin`."""
+and fakes of Bandwidth's REST APIs (v1, v2, Numbers). The pytest plugin (``bw_fake``,
+``bw_client``, ``bandwidth_api``, ``bandwidth_api_v2``, ``numbers_api``) is in
+:mod:`bwhooks.testing.plugin`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bwhooks.testing.fakes import (
     fake_event,
     fake_payload,
 )
+from bwhooks.testing.numbers_api import FakeNumbersApi
 from bwhooks.testing.sender import HttpSender
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "CallbackClient",
     "FakeBandwidthApi",
     "FakeBandwidthApiV2",
+    "FakeNumbersApi",
     "HttpSender",
     "RecordedRequest",
     "UnknownKindError",

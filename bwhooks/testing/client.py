@@ -43,7 +43,8 @@ class CallbackClient:
         self.exchange: tuple[int, ...] = ()
 
     def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
-        """Deliver one callback (a wire payload or an event); return the final answer."""
+        """Deliver one callback (a wire payload, the XML text of a Numbers webhook, or an
+        event); return the final answer."""
         return self.send_request(build_request(callback, method, self.path))
 
     def send_request(self, request: OutgoingRequest) -> CallbackResponse:

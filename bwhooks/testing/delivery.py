@@ -2,6 +2,8 @@
 
 A request goes out without credentials; only a ``401`` carrying a ``WWW-Authenticate:
 Basic`` challenge makes the sender repeat it with them, as Bandwidth's platform does.
+JSON payloads and events travel as JSON (or a GET query); an XML text and a Numbers event
+as the XML document Bandwidth posts (``application/xml; charset=utf-8``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import attrs
 
 from bwhooks.auth import basic_authorization
 from bwhooks.decoding.parsing import encode_query, to_payload
-from bwhooks.events import Event
+from bwhooks.events import Event, NumbersEvent
 from bwhooks.http import CallbackResponse
+from bwhooks.testing.numbers_xml import XML_CONTENT_TYPE, event_xml
 
 __all__ = [
     "USER_AGENT",
@@ -27,6 +30,7 @@ __all__ = [
     "deliver",
     "retry_after",
     "wire_body",
+    "xml_body",
 ]
 
 USER_AGENT = "BandwidthAPI/v1 (bwhooks)"
@@ -60,13 +64,16 @@ class Delivery:
     exchange: tuple[int, ...]
 
 
-Callback = Mapping[str, Any] | Sequence[Mapping[str, Any]] | Event
-"""What a sender delivers: a wire payload (an object, or a Messaging v2 array) or an event."""
+Callback = str | Mapping[str, Any] | Sequence[Mapping[str, Any]] | Event
+"""What a sender delivers: a wire payload (an object, a Messaging v2 array, or the XML text
+of a Numbers webhook) or an event."""
 
 
 def wire_body(callback: Callback) -> dict[str, Any] | list[dict[str, Any]]:
     """The JSON Bandwidth would post for ``callback``: Messaging v2 events and bare
     messaging elements (``type`` and ``message``, no ``eventType``) travel in an array."""
+    if isinstance(callback, str):
+        raise TypeError("an XML text travels as XML: see xml_body")
     if isinstance(callback, Event):
         payload = to_payload(callback)
     elif isinstance(callback, Mapping):
@@ -78,12 +85,29 @@ def wire_body(callback: Callback) -> dict[str, Any] | list[dict[str, Any]]:
     return payload
 
 
+def xml_body(callback: Callback) -> str | None:
+    """The XML text ``callback`` travels as: itself when it is a text, the document of a
+    Numbers event; ``None`` for a callback that travels as JSON."""
+    if isinstance(callback, str):
+        return callback
+    if isinstance(callback, NumbersEvent):
+        return event_xml(callback)
+    return None
+
+
 def build_request(callback: Callback, method: str, path: str, query: str = "") -> OutgoingRequest:
     """The request carrying ``callback`` (a wire payload or an event) as POST JSON or GET
-    query (a GET carries one object: Messaging v2 is POST only)."""
-    payload = wire_body(callback)
+    query (a GET carries one object: Messaging v2 is POST only); an XML text or a Numbers
+    event as a POST of the document, UTF-8."""
     method = method.upper()
     headers = {"User-Agent": USER_AGENT}
+    xml = xml_body(callback)
+    if xml is not None:
+        if method == "GET":
+            raise ValueError("an XML document (a Numbers webhook) is sent by POST, not GET")
+        headers["Content-Type"] = XML_CONTENT_TYPE
+        return OutgoingRequest(method, path, query, xml.encode("utf-8"), headers)
+    payload = wire_body(callback)
     if method == "GET":
         if isinstance(payload, list):
             raise ValueError("a Messaging v2 delivery (an array) is sent by POST, not GET")

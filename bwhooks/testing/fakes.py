@@ -29,6 +29,7 @@ from bwhooks.decoding.parsing import _LENIENT, parse_delivery, parse_event, wire
 from bwhooks.events import (
     EVENT_CLASSES,
     MESSAGING_V2_CLASSES,
+    NUMBERS_CLASSES,
     VOICE_V2_CLASSES,
     AnswerEvent,
     ConferenceEvent,
@@ -43,6 +44,7 @@ from bwhooks.events import (
     IncomingCallEvent,
     MessagingEvent,
     MmsEvent,
+    NumbersEvent,
     PlaybackEvent,
     RecordingEvent,
     RedirectEvent,
@@ -57,6 +59,7 @@ from bwhooks.events import (
     UnknownVoiceEvent,
     VoiceEvent,
 )
+from bwhooks.testing.fakes_numbers import NUMBERS_KINDS, fake_numbers_payload, parse_numbers_xml
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
 __all__ = [
@@ -176,7 +179,14 @@ _ID_PREFIXES = {
     "userId": "u-",
 }
 _UNKNOWN_V2 = (UnknownVoiceEvent, UnknownMessagingEvent)
-_KINDS = {*_FIELDS, *_VOICE, *MESSAGING_V2_CLASSES, UnknownEvent, UnknownMessagingEvent}
+_KINDS = {
+    *_FIELDS,
+    *_VOICE,
+    *MESSAGING_V2_CLASSES,
+    *NUMBERS_CLASSES,
+    UnknownEvent,
+    UnknownMessagingEvent,
+}
 
 # The wire types, per generation; "reject" is v1's (the wire sends it as a hangup).
 _V1_TYPES = {cls.EVENT_TYPES[0]: cls for cls in EVENT_CLASSES if cls is not RejectEvent}
@@ -190,9 +200,12 @@ _V2_TYPES: dict[str, type[Event]] = {
 _AMBIGUOUS = frozenset(_V1_TYPES) & frozenset(_V2_TYPES)
 
 #: Every ``kind`` spelling and its class: each v1 type bare and as ``v1:TYPE``, each Voice v2
-#: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's.
+#: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's;
+#: the Numbers webhooks (XML) as ``orderNotification``, ``MESSAGING_LOST`` (an account
+#: event) and ``portOutValidation``.
 KINDS: Mapping[str, type[Event]] = MappingProxyType(
     {
+        **NUMBERS_KINDS,
         **{f"v2:{name}": cls for name, cls in _V2_TYPES.items()},
         **_V2_TYPES,
         **{f"v1:{name}": cls for name, cls in _V1_TYPES.items()},
@@ -238,7 +251,7 @@ def _nearest(kind: str) -> list[str]:
     pools: list[tuple[str, Mapping[str, type[Event]]]] = []
     if prefix:
         pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
-    pools.append(("", {**_V1_TYPES, **_V2_TYPES}))
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS}))
     for spelling_prefix, pool in pools:
         lowered = {known.lower(): known for known in pool}
         found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
@@ -374,8 +387,16 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     field by its path with ``__`` (``message__text="hi"``, ``mediaStream__name=``). URLs and
     URIs follow the ids (an overridden ``call_id`` shows in ``callUrl``), numbers are E.164,
     times are now (UTC) and in order.
+
+    A Numbers kind (``"orderNotification"``, ``"MESSAGING_LOST"``, ``"portOutValidation"``)
+    gives the XML text Bandwidth posts (a ``str``), overridden by attribute or element name
+    (``status="FAILED"``, ``Status="FAILED"``, ``completed_numbers=("9195551234",)``);
+    numbers are 10 digits, or E.164 with ``number_format="E164"``.
     """
     cls = resolve_kind(kind)
+    if issubclass(cls, NumbersEvent):
+        number_format = overrides.pop("number_format", "LEGACY")
+        return fake_numbers_payload(cls, overrides, number_format=number_format)
     count = overrides.pop("count", None)
     if issubclass(cls, MessagingEvent):
         message_type = _wire_type(cls, overrides, "futureMessageType")
@@ -406,8 +427,11 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
 
 def fake_event(kind: type[Event] | str, **overrides: Any) -> Event:
     """The event that :func:`fake_payload` with the same arguments parses into (for a
-    Messaging v2 kind, the event of the array's one element)."""
+    Messaging v2 kind, the event of the array's one element; for a Numbers kind, the
+    event of its XML document)."""
     payload = fake_payload(kind, **overrides)
+    if isinstance(payload, str):
+        return parse_numbers_xml(payload)
     return parse_delivery(payload)[0] if isinstance(payload, list) else parse_event(payload)
 
 

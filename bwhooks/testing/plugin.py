@@ -10,6 +10,8 @@ Inert until a test asks for one of its fixtures:
   handlers call;
 - ``bandwidth_api_v2``: a :class:`~bwhooks.testing.FakeBandwidthApiV2`, Bandwidth's
   Messaging v2 and Voice v2 REST APIs (OAuth2 or Basic) on the same server;
+- ``numbers_api``: a :class:`~bwhooks.testing.FakeNumbersApi`, Bandwidth's Numbers
+  (Dashboard) API (XML, Basic) on a server of its own, usable beside the other two;
 - ``bw_replay``: ``bw_replay(path)`` delivers a fixture that ``bwhooks export`` wrote to
   ``bwhooks_app`` through ``bw_client`` and fails unless the answer is the one recorded.
 
@@ -27,6 +29,7 @@ from bwhooks.testing.bandwidth_api import FakeBandwidthApi
 from bwhooks.testing.bandwidth_api_v2 import FakeBandwidthApiV2
 from bwhooks.testing.client import CallbackClient
 from bwhooks.testing.fakes import fake_payload
+from bwhooks.testing.numbers_api import FakeNumbersApi
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,8 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def bw_fake() -> Callable[..., dict[str, Any]]:
-    """``bw_fake(kind, **overrides)``: a realistic wire payload (see ``fake_payload``)."""
+def bw_fake() -> Callable[..., Any]:
+    """``bw_fake(kind, **overrides)``: a realistic wire payload (see ``fake_payload``): a
+    JSON-ready ``dict`` or ``list``, or for a Numbers kind the XML text."""
     return fake_payload
 
 
@@ -102,6 +106,32 @@ def bandwidth_api(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApi]:
     bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
     yield api
     bwhooks_api_server.clear()
+
+
+@pytest.fixture(scope="session")
+def bwhooks_numbers_server() -> Iterator[Any]:
+    """The local HTTP server behind ``numbers_api`` (its own: ``numbers_api`` and
+    ``bandwidth_api_v2`` can serve one test together), one per session."""
+    from pytest_httpserver import HTTPServer  # only when a test uses numbers_api
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def numbers_api(bwhooks_numbers_server: Any) -> Iterator[FakeNumbersApi]:
+    """A fake of Bandwidth's Numbers (Dashboard) API, fresh for each test; point your
+    client at ``.url`` with ``.username``/``.password``, seed orders with ``.add_order``."""
+    import re
+
+    bwhooks_numbers_server.clear()
+    api = FakeNumbersApi(bwhooks_numbers_server.url_for("/").rstrip("/"))
+    bwhooks_numbers_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
+    yield api
+    bwhooks_numbers_server.clear()
 
 
 @pytest.fixture

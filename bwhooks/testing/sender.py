@@ -38,7 +38,8 @@ class HttpSender:
         self.query = parts.query
 
     def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
-        """Deliver one callback (a wire payload or an event) and return the final answer."""
+        """Deliver one callback (a wire payload, the XML text of a Numbers webhook, or an
+        event) and return the final answer."""
         request = build_request(callback, method, self.path, self.query)
         delivery = deliver(self.request, request, self.credentials)
         self.exchange = delivery.exchange
