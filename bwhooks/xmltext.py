@@ -13,13 +13,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Children", "document"]
+__all__ = ["Children", "check_text", "document"]
 
 #: The children of an element: ``(name, value)`` pairs in order, or a mapping by name.
 Children = Iterable[tuple[str, Any]] | Mapping[str, Any]
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
-# Characters XML 1.0 cannot carry, even escaped (controls other than tab, CR, LF).
-_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry, even escaped: controls other than tab, CR and LF, lone
+# surrogates, U+FFFE and U+FFFF.
+_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def document(root: str, children: Children) -> bytes:
@@ -85,7 +86,15 @@ def _pairs(value: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
+def check_text(text: str) -> str:
+    """``text`` when an XML 1.0 document can carry it; ``ValueError`` naming the first
+    character it cannot (a control character, a lone surrogate)."""
+    bad = _INVALID.search(text)
+    if bad is not None:
+        raise ValueError(f"{bad.group()!r} cannot be written in an XML document")
+    return text
+
+
 def _text(text: str) -> str:
-    if _INVALID.search(text):
-        raise ValueError("text XML cannot carry (a control character)")
+    check_text(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -406,7 +406,7 @@ def test_an_answer_escapes_all_text() -> None:
     assert parse_xml(document).raw["Portable"] == "false"
     assert b"&lt;/Description&gt;" in document
     assert b"A &amp; B &lt;Co&gt;" in document
-    with pytest.raises(ValueError, match="control character"):
+    with pytest.raises(ValueError, match="cannot be written in an XML document"):
         PortOutAnswer.deny((7519, "bell\x07")).to_xml("p")
     with pytest.raises(ValueError, match="no errors"):
         PortOutAnswer(True, [PortOutError.PIN_MISSING])

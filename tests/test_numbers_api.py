@@ -20,7 +20,6 @@ from bwhooks.events import OrderNotificationEvent
 from bwhooks.testing import CallbackClient, FakeNumbersApi
 
 XML = "application/xml"
-DECODING = pytest.mark.xfail(strict=True, reason="XML decoding lands with the core branch")
 
 SUBSCRIPTION = b"""<?xml version="1.0"?>
 <Subscription>
@@ -262,7 +261,6 @@ def test_only_the_served_order_types_can_be_seeded() -> None:
         FakeNumbersApi().add_order("e911s", "COMPLETE")
 
 
-@DECODING
 def test_a_handler_fetches_the_order_it_is_notified_of(numbers_api: FakeNumbersApi) -> None:
     statuses: list[str | None] = []
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))

@@ -115,9 +115,9 @@ def to_xml(event: Event) -> bytes:
     children: dict[str, Any] = {}
     payload = to_payload(event)
     for field in attrs.fields(type(event)):
-        if field.name == "raw" or (field.name == "event_type" and WIRE not in field.metadata):
-            continue
         key = wire_key(field)
+        if field.name == "raw" or key == "eventType":  # a class's type, not an element
+            continue
         value = payload.get(key)
         if value is None or value == []:
             continue

@@ -15,10 +15,11 @@ from typing import Any
 import attrs
 
 from bwhooks.auth import basic_authorization
+from bwhooks.decoding.documents import to_xml
 from bwhooks.decoding.parsing import encode_query, to_payload
 from bwhooks.events import Event, NumbersEvent
 from bwhooks.http import CallbackResponse
-from bwhooks.testing.numbers_xml import XML_CONTENT_TYPE, event_xml
+from bwhooks.testing.numbers_xml import XML_CONTENT_TYPE
 
 __all__ = [
     "USER_AGENT",
@@ -91,7 +92,7 @@ def xml_body(callback: Callback) -> str | None:
     if isinstance(callback, str):
         return callback
     if isinstance(callback, NumbersEvent):
-        return event_xml(callback)
+        return to_xml(callback).decode()
     return None
 
 

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import importlib
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from bwhooks.decoding.documents import parse_xml
 from bwhooks.events import Event
 from bwhooks.events.numbers import (
     AccountNotificationEvent,
@@ -192,11 +192,6 @@ def fake_numbers_payload(
 
 
 def parse_numbers_xml(text: str) -> Event:
-    """The event of a Numbers XML document, by the core's XML parser.
-
-    The seam to ``bwhooks.decoding.xml.parse_xml`` (the body's bytes in, its event out),
-    imported when first needed: the testing kit writes XML, the core reads it.
-    """
-    parser = importlib.import_module("bwhooks.decoding.xml")
-    event: Event = parser.parse_xml(text.encode("utf-8"))
-    return event
+    """The event of a Numbers XML document, read by the receiver's own parser
+    (:func:`bwhooks.parse_xml`)."""
+    return parse_xml(text.encode("utf-8"))

@@ -6,7 +6,6 @@ reader, never markup), and a character XML 1.0 cannot carry is refused.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET  # writing only: nothing is parsed here
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -15,18 +14,15 @@ from typing import Any
 import attrs
 
 from bwhooks.events.numbers import (
-    AccountNotificationEvent,
     NumbersEvent,
-    OrderNotificationEvent,
-    PortOutValidationEvent,
 )
 from bwhooks.testing.ids import iso
+from bwhooks.xmltext import check_text
 
 __all__ = [
     "DECLARATION",
     "XML_CONTENT_TYPE",
     "element_fields",
-    "event_xml",
     "root_element",
     "xml_document",
 ]
@@ -36,18 +32,10 @@ DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 #: The content type Bandwidth posts Numbers webhooks with.
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
-_ROOTS: dict[type[NumbersEvent], str] = {
-    OrderNotificationEvent: "Notification",
-    AccountNotificationEvent: "Notification",
-    PortOutValidationEvent: "PortOutValidationRequest",
-}
-# Characters XML 1.0 cannot carry, even escaped.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 
 def root_element(cls: type[NumbersEvent]) -> str:
     """The root element of ``cls``'s documents (``Notification``, ``PortOutValidationRequest``)."""
-    return _ROOTS[cls]
+    return cls.ROOT
 
 
 def element_fields(cls: type[NumbersEvent]) -> list[attrs.Attribute[Any]]:
@@ -75,10 +63,7 @@ def _text(value: Any) -> str:
         text = "true" if value else "false"
     else:
         text = str(value)
-    bad = _NOT_XML.search(text)
-    if bad is not None:
-        raise ValueError(f"{bad.group()!r} cannot be written in an XML document")
-    return text
+    return check_text(text)
 
 
 def xml_document(root: str, elements: Iterable[tuple[str, Any]]) -> str:
@@ -97,18 +82,3 @@ def xml_document(root: str, elements: Iterable[tuple[str, Any]]) -> str:
             child.text = _text(value)
     ET.indent(top, "    ")
     return f"{DECLARATION}\n{ET.tostring(top, encoding='unicode')}\n"
-
-
-def event_xml(event: NumbersEvent) -> str:
-    """The document Bandwidth would post for ``event``: its attributes as elements (an
-    attribute that is ``None`` left out, numbers as ``TelephoneNumber`` children)."""
-    cls = type(event)
-    if cls not in _ROOTS:
-        raise TypeError(f"{cls.__name__} has no XML form")
-    return xml_document(
-        _ROOTS[cls],
-        (
-            (field.metadata["bwhooks.wire"], getattr(event, field.name))
-            for field in element_fields(cls)
-        ),
-    )
