@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bwhooks import (
+    AccountNotificationEvent,
     BasicAuth,
     Receiver,
     RecordingEvent,
@@ -21,6 +22,7 @@ from bwhooks.adapters.asgi import CallbackMiddleware
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
 transcripts: dict[str, str] = {}
+messaging_lost: list[str] = []
 
 
 @receiver.on(VoiceTranscriptionAvailableEvent)  # Voice v2: fetch the transcription from its url
@@ -38,6 +40,13 @@ def recorded(event: RecordingEvent) -> None:  # a def handler runs in a worker t
 @receiver.on(TranscriptionEvent)
 async def transcribed(event: TranscriptionEvent) -> None:
     transcripts[event.recording_id or ""] = event.text or ""
+
+
+# Numbers (XML): hosted messaging lost to another account's order
+@receiver.on(AccountNotificationEvent)
+async def account_event(event: AccountNotificationEvent) -> None:
+    if event.event_type == "MESSAGING_LOST":
+        messaging_lost.extend(event.impacted_numbers)
 
 
 async def index(request: Request) -> PlainTextResponse:

@@ -9,7 +9,17 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI
 
-from bwhooks import AnswerEvent, BasicAuth, Event, MmsEvent, Receiver, SmsEvent
+from bwhooks import (
+    AnswerEvent,
+    BasicAuth,
+    Event,
+    MmsEvent,
+    PortOutAnswer,
+    PortOutError,
+    PortOutValidationEvent,
+    Receiver,
+    SmsEvent,
+)
 from bwhooks.adapters.fastapi import router, verified_event
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
@@ -24,6 +34,13 @@ async def answered(event: AnswerEvent) -> str:
 @receiver.on(SmsEvent, MmsEvent)
 async def texted(event: SmsEvent | MmsEvent) -> None:
     inbox.append(event)
+
+
+@receiver.on(PortOutValidationEvent)  # XML on the same URL; the answer decides the port-out
+async def port_out(event: PortOutValidationEvent) -> PortOutAnswer:
+    if event.zip_code != "62025":
+        return PortOutAnswer.deny(PortOutError.ZIP_CODE_INVALID)
+    return PortOutAnswer.allow()
 
 
 app = FastAPI()

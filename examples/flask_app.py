@@ -7,11 +7,12 @@ from urllib.request import Request, urlopen
 
 from flask import Flask
 
-from bwhooks import AnswerEvent, BasicAuth, Receiver, SmsEvent
+from bwhooks import AnswerEvent, BasicAuth, OrderNotificationEvent, Receiver, SmsEvent
 from bwhooks.adapters.flask import BandwidthCallbacks
 from bwhooks.auth import basic_authorization
 
 receiver = Receiver(auth=BasicAuth.from_env())  # BWHOOKS_CREDENTIALS="user:pass[,user2:pass2]"
+failed_orders: dict[str, str] = {}
 
 
 @receiver.on(AnswerEvent)
@@ -29,6 +30,12 @@ def texted(event: SmsEvent) -> None:
         headers = {"Content-Type": "application/json", "Authorization": auth}
         url = f"{api}/users/{env['BANDWIDTH_USER_ID']}/messages"
         urlopen(Request(url, json.dumps(message).encode(), headers), timeout=10).close()  # noqa: S310
+
+
+@receiver.on(OrderNotificationEvent)  # Numbers notifications (XML) on the same URL
+def order_changed(event: OrderNotificationEvent) -> None:
+    if event.status == "FAILED" and event.order_id:
+        failed_orders[event.order_id] = event.message or ""
 
 
 def create_app() -> Flask:

@@ -19,8 +19,15 @@ from typing import Any
 import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
 
+from bwhooks import parse_xml
 from bwhooks.devtools.demo import serving
-from bwhooks.testing import FakeBandwidthApi, FakeBandwidthApiV2, HttpSender, fake_payload
+from bwhooks.testing import (
+    FakeBandwidthApi,
+    FakeBandwidthApiV2,
+    FakeNumbersApi,
+    HttpSender,
+    fake_payload,
+)
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CREDENTIALS = f"{USER}:{PASSWORD}"
@@ -51,6 +58,15 @@ def deliver(
     return answer.status, answer.body
 
 
+def port_out_answer(base_url: str, **overrides: object) -> dict[str, Any]:
+    """Deliver a port-out validation request (XML, challenge first); its answer's elements."""
+    status, body = deliver(base_url, "portOutValidation", "POST", **overrides)
+    assert status == 200
+    answer = parse_xml(body)
+    assert answer.event_type == "PortOutValidationResponse"
+    return dict(answer.raw)
+
+
 def own_route(base_url: str) -> bytes:
     response = http_request(base_url, "GET", "/", b"", {})
     assert response.status == 200
@@ -72,7 +88,10 @@ def test_flask_example(
         assert status == 200
         assert b"Thanks for calling" in body
         assert deliver(base_url, "sms", from_="+15550001", to="+15550002", text="hello")[0] == 200
+        failed = {"order_id": "o-1", "status": "FAILED", "message": "5005: unavailable"}
+        assert deliver(base_url, "orderNotification", **failed) == (200, b"")  # XML
         assert own_route(base_url) == b"my app"
+    assert example.failed_orders == {"o-1": "5005: unavailable"}
     [reply] = bandwidth_api.requests_to("POST", "/messages")
     assert reply.json == {"from": "+15550002", "to": "+15550001", "text": "Got it: hello"}
 
@@ -82,6 +101,11 @@ def test_fastapi_example(load: Callable[[str], ModuleType]) -> None:
     with uvicorn_serving(example.app) as base_url:
         assert b"Thanks for calling" in deliver(base_url, "v1:answer")[1]
         assert deliver(base_url, "mms", text="photo")[0] == 200
+        allowed = port_out_answer(base_url, pon="p-1", zip_code="62025")
+        assert (allowed["Portable"], allowed["PON"]) == ("true", "p-1")
+        denied = port_out_answer(base_url, pon="p-2", zip_code="10001")
+        assert (denied["Portable"], denied["PON"]) == ("false", "p-2")
+        assert denied["Errors"] == {"Error": {"Code": "7515", "Description": "Invalid ZIP Code"}}
         sender = HttpSender(f"{base_url}/audit", (USER, PASSWORD))
         audit = sender.send(fake_payload("v1:dtmf"))
         assert (sender.exchange, audit.body) == ((401, 200), b'{"received":"dtmf"}')
@@ -195,7 +219,10 @@ def test_asgi_example(load: Callable[[str], ModuleType]) -> None:
         assert deliver(base_url, "recording", recording_id="rec-1")[0] == 200
         assert deliver(base_url, "transcription", recording_id="rec-1", text="hi there")[0] == 200
         assert deliver(base_url, "transcriptionAvailable", recording_id="r-2")[0] == 200  # v2
+        lost = ("9195550100", "+19195550101")  # as the subscription's NumberFormat writes them
+        assert deliver(base_url, "MESSAGING_LOST", impacted_numbers=lost) == (200, b"")
         assert own_route(base_url) == b"my app"
+    assert example.messaging_lost == list(lost)
     assert example.transcripts["rec-1"] == "hi there"
     assert example.transcripts["r-2"].endswith("/recordings/r-2/transcription")
 
@@ -233,6 +260,9 @@ def test_django_example_on_runserver() -> None:
         status, body = deliver(base_url, "initiate")  # Voice v2 on the same URL
         assert (status, body) == (200, b'<Response><Conference name="standup"/></Response>')
         assert deliver(base_url, "conferenceMemberJoin")[0] == 200
+        assert port_out_answer(base_url, pon="p-1", pin="1234")["Portable"] == "true"
+        denied = port_out_answer(base_url, pon="p-2", pin=None)
+        assert (denied["Portable"], denied["Errors"]["Error"]["Code"]) == ("false", "7512")
         assert own_route(base_url) == b"my app"
     finally:
         server.terminate()
@@ -254,3 +284,34 @@ def test_django_example_passes_its_deploy_checks() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_numbers_example_fetches_the_order_and_answers_port_outs(
+    load: Callable[[str], ModuleType],
+    numbers_api: FakeNumbersApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/numbers_app.py on a real server: an order notification makes the handler
+    fetch the order from the (fake) Numbers API; port-out requests get their answers."""
+    monkeypatch.setenv("BANDWIDTH_NUMBERS_API", numbers_api.url)
+    monkeypatch.setenv("BANDWIDTH_ACCOUNT_ID", numbers_api.account_id)
+    monkeypatch.setenv("BANDWIDTH_API_USER", numbers_api.username)
+    monkeypatch.setenv("BANDWIDTH_API_PASSWORD", numbers_api.password)
+    example = load("numbers_app")
+    order_id = numbers_api.add_order("orders", "COMPLETE", numbers=("9195551234", "9195551235"))
+    with serving(example.app) as base_url:
+        sender = HttpSender(f"{base_url}/callbacks", (USER, PASSWORD))
+        assert sender.send(numbers_api.notification(order_id)).status == 200
+        assert sender.exchange == (401, 200)
+        assert deliver(base_url, "MESSAGING_LOST", impacted_numbers=("9195550100",))[0] == 200
+        customer = {"account_number": "777", "telephone_numbers": ("2223331000",)}
+        allowed = port_out_answer(base_url, pon="p-1", pin="2222", **customer)
+        assert (allowed["Portable"], allowed["PON"]) == ("true", "p-1")
+        denied = port_out_answer(base_url, pon="p-2", pin="0000", **customer)
+        assert denied["Errors"] == {"Error": {"Code": "7513", "Description": "PIN Invalid"}}
+        stranger = port_out_answer(base_url, pon="p-3", pin="2222", account_number="778")
+        assert stranger["Portable"] == "false"
+        assert own_route(base_url) == b"my app"
+    assert example.ready == {"+19195551234": order_id, "+19195551235": order_id}
+    assert len(numbers_api.requests_to("GET", f"/orders/{order_id}")) == 1
+    assert example.lost == ["+19195550100"]

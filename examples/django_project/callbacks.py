@@ -2,6 +2,9 @@ from bwhooks import (
     AnswerEvent,
     BasicAuth,
     ConferenceMemberEvent,
+    PortOutAnswer,
+    PortOutError,
+    PortOutValidationEvent,
     Receiver,
     VoiceConferenceMemberJoinEvent,
     VoiceInitiateEvent,
@@ -33,3 +36,11 @@ def member(event: ConferenceMemberEvent) -> None:
         muted.add(event.member_id or "")
     else:
         muted.discard(event.member_id or "")
+
+
+# Numbers (XML) on the same URL: a carrier asks to port numbers away; the answer decides.
+@receiver.on(PortOutValidationEvent)
+def port_out(event: PortOutValidationEvent) -> PortOutAnswer:
+    if not event.pin:
+        return PortOutAnswer.deny(PortOutError.PIN_MISSING)
+    return PortOutAnswer.allow()
