@@ -25,6 +25,7 @@ __all__ = [
     "AnswerRule",
     "DefaultRule",
     "FailedRule",
+    "PreemptRule",
     "Rules",
     "answering",
     "conflict",
@@ -44,21 +45,25 @@ DefaultRule = Callable[[Event, list[Note]], CallbackResponse]
 FailedRule = Callable[[Event, CallbackResponse, list[Note]], CallbackResponse] | None
 """Builds the answer when the handlers failed from the failure's: ``(event, response,
 notes)``; ``None``: the failure's answer is sent."""
-Rules = tuple[AnswerRule, DefaultRule, FailedRule]
+PreemptRule = Callable[[Event, list[Note]], CallbackResponse | None] | None
+"""The answer that replaces running the handlers, or ``None`` to run them: ``(event,
+notes)``; ``None``: the handlers always run."""
+Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule]
 
 
 def answering(family: Family | None) -> Rules:
-    """How the events of ``family`` are answered, from a handler's value, without one, and
-    when the handlers failed (an event of no family: by its class's
+    """How the events of ``family`` are answered, from a handler's value, without one,
+    when the handlers failed, and instead of running them (an event of no family: by its class's
     :attr:`~bwhooks.events.Event.REPLY`). The default rules are the functions themselves
     (``None`` for a failure): one call less on every callback."""
     if family is None:
-        return replies.answer, replies.unanswered, None
+        return replies.answer, replies.unanswered, None, None
     kind = type(family)
     return (
         replies.answer if kind.answer is Family.answer else family.answer,
         replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
         None if kind.failed is Family.failed else family.failed,
+        None if kind.preempt is Family.preempt else family.preempt,
     )
 
 

@@ -20,7 +20,7 @@ from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from bwhooks.answers import OK, Rules, answering, conflict, error, failure
+from bwhooks.answers import OK, RETRY_LATER, Rules, answering, conflict, error, failure
 from bwhooks.duplicates import found, key_of, release, settle
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families
@@ -113,6 +113,12 @@ class Dispatcher:
         rule = (self._answering.get(event.__class__) or self._rules(event))[2]
         return response if rule is None else rule(event, response, notes)
 
+    def _preempted(self, event: Event, notes: list[Note]) -> CallbackResponse | None:
+        """The answer ``event``'s family gives instead of running its handlers (an event
+        that must not reach them), else ``None``."""
+        rule = (self._answering.get(event.__class__) or self._rules(event))[3]
+        return None if rule is None else rule(event, notes)
+
     def _rules(self, event: Event) -> Rules:
         """How events of this one's class are answered (its family's rules), kept."""
         cls = event.__class__
@@ -156,7 +162,7 @@ class Dispatcher:
                         if result is not None and _awaitable(result):
                             result = _asyncio().run(_await(result, self.handler_timeout))
                         outcome: _Outcome = (True, result)
-                    except Exception as exc:
+                    except (Exception, _asyncio().CancelledError) as exc:  # the handler's own
                         outcome = (False, exc)
                 elif head is _STORE:
                     try:
@@ -234,13 +240,16 @@ class Dispatcher:
     ) -> CallbackResponse:
         """Run a known event's handlers with plain calls (none is ``async def``) and
         settle its answer, as :meth:`_steps` does for any delivery."""
+        preempted = self._preempted(event, notes)
+        if preempted is not None:
+            return preempted
         answer: tuple[Registration, Any] | None = None
         for registration in registrations:
             try:
                 result = registration.handler(event)
                 if result is not None and _awaitable(result):
                     result = _asyncio().run(_await(result, self.handler_timeout))
-            except Exception as exc:
+            except (Exception, _asyncio().CancelledError) as exc:  # nothing else cancels here
                 failed = failure(registration, event, exc, self.handler_timeout, notes)
                 return self._failed(event, failed, notes)
             if result is not None:
@@ -261,6 +270,9 @@ class Dispatcher:
         notes: list[Note],
     ) -> CallbackResponse:
         """The ``async`` twin of :meth:`_run`."""
+        preempted = self._preempted(event, notes)
+        if preempted is not None:
+            return preempted
         answer: tuple[Registration, Any] | None = None
         timeout = self.handler_timeout
         for registration in registrations:
@@ -301,6 +313,8 @@ class Dispatcher:
                 key = key_of(event)
                 claimed = (store, key)
                 early = found(event, _stored((yield _STORE, partial(store.claim, key))), notes)
+                if early is RETRY_LATER:  # still being handled: its family may answer instead
+                    early = self._failed(event, early, notes)
                 if early is not None:
                     duplicates += 1
                     if len(events) == 1 or not 200 <= early.status < 300:
@@ -308,9 +322,10 @@ class Dispatcher:
                         return
                     continue  # handled before: the retried delivery skips it
             answer: tuple[Registration, Any] | None = None
-            response: CallbackResponse | None = None
+            response = self._preempted(event, notes)
+            registrations = () if response is not None else self._registrations(event, notes)
             try:
-                for registration in self._registrations(event, notes):
+                for registration in registrations:
                     succeeded, result = yield registration, event
                     if not succeeded:
                         response = failure(registration, event, result, self.handler_timeout, notes)

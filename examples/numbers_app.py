@@ -75,7 +75,8 @@ def validate(event: PortOutValidationEvent) -> PortOutAnswer:
         return PortOutAnswer.deny(PortOutError.ACCOUNT_CODE_INVALID)
     if not hmac.compare_digest((event.pin or "").encode(), customer.pin.encode()):
         return PortOutAnswer.deny(PortOutError.PIN_INVALID)
-    if not {to_e164(n) for n in event.telephone_numbers} <= customer.numbers:
+    numbers = {to_e164(n) for n in event.telephone_numbers}
+    if not numbers or not numbers <= customer.numbers:  # none named: nothing to allow
         return PortOutAnswer.deny(PortOutError.NUMBER_NOT_RECOGNIZED)
     return PortOutAnswer.allow()
 

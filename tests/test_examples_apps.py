@@ -311,6 +311,10 @@ def test_numbers_example_fetches_the_order_and_answers_port_outs(
         assert denied["Errors"] == {"Error": {"Code": "7513", "Description": "PIN Invalid"}}
         stranger = port_out_answer(base_url, pon="p-3", pin="2222", account_number="778")
         assert stranger["Portable"] == "false"
+        nothing = port_out_answer(
+            base_url, pon="p-4", pin="2222", **{**customer, "telephone_numbers": ()}
+        )
+        assert nothing["Errors"]["Error"]["Code"] == "7516"  # no number named: none allowed
         assert own_route(base_url) == b"my app"
     assert example.ready == {"+19195551234": order_id, "+19195551235": order_id}
     assert len(numbers_api.requests_to("GET", f"/orders/{order_id}")) == 1

@@ -466,7 +466,21 @@ def _none_async(receiver: Receiver) -> None:
         return None
 
 
+def _cancelled_async(receiver: Receiver) -> None:
+    @receiver.on(PortOutValidationEvent)
+    async def broken(event: PortOutValidationEvent) -> PortOutAnswer:
+        raise asyncio.CancelledError("database down")  # a BaseException: the handler's own
+
+
+def _cancelled(receiver: Receiver) -> None:
+    @receiver.on(PortOutValidationEvent)
+    def broken(event: PortOutValidationEvent) -> PortOutAnswer:
+        raise asyncio.CancelledError("database down")
+
+
 CASES: dict[str, tuple[Callable[[Receiver], None], bool]] = {
+    "async cancelled": (_cancelled_async, True),
+    "cancelled": (_cancelled, True),
     "no handler": (_no_handler, False),
     "returns None": (_returns_none, False),
     "returns something else": (_returns_other, False),

@@ -21,7 +21,7 @@ from bwhooks import events
 from bwhooks.decoding.parsing import _LENIENT, to_payload, wire_key
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
-from bwhooks.events._base import ITEM, WIRE, FrozenList, thaw
+from bwhooks.events._base import ITEM, FrozenList, thaw
 from bwhooks.families import DEFAULT, Families
 from bwhooks.xmltext import document
 
@@ -70,7 +70,7 @@ def _view(cls: type[Event]) -> _View:
     each field's element, an empty one left out, a list read from its items."""
     plan: list[tuple[str, str | None]] = []
     for field in attrs.fields(cls):
-        if field.name == "raw" or (field.name == "event_type" and WIRE not in field.metadata):
+        if field.name == "raw" or wire_key(field) == "eventType":
             continue  # an event type that is no element of the document: the class's own
         plan.append((wire_key(field), field.metadata.get(ITEM)))
 

@@ -12,10 +12,11 @@ their nesting measured as they open, without recursion: a document deeper than
 
 The document becomes its root element's local name and a read-only mapping (what an event
 keeps in ``raw``): each child element by its local name (namespaces are dropped); a leaf's
-text stripped of surrounding whitespace, an empty element ``""``; an element with children
-a mapping of them; an element repeated under one parent a :class:`FrozenList` of its
-values, in order. Attributes, comments, processing instructions and text beside child
-elements (mixed content) are not kept: Bandwidth's documents carry none.
+text stripped of surrounding XML white space (space, tab, CR, LF), an empty element
+``""``; an element with children a mapping of them; an element repeated under one parent
+a :class:`FrozenList` of its values, in order. Attributes, comments, processing
+instructions and text beside child elements (mixed content) are not kept: Bandwidth's
+documents carry none.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ __all__ = ["MAX_ELEMENTS", "decode_xml"]
 #: The most elements a document may have: some 20 for a notification, one more per
 #: telephone number (Bandwidth orders take up to 5000 numbers).
 MAX_ELEMENTS = 25_000
+# What XML calls white space (a no-break space or an em space is text: str.strip takes more).
+_XML_SPACE = " \t\r\n"
 
 
 class _Stop(Exception):
@@ -78,7 +81,7 @@ class _Builder:
                     children[key] = FrozenList(item)
             value = MappingProxyType(children)
         else:
-            value = "".join(text).strip()
+            value = "".join(text).strip(_XML_SPACE)
         if not self.stack:
             self.root = (name, value)
             return

@@ -17,12 +17,21 @@ field that cannot be converted is left ``None`` (its text stays in ``raw``) with
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
 import attrs
 
-from bwhooks.events._base import ITEM, Event, Reply, event_type_field, wire_field
+from bwhooks.events._base import (
+    ALIASES,
+    ITEM,
+    WIRE,
+    Event,
+    Reply,
+    event_type_field,
+    wire_field,
+)
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
@@ -31,6 +40,38 @@ def _numbers_field(container: str) -> Any:
     """A tuple of telephone numbers read from the ``<TelephoneNumber>`` elements of the
     ``container`` element (``()`` when it is absent or empty)."""
     return attrs.field(default=(), metadata={"bwhooks.wire": container, ITEM: "TelephoneNumber"})
+
+
+def _personal_field(element: str) -> Any:
+    """An optional attribute read from ``element`` that ``repr`` leaves out (a subscriber's
+    PIN, account number, ZIP code, name: a logged event must not show them)."""
+    return attrs.field(default=None, repr=False, metadata={WIRE: element, ALIASES: ()})
+
+
+def _unread(event: Event) -> tuple[str, ...]:
+    """The elements of ``event``'s document that hold something its attributes did not
+    read: a text field given child elements or repeated, a list of numbers whose container
+    holds anything but non-empty ``<item>`` texts."""
+    unread: list[str] = []
+    for field in attrs.fields(type(event)):
+        element = field.metadata.get(WIRE, "")
+        value = event.raw.get(element) if element[:1].isupper() else None
+        if value is None or value == "":
+            continue
+        item = field.metadata.get(ITEM)
+        if item is None:
+            if getattr(event, field.name) is None:
+                unread.append(element)
+            continue
+        items = value.get(item) if isinstance(value, Mapping) and value.keys() == {item} else None
+        texts = (items,) if isinstance(items, str) else items
+        if (
+            not isinstance(texts, tuple)
+            or not all(isinstance(t, str) for t in texts)
+            or len(getattr(event, field.name)) != sum(1 for t in texts if t)
+        ):
+            unread.append(element)
+    return tuple(unread)
 
 
 def to_e164(number: str) -> str:
@@ -120,8 +161,9 @@ class PortOutValidationEvent(NumbersEvent):
 
     Answer with :class:`~bwhooks.PortOutAnswer` (``allow()`` or ``deny(...)``) within 30
     seconds. **No answer, an invalid answer or any ``4xx``/``5xx`` approves the port-out.**
-    Any element may be missing or empty (``None``); ``pon`` is the port order number, echoed
-    in the answer.
+    Any element may be missing or empty (``None``, and ``telephone_numbers`` ``()``: deny
+    a request that names no number); ``pon`` is the port order number, echoed in the
+    answer. ``repr`` leaves out the PIN, account number, ZIP code and subscriber name.
     """
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("portOutValidation",)
@@ -129,11 +171,18 @@ class PortOutValidationEvent(NumbersEvent):
     RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # 8 times, every 5 minutes
 
     pon: str | None = wire_field("PON")
-    pin: str | None = wire_field("Pin")
-    account_number: str | None = wire_field("AccountNumber")
-    zip_code: str | None = wire_field("ZipCode")
-    subscriber_name: str | None = wire_field("SubscriberName")
+    pin: str | None = _personal_field("Pin")
+    account_number: str | None = _personal_field("AccountNumber")
+    zip_code: str | None = _personal_field("ZipCode")
+    subscriber_name: str | None = _personal_field("SubscriberName")
     telephone_numbers: tuple[str, ...] = _numbers_field("TelephoneNumbers")
+
+    def unread(self) -> tuple[str, ...]:
+        """The elements of the request that hold something the attributes could not read
+        (a repeated ``<Pin>``, a ``<TelephoneNumber>`` with child elements...), their text
+        kept in ``raw``; ``()`` for a request read whole. A receiver never gives a request
+        with such elements to its handlers: it answers with its ``port_out_fallback``."""
+        return _unread(self)
 
 
 @attrs.frozen(kw_only=True)

@@ -107,9 +107,15 @@ class Family(abc.ABC):
         self, event: Event, response: CallbackResponse, notes: list[Note]
     ) -> CallbackResponse:
         """The answer to ``event`` when its handlers failed (one raised, ran past its
-        timeout, or two answered): ``response`` (a ``500``, or the ``409`` a handler asked
-        for) by default."""
+        timeout, or two answered) or could not run (a duplicate of a delivery still being
+        handled): ``response`` (a ``500``, or a ``409``) by default."""
         return response
+
+    def preempt(self, event: Event, notes: list[Note]) -> CallbackResponse | None:
+        """The answer to ``event`` instead of running its handlers, for an event that must
+        not reach them (a port-out validation request that could not be read whole);
+        ``None`` by default: the handlers run."""
+        return None
 
     def configure(self, **options: Any) -> Family:
         """This family with the receiver's options that concern it applied (a new

@@ -85,6 +85,14 @@ class Numbers(Family):
         notes.append(Note(Fact.IGNORED_ANSWER, event, handler, type(result).__name__))
         return replies.OK
 
+    def preempt(self, event: Event, notes: list[Note]) -> CallbackResponse | None:
+        if isinstance(event, events.PortOutValidationEvent):
+            unread = event.unread()
+            if unread:  # a handler would decide on part of the request
+                why = f"its request could not be read whole ({', '.join(unread)})"
+                return self._fallback(event, why, notes)
+        return None
+
     def unanswered(self, event: Event, notes: list[Note]) -> CallbackResponse:
         if isinstance(event, events.PortOutValidationEvent):
             return self._fallback(event, "no handler answered", notes)
@@ -93,13 +101,17 @@ class Numbers(Family):
     def failed(
         self, event: Event, response: CallbackResponse, notes: list[Note]
     ) -> CallbackResponse:
+        in_flight = bool(notes) and notes[-1].fact is Fact.DUPLICATE_IN_FLIGHT
         if isinstance(event, events.PortOutValidationEvent):
+            if in_flight:  # a 4xx approves: the first delivery's answer may never be sent
+                why = "a duplicate came while the first delivery was being handled"
+                return self._fallback(event, why, notes)
             if self.port_out_fallback is PortOutFallback.REVIEW:
                 return self._fallback(event, "its handler failed", notes)
             outcome = _FAILED_APPROVED % response.status
             notes.append(Note(Fact.PORT_OUT_FALLBACK, event, "its handler failed", outcome))
             return response
-        if not event.RETRIED_AFTER_FAILURE:
+        if not event.RETRIED_AFTER_FAILURE and not in_flight:  # the first delivery runs it
             notes.append(Note(Fact.NOT_RETRIED, event, "", response.status))
         return response
 
