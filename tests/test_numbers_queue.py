@@ -219,6 +219,7 @@ def test_envelopes_of_xml_bodies_are_version_2_json_envelopes_of_json_events_ver
         {**data, "v": 3},
         {**data, "body": 7},
         {**data, "body_encoding": "gzip"},
+        {**data, "payload": {"eventType": "sms"}},
         {key: value for key, value in data.items() if key != "body"},
     ):
         with pytest.raises(EnvelopeError):

@@ -245,6 +245,8 @@ def _body(data: Mapping[str, Any]) -> tuple[str, str]:
     body, encoding = data["body"], data["body_encoding"]
     if not isinstance(body, str):
         raise TypeError("body is not text")
+    if data.get("payload") is not None:  # one event, carried once
+        raise TypeError("an envelope with a body has no payload")
     if encoding not in BODY_ENCODINGS:
         raise ValueError("body_encoding is neither utf-8 nor base64")
     return body, encoding
