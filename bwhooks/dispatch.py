@@ -363,6 +363,10 @@ class Dispatcher:
         if registrations and not unknown:
             return registrations  # the common case
         notes.append(Note(Fact.UNKNOWN_TYPE if unknown else Fact.NO_HANDLER, event))
+        skipping = self.registry.queued_skipping(event.__class__)
+        if skipping:  # an INLINE_ONLY event: say why its queued handlers did not run
+            detail = event.INLINE_ONLY
+            notes.append(Note(Fact.INLINE_ONLY, event, " and ".join(skipping), detail))
         return registrations
 
 

@@ -19,6 +19,8 @@ import base64
 import enum
 import hashlib
 import json
+import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +30,7 @@ import attrs
 
 from bwhooks.decoding.parsing import to_payload
 from bwhooks.events import Event
+from bwhooks.events._base import thaw
 from bwhooks.http import CallbackResponse
 
 __all__ = ["Claim", "IdempotencyStore", "MemoryStore", "RedisStore", "idempotency_key"]
@@ -43,9 +46,63 @@ def idempotency_key(event: Event) -> str:
     field is equal: see the per-kind notes in the reliability guide (two presses of the
     same DTMF digit within the same ``time`` resolution, for instance).
     """
-    canonical = json.dumps(to_payload(event), sort_keys=True, default=str, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    return f"{event.event_type}:{digest}"
+    numbers = sys.modules.get("bwhooks.events.numbers")  # loaded with its first event
+    if numbers is not None and isinstance(event, numbers.NumbersEvent):
+        return _numbers_key(event, numbers)
+    return f"{event.event_type}:{_digest(to_payload(event))}"
+
+
+def _numbers_key(event: Any, numbers: Any) -> str:
+    """The key of a Numbers webhook (see the numbers guide): what names the change it
+    notifies, never a PIN, account number or subscriber name in clear.
+
+    - an order notification: ``orderNotification:<OrderId>:`` and a digest of its order
+      type, ``OrderId``, ``Status``, ``LastModifiedDate`` and ``Note`` (a new status, a new
+      modification or a new note is a new key; the subscription that sent it is not part
+      of it); one without ``OrderId``, or with none of the others, by the body's digest;
+    - an account notification: its ``EventType`` and a digest of it, the subscription and
+      the impacted numbers;
+    - a port-out validation request: ``portOutValidation:<PON>:`` and the request's digest;
+    - an unknown document: its root element and the body's digest.
+
+    Sender-controlled text is in clear only when it is short and plain
+    (``[A-Za-z0-9._-]``, at most 64 characters); otherwise by its digest.
+    """
+    if isinstance(event, numbers.OrderNotificationEvent):
+        changed = (event.status, event.last_modified, event.note)
+        if event.order_id is not None and any(part is not None for part in changed):
+            parts = (event.order_type, event.order_id, *changed)
+            return f"{event.event_type}:{_label(event.order_id)}:{_digest(parts)}"
+        return f"{event.event_type}:{_digest(_document(event))}"
+    if isinstance(event, numbers.AccountNotificationEvent):
+        about = (event.event_type, event.subscription_id, sorted(event.impacted_numbers))
+        return f"{_label(event.event_type)}:{_digest(about)}"
+    if isinstance(event, numbers.PortOutValidationEvent):
+        pon = "" if event.pon is None else _label(event.pon)
+        return f"{event.event_type}:{pon}:{_digest(_document(event))}"
+    return f"{_label(event.event_type)}:{_digest(_document(event))}"
+
+
+def _digest(value: Any) -> str:
+    """32 hex digits of the SHA-256 of ``value``'s canonical JSON."""
+    canonical = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _document(event: Event) -> Any:
+    """What a Numbers event's body holds: its document as read (``raw``), or its fields
+    for an event built in code."""
+    return thaw(event.raw) if event.raw else to_payload(event)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
+
+
+def _label(text: str) -> str:
+    """``text`` when it is short and plain, else ``sha256-`` and 16 hex digits of it."""
+    if _PLAIN.fullmatch(text):
+        return text
+    return "sha256-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 class Claim(enum.Enum):

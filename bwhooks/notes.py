@@ -23,6 +23,7 @@ class Fact(enum.Enum):
 
     UNKNOWN_TYPE = "unknown type"  # an event type bwhooks does not know
     NO_HANDLER = "no handler"  # a known event no handler is registered for
+    INLINE_ONLY = "inline only"  # queued handlers skipped: the answer is the request's
     ENDS_CALL = "ends call"  # no handler answered a synchronous Voice v2 callback
     UNUSABLE_ANSWER = "unusable answer"  # a handler returned no BXML nor response
     IGNORED_BXML = "ignored BXML"  # BXML returned for an event whose answer is ignored

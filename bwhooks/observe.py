@@ -168,6 +168,12 @@ class Observer:
 _TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
     Fact.UNKNOWN_TYPE: (logging.INFO, "unknown callback event type %r (%s)", ("type", "ids")),
     Fact.NO_HANDLER: (logging.INFO, "no handler for %s event (%s)", ("type", "ids")),
+    Fact.INLINE_ONLY: (
+        logging.WARNING,
+        "%s did not receive the %s request (%s): it is never queued, %s; register an "
+        "inline handler of it",
+        ("handler", "type", "ids", "detail"),
+    ),
     Fact.ENDS_CALL: (
         logging.WARNING,
         "no handler answered the %s event (%s) with BXML: the empty answer ends the call",

@@ -49,7 +49,9 @@ class HandlerRegistry:
     """Handlers by event class, run in the order they were registered.
 
     A handler registered for a class receives that class and its subclasses; register for
-    :class:`~bwhooks.events.Event` to receive everything, unknown events included.
+    :class:`~bwhooks.events.Event` to receive everything, unknown events included. A queued
+    handler never receives an event whose answer must come from the request
+    (:attr:`~bwhooks.events.Event.INLINE_ONLY`: port-out validation requests).
     """
 
     def __init__(self) -> None:
@@ -100,8 +102,12 @@ class HandlerRegistry:
         """The registrations that match ``event_class``, in registration order (cached)."""
         found = self._by_class.get(event_class)
         if found is None:
+            inline_only = bool(event_class.INLINE_ONLY)
             found = tuple(
-                r for r in self._registrations if issubclass(event_class, r.event_classes)
+                r
+                for r in self._registrations
+                if issubclass(event_class, r.event_classes)
+                and not (inline_only and r.queue is not None)
             )
             self._by_class[event_class] = found
         return found
@@ -126,21 +132,28 @@ class HandlerRegistry:
             )
         return found
 
+    def queued_skipping(self, event_class: type[Event]) -> tuple[str, ...]:
+        """The names of the queued handlers registered for a base of ``event_class`` that
+        do not receive it (an :attr:`~bwhooks.events.Event.INLINE_ONLY` class)."""
+        if not event_class.INLINE_ONLY:
+            return ()
+        return tuple(
+            r.name
+            for r in self._registrations
+            if r.queue is not None and issubclass(event_class, r.event_classes)
+        )
+
     def __len__(self) -> int:
         return len(self._registrations)
 
 
-#: Why a Numbers event (an XML body) cannot be queued: envelopes carry JSON payloads.
-NOT_QUEUEABLE = (
-    "Numbers webhooks (XML bodies) cannot be queued yet: register their handler without "
-    "queue= (it runs in the request; answer within Bandwidth's timeout)"
-)
-
-
 def _require_queueable(event_classes: tuple[type[Event], ...]) -> None:
-    """``TypeError`` for a queued handler of Numbers events (XML bodies), which no
-    envelope carries yet."""
-    from bwhooks import events
-
-    if any(issubclass(cls, events.NumbersEvent) for cls in event_classes):
-        raise TypeError(NOT_QUEUEABLE)
+    """``TypeError`` for a queued handler of a class whose answer must come from the
+    request (:attr:`~bwhooks.events.Event.INLINE_ONLY`)."""
+    for cls in event_classes:
+        if cls.INLINE_ONLY:
+            raise TypeError(
+                f"a handler of {cls.__name__} cannot be queued: {cls.INLINE_ONLY}. Register "
+                "it without queue= (a queued handler of Event or of a base class runs for "
+                "the other events and never receives these)"
+            )

@@ -10,6 +10,8 @@ queued run takes), ``QUEUE_ORPHAN_AFTER`` (the sweep's idle time, 30 s by defaul
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import time
 
@@ -18,7 +20,8 @@ from celery import Celery
 
 from bwhooks import BasicAuth, Event, Receiver, current_request
 from bwhooks.adapters import asgi, wsgi
-from bwhooks.events import MessagingEvent, VoiceAnswerEvent, VoiceEvent
+from bwhooks.events import MessagingEvent, NumbersEvent, VoiceAnswerEvent, VoiceEvent
+from bwhooks.events._base import thaw
 from bwhooks.idempotency import idempotency_key
 from bwhooks.queue.celery import CeleryQueue
 from bwhooks.queue.tasks import DeadLetter
@@ -103,6 +106,24 @@ async def record_async(event: VoiceEvent) -> None:
 def answer(event: VoiceAnswerEvent) -> str:
     """Inline, beside the queued ones: the BXML answer is unchanged."""
     return "<Response><SpeakSentence>queued</SpeakSentence></Response>"
+
+
+@receiver.on(NumbersEvent, queue=queue)
+def numbers(event: NumbersEvent) -> None:
+    """Numbers notifications (XML): what the worker rebuilt, kept for the tests to compare
+    with the receiver's event; fails while ``<PREFIX>numbers-poison`` is set."""
+    store.hincrby(f"{PREFIX}numbers-starts", ident(event), 1)
+    if store.get(f"{PREFIX}numbers-poison"):
+        raise RuntimeError("a Numbers handler failing while asked to")
+    request = current_request()
+    seen = {
+        "repr": repr(event),
+        "raw": thaw(event.raw),
+        "body": base64.b64encode(request.body).decode(),
+        "content_type": request.headers.get("Content-Type"),
+        "authorization": request.headers.get("Authorization"),
+    }
+    store.hset(f"{PREFIX}numbers", ident(event), json.dumps(seen))
 
 
 wsgi_app = wsgi.make_app(receiver)

@@ -671,27 +671,3 @@ def test_fastapi_verified_event_reads_xml() -> None:
     assert (
         client.post("/numbers", content=REQUEST, headers={"Content-Type": XML}).status_code == 401
     )
-
-
-def test_a_queued_handler_of_numbers_events_is_refused_clearly(
-    receiver: Receiver, caplog: pytest.LogCaptureFixture
-) -> None:
-    from celery import Celery
-
-    from bwhooks.queue.celery import CeleryQueue
-
-    queue = CeleryQueue(Celery("xml", broker="redis://127.0.0.1:1/0"), redis=object(), spool=None)
-    with pytest.raises(TypeError, match="cannot be queued yet"):
-        receiver.on(OrderNotificationEvent, queue=queue)(lambda event: None)
-    with pytest.raises(TypeError, match="cannot be queued yet"):
-        receiver.on(NumbersEvent, queue=queue)(lambda event: None)
-
-    def everything(event: Event) -> None:
-        return
-
-    receiver.on(Event, queue=queue)(everything)  # JSON events queue; an XML one is refused
-    with caplog.at_level(logging.ERROR, "bwhooks"):
-        response = post(receiver, example("numbers/order-complete-1.xml"))
-    assert response.status == 500
-    failures = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], TypeError)]
-    assert "cannot be queued yet" in str(failures[0].exc_info[1])  # type: ignore[index]

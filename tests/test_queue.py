@@ -542,7 +542,8 @@ def test_envelopes_carry_no_header_that_names_a_credential(app: ModuleType) -> N
 def test_a_message_that_is_not_an_envelope_is_dead_lettered(app: ModuleType) -> None:
     queue: TaskQueue = app.queue
     assert queue.run({"v": 99, "key": "k"}).verdict is Verdict.ACK
-    assert queue.dead_letters(1)[0].error.startswith("EnvelopeError: not a version 1 envelope")
+    error = queue.dead_letters(1)[0].error
+    assert error.startswith("EnvelopeError: not a version 1 or 2 envelope (v=99)")
 
 
 TOO_DEEP_NOTE = "(not kept: nested deeper than 32 levels)"
@@ -659,7 +660,7 @@ def test_a_message_that_is_no_object_is_dead_lettered(app: ModuleType, message: 
     queue: TaskQueue = app.queue
     assert queue.run(message).verdict is Verdict.ACK
     letter = queue.dead_letters(1)[0]
-    assert letter.error.startswith("EnvelopeError: not a version 1 envelope")
+    assert letter.error.startswith("EnvelopeError: not a version 1 or 2 envelope (v=None)")
     if isinstance(message, dict):
         assert letter.envelope == {"a": TOO_DEEP_NOTE}
     else:

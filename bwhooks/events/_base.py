@@ -216,6 +216,10 @@ class Event:
     #: hours). A queued handler's event that is not retried is spooled, never answered
     #: ``5xx``, when the broker is down.
     RETRIED_AFTER_FAILURE: ClassVar[bool] = False
+    #: Why a handler of this class must run in the request (``""``: it may be queued).
+    #: Such a class is refused by ``on(..., queue=...)``, and a queued handler of one of
+    #: its bases never receives it.
+    INLINE_ONLY: ClassVar[str] = ""
 
     event_type: str = event_type_field()
     raw: Mapping[str, Any] = raw_field()

@@ -161,6 +161,8 @@ class PortOutValidationEvent(NumbersEvent):
 
     Answer with :class:`~bwhooks.PortOutAnswer` (``allow()`` or ``deny(...)``) within 30
     seconds. **No answer, an invalid answer or any ``4xx``/``5xx`` approves the port-out.**
+    Never queued (:attr:`~bwhooks.Event.INLINE_ONLY`): a queued handler of it is refused,
+    and a queued handler of ``Event`` or ``NumbersEvent`` does not receive it.
     Any element may be missing or empty (``None``, and ``telephone_numbers`` ``()``: deny
     a request that names no number); ``pon`` is the port order number, echoed in the
     answer. ``repr`` leaves out the PIN, account number, ZIP code and subscriber name.
@@ -169,6 +171,11 @@ class PortOutValidationEvent(NumbersEvent):
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("portOutValidation",)
     ROOT: ClassVar[str] = "PortOutValidationRequest"
     RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # 8 times, every 5 minutes
+    INLINE_ONLY: ClassVar[str] = (
+        "its answer (a PortOutAnswer) decides the port-out and must come from a handler "
+        "run in the request, within Bandwidth's 30 seconds; a worker's return value is "
+        "never sent"
+    )
 
     pon: str | None = wire_field("PON")
     pin: str | None = _personal_field("Pin")

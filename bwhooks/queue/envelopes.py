@@ -3,10 +3,18 @@
 An :class:`Envelope` is one queued ``(event, handler)``: the event as it came over the wire
 and the request that carried it (never ``Authorization``), a small versioned JSON object. A
 :class:`DeadLetter` is an envelope a worker gave up on, with why.
+
+Version 1 carries a JSON event (its ``payload``, or a GET callback's ``query``); version 2
+adds ``body`` and ``body_encoding``: an XML body (a Numbers notification) as received, as
+text when it is UTF-8 (readable in a dead letter), else in base64. A receiver writes version
+1 whenever it can, so that workers of the previous release still run JSON events during a
+rolling deploy; a worker reads both.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -20,9 +28,14 @@ from bwhooks.events import Event
 from bwhooks.http import CallbackRequest, Headers
 from bwhooks.observe import event_ids
 
-__all__ = ["ENVELOPE_VERSION", "DeadLetter", "Envelope", "EnvelopeError"]
+__all__ = ["ENVELOPE_VERSION", "ENVELOPE_VERSIONS", "DeadLetter", "Envelope", "EnvelopeError"]
 
-ENVELOPE_VERSION = 1
+#: The newest envelope version: written for an event that travels as its body (XML).
+ENVELOPE_VERSION = 2
+#: The versions a worker runs: 1 (JSON events; what a receiver writes for them) and 2.
+ENVELOPE_VERSIONS = (1, 2)
+#: How a version-2 envelope's ``body`` is written: UTF-8 text as is, anything else base64.
+BODY_ENCODINGS = ("utf-8", "base64")
 
 
 class EnvelopeError(ValueError):
@@ -34,8 +47,11 @@ class Envelope:
     """One queued ``(event, handler)``: the event as it came over the wire, and the request.
 
     ``payload`` is the event's JSON object (``None`` for a GET callback, whose fields are
-    the ``query``); ``array`` tells a Messaging v2 element. ``key`` identifies the event and
-    handler across every receiver and worker. Serialized as a small versioned JSON object.
+    the ``query``, and for an XML body); ``array`` tells a Messaging v2 element; ``body``
+    is an XML body as received (``None`` for a JSON event), decoded by ``body_encoding``
+    (``"utf-8"`` or ``"base64"``, see :meth:`for_body`). ``key`` identifies the event and
+    handler across every receiver and worker. Serialized as a small versioned JSON object:
+    version 1 without a body, version 2 with one.
     """
 
     key: str
@@ -47,11 +63,41 @@ class Envelope:
     query: str
     headers: tuple[tuple[str, str], ...]
     received_at: str
+    body: str | None = None
+    body_encoding: str = "utf-8"
+
+    @staticmethod
+    def for_body(body: bytes) -> tuple[str, str]:
+        """``(body, body_encoding)`` of a body as received: its text when it is UTF-8,
+        else its base64 (a body in UTF-16 or ISO-8859-1 comes back byte for byte)."""
+        try:
+            return body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            return base64.b64encode(body).decode("ascii"), "base64"
+
+    def body_bytes(self) -> bytes:
+        """The body as received (``b""`` for a JSON event); :class:`EnvelopeError` for a
+        ``body`` that its ``body_encoding`` cannot decode."""
+        if self.body is None:
+            return b""
+        if self.body_encoding == "utf-8":
+            return self.body.encode("utf-8")  # UnicodeEncodeError: a lone surrogate
+        try:
+            return base64.b64decode(self.body.encode("ascii"), validate=True)
+        except (UnicodeEncodeError, binascii.Error):
+            raise EnvelopeError("malformed envelope (body is not base64)") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form that travels through the broker."""
+        """The JSON-ready form that travels through the broker: version 1 for a JSON
+        event (what workers of every release read), version 2 with an XML body."""
+        data = self._fields()
+        if self.body is not None:
+            data.update(v=ENVELOPE_VERSION, body=self.body, body_encoding=self.body_encoding)
+        return data
+
+    def _fields(self) -> dict[str, Any]:
         return {
-            "v": ENVELOPE_VERSION,
+            "v": 1,
             "key": self.key,
             "handler": self.handler,
             "payload": self.payload,
@@ -67,11 +113,12 @@ class Envelope:
     def from_dict(cls, data: Any) -> Envelope:
         """Read an envelope; :class:`EnvelopeError` for anything else (a field of another
         type included). What its payload and query hold is read by :meth:`request`."""
-        if not isinstance(data, Mapping) or data.get("v") != ENVELOPE_VERSION:
-            version = data.get("v") if isinstance(data, Mapping) else None
+        version = data.get("v") if isinstance(data, Mapping) else None
+        if not isinstance(data, Mapping) or not _known(version):
             shown = repr(version) if version is None or isinstance(version, int) else "?"
-            raise EnvelopeError(f"not a version {ENVELOPE_VERSION} envelope (v={shown})")
+            raise EnvelopeError(f"not a version 1 or 2 envelope (v={shown})")
         try:
+            body, body_encoding = _body(data) if version == 2 else (None, "utf-8")
             payload = data["payload"]
             if payload is not None and not isinstance(payload, Mapping):
                 raise TypeError("payload is not an object")
@@ -95,19 +142,28 @@ class Envelope:
                 query=query,
                 headers=headers,
                 received_at=received_at,
+                body=body,
+                body_encoding=body_encoding,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise EnvelopeError(f"malformed envelope ({type(exc).__name__}: {exc})") from None
 
     def request(self) -> CallbackRequest:
         """The request as a worker's handler sees it (:func:`~bwhooks.current_request`): its
-        body is this one event (in an array for a Messaging v2 element).
+        body is this one event (in an array for a Messaging v2 element), or the XML body as
+        received.
 
         :class:`~bwhooks.InvalidCallback` for a payload no receiver would have accepted
-        (nested deeper than :data:`~bwhooks.decoding.parsing.MAX_DEPTH` levels) or a query that no
-        request carries (not Latin-1 text)."""
+        (nested deeper than :data:`~bwhooks.decoding.parsing.MAX_DEPTH` levels), a body that
+        is not what its encoding says, or a query that no request carries (not Latin-1
+        text)."""
         body = b""
-        if self.payload is not None:
+        if self.body is not None:
+            try:
+                body = self.body_bytes()
+            except (EnvelopeError, UnicodeEncodeError) as exc:
+                raise InvalidCallback(f"unreadable body ({exc})") from None
+        elif self.payload is not None:
             if nests_deeper(self.payload):
                 raise InvalidCallback(f"payload nested deeper than {MAX_DEPTH} levels")
             body = json.dumps([self.payload] if self.array else self.payload).encode()
@@ -177,6 +233,23 @@ def storable(message: Mapping[str, Any]) -> dict[str, Any]:
         else:
             kept[str(name)] = value
     return kept
+
+
+def _known(version: Any) -> bool:
+    """Whether ``version`` is one this release reads (an ``int``: ``True`` is no ``1``)."""
+    return version.__class__ is int and version in ENVELOPE_VERSIONS
+
+
+def _body(data: Mapping[str, Any]) -> tuple[str, str]:
+    """A version-2 envelope's ``body`` and ``body_encoding``."""
+    body, encoding = data["body"], data["body_encoding"]
+    if not isinstance(body, str):
+        raise TypeError("body is not text")
+    if data.get("payload") is not None:  # one event, carried once
+        raise TypeError("an envelope with a body has no payload")
+    if encoding not in BODY_ENCODINGS:
+        raise ValueError("body_encoding is neither utf-8 nor base64")
+    return body, encoding
 
 
 def _header(pair: Any) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from bwhooks.queue.claims import ENQUEUING
 from bwhooks.queue.context import Deadline, NotReplicated, PublishTimeout, QueueContext, report
 from bwhooks.queue.draining import SpoolDrainer
 from bwhooks.queue.envelopes import Envelope
-from bwhooks.registry import NOT_QUEUEABLE, Handler
+from bwhooks.registry import Handler
 
 __all__ = ["Publisher", "handler_key"]
 
@@ -58,21 +58,22 @@ class Publisher:
         queue.handlers[name] = handler
 
         def publish_event(event: Event) -> None:
-            if isinstance(event, events.NumbersEvent):  # an XML body: no envelope carries it
-                raise TypeError(NOT_QUEUEABLE)
             self.enqueue(self.envelope(name, event, current_request()), event)
 
         publish_event.__qualname__ = f"{name} (queued)"
         return publish_event
 
     def envelope(self, handler: str, event: Event, request: CallbackRequest) -> Envelope:
-        """The envelope of ``event`` for ``handler``, from the request that carried it."""
+        """The envelope of ``event`` for ``handler``, from the request that carried it: a
+        JSON event's payload, or an XML body as received (one document, one event)."""
         get = request.method == "GET"
+        xml = isinstance(event, events.NumbersEvent)
+        body, body_encoding = Envelope.for_body(request.body) if xml else (None, "utf-8")
         return Envelope(
             key=f"{idempotency_key(event)}|{handler}",
             handler=handler,
-            payload=None if get else thaw(event.raw),
-            array=not get and request.body.lstrip()[:1] == b"[",
+            payload=None if get or xml else thaw(event.raw),
+            array=not get and not xml and request.body.lstrip()[:1] == b"[",
             method=request.method,
             path=request.path,
             query=request.query_string.decode("latin-1"),
@@ -82,6 +83,8 @@ class Publisher:
                 if pair[0].lower() not in CREDENTIAL_HEADERS
             ),
             received_at=datetime.now(timezone.utc).isoformat(),
+            body=body,
+            body_encoding=body_encoding,
         )
 
     def enqueue(self, envelope: Envelope, event: Event) -> None:
