@@ -191,3 +191,20 @@ def test_a_refused_xml_body_is_recorded_with_the_reason_never_its_credentials(
     assert challenge.body == order  # whole: 4 KB are kept of a refused request
     assert challenge.events is not None
     assert challenge.events[0]["fields"]["order_id"] == "o-42"
+
+
+def test_listen_prints_a_numbers_event_by_its_order_or_pon_never_the_subscribers_data() -> None:
+    from bwhooks.devtools.demo import describe
+    from bwhooks.testing import fake_event
+
+    order = fake_event("orderNotification", order_id="o-1", order_type="portins", status="FOC")
+    assert describe(order).split() == [
+        "OrderNotificationEvent",
+        "order_id='o-1'",
+        "order_type='portins'",
+        "status='FOC'",
+    ]
+    port_out = fake_event(
+        "portOutValidation", pon="PON-9", pin="4242", zip_code="27606", subscriber_name="Zed"
+    )
+    assert describe(port_out).split() == ["PortOutValidationEvent", "pon='PON-9'"]
