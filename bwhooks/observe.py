@@ -35,9 +35,13 @@ _PRIVATE = frozenset(
         "longitude",
         "Pin",  # a port-out validation request's: never logged
         "AccountNumber",
+        "ZipCode",
         "SubscriberName",
+        "Note",  # a note a person added to a Numbers order
     }
 )
+# Beside its ids, what names a Numbers order in a log line (only with an ``order_type``).
+_ORDER_NAMES = ("order_type", "status")
 
 
 @attrs.frozen
@@ -262,15 +266,25 @@ def event_ids(event: Event) -> str:
             found.append((label, value))
     if not names:
         found = [(k, v) for k, v in event.raw.items() if k.endswith("Id") and isinstance(v, str)]
-    return " ".join(f"{k}={v}" for k, v in found) or "no ids"
+    return " ".join(f"{k}={_shown(v)}" for k, v in found) or "no ids"
+
+
+def _shown(value: Any) -> str:
+    """A value in a log line: as it is, or quoted and escaped when it holds a control
+    character (a line break could forge another log line)."""
+    text = str(value)
+    return text if text.isprintable() else ascii(text)
 
 
 def _id_names(cls: type[Any]) -> tuple[tuple[str, str], ...]:
-    """``(attribute, label)`` of each id: ``*_id`` attributes, and nested objects' ``id``."""
+    """``(attribute, label)`` of each id: ``*_id`` attributes, nested objects' ``id``, a
+    port order number (``pon``), and a Numbers order's type and status."""
     hints = typing.get_type_hints(cls)
     names: list[tuple[str, str]] = []
-    for field in attrs.fields(cls):
-        if field.name.endswith("_id") or field.name == "pon":  # a port order number
+    fields = attrs.fields_dict(cls)
+    order = _ORDER_NAMES if "order_type" in fields else ()
+    for field in fields.values():
+        if field.name.endswith("_id") or field.name == "pon" or field.name in order:
             names.append((field.name, field.name))
             continue
         nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]

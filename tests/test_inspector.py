@@ -721,3 +721,121 @@ def test_a_replay_elsewhere_never_sends_this_runs_credentials(
     assert target.authorizations == [None, None, basic_authorization("me", "mine")]
     # To this listener, typed in full, they go: it is where they belong.
     assert replayed(page, delivery_id, url) == {"exchange": [401, 200]}
+
+
+# Numbers webhooks (XML): the body as received, as text; the typed event; the answer.
+
+XML = "application/xml; charset=utf-8"
+HOSTILE_NAME = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+HOSTILE_XML = (
+    '<?xml version="1.0"?>\n<PortOutValidationRequest>\n  <PON>pon-evil</PON>\n'
+    f"  <SubscriberName><![CDATA[{HOSTILE_NAME}]]></SubscriberName>\n"
+    "  <Pin>&lt;script&gt;window.pwned=3&lt;/script&gt;</Pin>\n"
+    "  <script>window.pwned=4</script>\n"
+    "  <TelephoneNumbers><TelephoneNumber>9195550100</TelephoneNumber></TelephoneNumbers>\n"
+    "</PortOutValidationRequest>\n"
+)
+
+
+def test_an_xml_delivery_shows_its_body_as_text_its_event_and_its_answer_in_chromium(
+    browser: webdriver.Chrome, listening: tuple[str, str, Path]
+) -> None:
+    """Markup a sender wrote (in CDATA, escaped text, an element of its own) is shown as
+    the text it is, never made HTML; the port-out answer is shown beside it."""
+    url, page, _ = listening
+    browser.get(page)
+    wait(browser, lambda b: text_of(b, "connection") == "live")
+    order = send(url, "orderNotification", "--user", "u", "--password", "p")
+    assert order.returncode == 0, order.stderr
+    authorization = basic_authorization("u", "p")
+    answered = http_request(
+        url,
+        "POST",
+        urlsplit(url).path,
+        HOSTILE_XML.encode(),
+        {"Content-Type": XML, "Authorization": authorization},
+    )
+    assert answered.status == 200
+    assert b"<PortOutValidationResponse>" in answered.body
+    wait(browser, lambda b: len(rows(b)) == 3)  # the order's challenge and retry, the port-out
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "section.thread h2")]
+    assert headings[0].startswith("order ")
+    assert headings[1] == "port-out pon-evil"
+    port_out = rows(browser)[-1]
+    assert (port_out["types"], port_out["status"]) == ("portOutValidation", "200")
+    pick(browser, port_out["id"])
+    wait(browser, lambda b: "PortOutValidationEvent" in text_of(b, "fields"))
+    assert text_of(browser, "raw") == HOSTILE_XML  # as received, byte for byte, as text
+    assert text_of(browser, "body-type") == f"body as received ({XML})"
+    name = browser.find_element(By.CSS_SELECTOR, '[data-field="subscriber_name"] td + td')
+    assert name.text == HOSTILE_NAME
+    pin = browser.find_element(By.CSS_SELECTOR, '[data-field="pin"] td + td')
+    assert pin.text == "<script>window.pwned=3</script>"
+    answer = text_of(browser, "answer")
+    assert answer.startswith("200\n")
+    assert "<Code>7598</Code>" in answer
+    assert "<PON>pon-evil</PON>" in answer
+    made: dict[str, Any] = browser.execute_script(
+        "return {pwned: window.pwned === undefined ? null : window.pwned,"
+        " images: document.querySelectorAll('img').length,"
+        " scripts: document.querySelectorAll('body script').length,"
+        " elements: document.querySelectorAll('#detail script, #detail img').length}"
+    )
+    assert made == {"pwned": None, "images": 0, "scripts": 1, "elements": 0}  # the page's own
+
+
+PORTING_APP = """
+from bwhooks import PortOutAnswer, PortOutError, Receiver, BasicAuth
+from bwhooks.adapters.wsgi import make_app
+from bwhooks.events import NumbersEvent, PortOutValidationEvent
+
+receiver = Receiver(auth=BasicAuth(("user", "password")))
+
+
+@receiver.on(NumbersEvent)
+def answered(event):
+    if isinstance(event, PortOutValidationEvent):
+        return PortOutAnswer.deny(PortOutError.PIN_INVALID)
+    return None
+
+
+app = make_app(receiver, "/callbacks")
+"""
+
+
+def test_generated_tests_of_xml_deliveries_send_xml_and_pass(tmp_path: Path) -> None:
+    """ "Copy as a test" of a Numbers notification and of a port-out request: the test
+    sends the XML body byte for byte with its content type and passes against the app
+    that answered (the port-out answer compared as XML)."""
+    (tmp_path / "myapp.py").write_text(PORTING_APP)
+    process, url, page = listen("--app", "myapp:receiver", cwd=tmp_path)
+    try:
+        for kind in ("orderNotification", "portOutValidation"):
+            sent = send(url, kind, "--user", "user", "--password", "password")
+            assert sent.returncode == 0, sent.stderr
+        chosen = [d for d in listed(page)["deliveries"] if d["status"] == 200]
+        assert len(chosen) == 2
+        assert "<Code>7513</Code>" in chosen[1]["response_body"]
+        tests = tmp_path / "generated"
+        tests.mkdir()
+        for delivery in chosen:
+            status, code = request(
+                page, "GET", f"/api/deliveries/{delivery['id']}/test", token=True
+            )
+            assert status == 200
+            made = requested(code.decode())
+            assert made["headers"] == {"Content-Type": XML}
+            assert made["body"] == delivery["body"].encode()
+            (tests / f"test_delivery_{delivery['id']}.py").write_bytes(code)
+    finally:
+        finish(process)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "2 passed" in ran.stdout

@@ -106,6 +106,9 @@ def describe(event: Event) -> str:
             "message_id",
             "recording_id",
             "transcription_id",
+            "order_id",  # a Numbers order (never a port-out request's subscriber data)
+            "order_type",
+            "pon",
             "from_",
             "to",
             "status",

@@ -16,7 +16,11 @@ requests is replaced wherever it appears, and so is whatever is shaped like a ph
 address, a number of four digits or more, a credential in a URL or a secret-looking
 parameter. BXML attributes are kept only when they shape the call (``voice``, ``maxDigits``,
 ...; URLs are scrubbed as text), the others (``username``, ``password``, ``tag``, ``uui``,
-...) are replaced whole, and so is the text of ``<Conference>`` and ``<Tag>``; BXML is
+...) are replaced whole, and so is the text of ``<Conference>`` and ``<Tag>``; an XML
+request (a Numbers notification, a port-out request) and a port-out answer are scrubbed
+element by element (:mod:`~bwhooks.devtools.scrubbing.numbers`: ids, statuses, times and
+error codes kept, telephone numbers and the subscriber's data replaced, the elements and
+their order kept); BXML is
 written again from the scrubbed tree (comments and namespace declarations dropped), never
 as it was when anything could hide outside the tree. A part nested deeper than a scrub
 follows is replaced whole. Bodies are read as the receiver reads them (UTF-8, or UTF-16/32

@@ -8,7 +8,9 @@ needs the token: the printed address (``/?token=...``) sets it as a ``SameSite=S
 access log; scripts may send it as ``X-Bwhooks-Token`` instead. A replay (``POST``) must
 also come from the page itself: JSON, and no foreign ``Origin``. Deliveries appear as they
 arrive (server-sent events, ``Last-Event-ID`` resumes); the page is one HTML document with
-its script inline: no build step, nothing fetched from the internet.
+its script inline: no build step, nothing fetched from the internet. Bodies, JSON or XML
+(Numbers notifications, port-out requests and their answers), are shown as text, never
+as markup.
 
 "Copy as a test" asks the server for the test (:func:`generated_test`): every recorded value
 in it is a Python literal written by :func:`ascii`, never text pasted into code.

@@ -1,6 +1,8 @@
 """The XML part: a BXML answer (or an XML body) scrubbed in its tree (text, attributes kept
 only when they shape the call, namespaces) and written again from the scrubbed tree, never
-as it was when anything could hide outside the tree."""
+as it was when anything could hide outside the tree. A Numbers document (a request, or a
+port-out answer) has its elements' text scrubbed by element
+(:mod:`~bwhooks.devtools.scrubbing.numbers`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 from xml.etree import ElementTree
 
 from bwhooks.devtools.scrubbing.bodies import DOCTYPE
+from bwhooks.devtools.scrubbing.numbers import ANSWER_ROOTS, NumbersText
 from bwhooks.devtools.scrubbing.scanning import TextScanner
 from bwhooks.devtools.scrubbing.shapes import ENUM, SAFE_ATTRIBUTES
 
@@ -17,6 +20,8 @@ __all__ = ["BxmlScrubber"]
 _DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>\s*")
 _UNSEEN = re.compile(r"<!--|<\?|xmlns", re.I)  # in XML, what its tree does not show
 _REPLACED_ELEMENTS = frozenset({"Conference", "Tag"})  # BXML text that names, not words
+Leaf = Callable[[str, str], str]
+"""How an element's text is scrubbed: ``leaf(local name, text)``."""
 
 
 class BxmlScrubber:
@@ -26,12 +31,23 @@ class BxmlScrubber:
 
     def __init__(self, text: TextScanner) -> None:
         self._text = text
+        self._numbers = NumbersText(text)
 
     def document(self, text: str, *, strict: bool) -> str | None:
         """``text`` scrubbed as XML (``strict``: the sender wrote it); ``None`` if it is no
-        XML or declares entities."""
+        XML or declares entities. What a sender writes as XML (a Numbers notification, a
+        port-out request) and a port-out answer are scrubbed element by element."""
         scrub = self._text.strict_text if strict else self._text.text
-        return _xml(text, scrub, self._attribute, self._text.replacement)
+
+        def bxml(name: str, value: str) -> str:
+            return self._text.replacement(value) if name in _REPLACED_ELEMENTS else scrub(value)
+
+        def leaf_for(root: str) -> Leaf:
+            if strict or root in ANSWER_ROOTS:
+                return self._numbers.request if strict else self._numbers.answer
+            return bxml
+
+        return _xml(text, scrub, self._attribute, leaf_for)
 
     def _attribute(self, name: str, value: str) -> str:
         if name.casefold().endswith("url") or name == "destination":
@@ -46,13 +62,14 @@ def _xml(
     text: str,
     scrub_text: Callable[[str], str],
     scrub_attribute: Callable[[str, str], str],
-    replace: Callable[[str], str],
+    leaf_for: Callable[[str], Leaf],
 ) -> str | None:
-    """An XML document (BXML) with its text, attributes and namespaces scrubbed (the text of
-    a ``<Conference>`` or ``<Tag>`` replaced whole), written from the scrubbed tree: comments
-    and processing instructions are dropped. Byte for byte the same when nothing changed and
-    nothing the tree does not show (a comment, an instruction, a namespace declaration) is
-    there; ``None`` if it is no XML (or declares entities: never expanded)."""
+    """An XML document with its text (each element's by ``leaf_for(root's local name)``,
+    the text between elements by ``scrub_text``), attributes and namespaces scrubbed,
+    written from the scrubbed tree: comments and processing instructions are dropped. Byte
+    for byte the same when nothing changed and nothing the tree does not show (a comment,
+    an instruction, a namespace declaration) is there; ``None`` if it is no XML (or declares
+    entities: never expanded)."""
     if DOCTYPE.search(text):
         return None
     try:
@@ -67,6 +84,7 @@ def _xml(
     prologue = declaration.group(0) if declaration else ""
     scrubbed_prologue = scrub_text(prologue)  # its encoding name is free text, for expat
     changed = scrubbed_prologue != prologue or bool(_UNSEEN.search(text, len(prologue)))
+    leaf = leaf_for(str(root.tag).rpartition("}")[2])
     for element in root.iter():
         for name, value in list(element.attrib.items()):
             new_name, scrubbed = _namespaced(name, scrub_text), scrub_attribute(name, value)
@@ -79,11 +97,11 @@ def _xml(
             new_tag = _namespaced(tag, scrub_text)
             changed |= new_tag != tag
             tag = element.tag = new_tag
-        whole = isinstance(tag, str) and tag.rpartition("}")[2] in _REPLACED_ELEMENTS
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
         for part in ("text", "tail"):
             value = getattr(element, part)
             if value and value.strip():
-                scrubbed = replace(value) if whole and part == "text" else scrub_text(value)
+                scrubbed = leaf(name, value) if name and part == "text" else scrub_text(value)
                 changed |= scrubbed != value
                 setattr(element, part, scrubbed)
     if not changed:

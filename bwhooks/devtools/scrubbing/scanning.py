@@ -72,6 +72,11 @@ class TextScanner:
             if SAFE_KEYS.get(key) is ID and isinstance(value, str) and ID.fullmatch(value):
                 self._names.ids.add(value)
 
+    def known_id(self, value: str) -> None:
+        """Remember ``value`` as an id Bandwidth generated (kept inside URLs and text too)."""
+        if ID.fullmatch(value):
+            self._names.ids.add(value)
+
     def phone(self, text: str) -> str:
         """A phone number's placeholder, written the way ``text`` is."""
         return written_like(text, self.placeholder("phone", text)[1:])
