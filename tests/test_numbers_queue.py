@@ -297,7 +297,9 @@ def test_a_dead_lettered_notification_is_listed_readably_and_requeued(app: Modul
     command = DeadLettersCommand("queue_app:queue", queue, payloads=True, out=out, err=err)
     assert command.run(handler="queue_app:numbers") == 0
     listed = out.getvalue()
-    assert "orderNotification (subscription_id=sub-q order_id=order-dead)" in listed
+    assert (
+        "orderNotification (subscription_id=sub-q order_type=portins order_id=order-dead" in listed
+    )
     assert "RuntimeError: a Numbers handler failing while asked to" in listed
     assert "<OrderId>order-dead</OrderId>" in listed  # --payloads: the XML, as text
     assert err.getvalue() == ""
