@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from support import PASSWORD, USER, free_port, http_request, uvicorn_serving
 
-from bwhooks import parse_xml
+from bwhooks import OrderNotificationEvent, parse_xml
 from bwhooks.devtools.demo import serving
 from bwhooks.testing import (
     FakeBandwidthApi,
@@ -319,3 +319,30 @@ def test_numbers_example_fetches_the_order_and_answers_port_outs(
     assert example.ready == {"+19195551234": order_id, "+19195551235": order_id}
     assert len(numbers_api.requests_to("GET", f"/orders/{order_id}")) == 1
     assert example.lost == ["+19195550100"]
+
+
+def test_numbers_subscribe_creates_the_subscriptions_notifications_then_carry(
+    load: Callable[[str], ModuleType],
+    numbers_api: FakeNumbersApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/numbers_subscribe.py against the fake Numbers API: one subscription per
+    order type, calling back with the receiver's credentials; a notification about an
+    order names its subscription, and the receiver of examples/numbers_app.py takes it."""
+    monkeypatch.setenv("BANDWIDTH_NUMBERS_API", numbers_api.url)
+    monkeypatch.setenv("BANDWIDTH_ACCOUNT_ID", numbers_api.account_id)
+    monkeypatch.setenv("BANDWIDTH_API_USER", numbers_api.username)
+    monkeypatch.setenv("BANDWIDTH_API_PASSWORD", numbers_api.password)
+    example = load("numbers_subscribe")
+    locations = example.subscribe("https://hooks.example.com/callbacks?a=1&b=<2>")
+    created = numbers_api.subscriptions
+    assert [f"{numbers_api.account_url}/subscriptions/{i}" for i in created] == locations
+    assert sorted(s.order_type or "" for s in created.values()) == sorted(example.ORDER_TYPES)
+    for subscription in created.values():
+        assert subscription.url == "https://hooks.example.com/callbacks?a=1&b=<2>"
+        assert (subscription.username, subscription.password) == (USER, PASSWORD)
+        assert subscription.expiry == example.EXPIRY
+    order_id = numbers_api.add_order("portins", "FOC")
+    event = parse_xml(numbers_api.notification(order_id))
+    assert isinstance(event, OrderNotificationEvent)
+    assert created[event.subscription_id or ""].order_type == "portins"
