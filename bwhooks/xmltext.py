@@ -97,4 +97,5 @@ def check_text(text: str) -> str:
 
 def _text(text: str) -> str:
     check_text(text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\r", "&#13;")  # a reader turns a bare CR into LF

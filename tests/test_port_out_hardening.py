@@ -208,3 +208,11 @@ def test_repr_leaves_out_the_subscribers_data() -> None:
     assert "2223331000" in shown
     for secret in ("9731", "acct-5521", "62025", "Jane Q Secret"):
         assert secret not in shown
+
+
+def test_the_pon_is_echoed_as_read_carriage_returns_included() -> None:
+    """XML readers turn a bare CR into LF: the answer writes it as a character reference."""
+    receiver = allowing([])
+    response = post(receiver, request("<PON>p&#13;1\tx</PON>", NUMBERS))
+    assert b"<PON>p&#13;1\tx</PON>" in response.body
+    assert parse_xml(response.body).raw["PON"] == "p\r1\tx"
