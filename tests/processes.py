@@ -187,6 +187,32 @@ def start_worker(
     return service
 
 
+class QueueStack:
+    """A test module's services: a redis-server (which a test may stop and start again)
+    and a worker of tests/queue_app.py; ``env`` points queue_app at them, its keys under
+    ``prefix``."""
+
+    def __init__(self, directory: Path, name: str, prefix: str) -> None:
+        from support import free_port  # the tests' helpers, beside this module
+
+        self.directory = directory
+        self.port = free_port()
+        self.env = {
+            "QUEUE_REDIS_URL": f"redis://127.0.0.1:{self.port}/0",
+            "QUEUE_PREFIX": prefix,
+            "QUEUE_SPOOL": str(directory / "spool.sqlite3"),
+        }
+        self.redis = start_redis(self.port, directory)
+        self.worker = start_worker(name, self.env, directory)
+
+    def restart_redis(self) -> None:
+        self.redis = start_redis(self.port, self.directory)
+
+    def stop(self) -> None:
+        self.worker.kill()
+        self.redis.kill()
+
+
 def start_gunicorn(port: int, env: Mapping[str, str], log_dir: Path, workers: int = 2) -> Service:
     """gunicorn serving ``queue_app:wsgi_app`` on 127.0.0.1:``port``."""
     service = start(

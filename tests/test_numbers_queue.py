@@ -17,8 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from processes import Service, imported, start_redis, start_worker
-from support import free_port
+from processes import QueueStack, imported
 
 from bwhooks import (
     AccountNotificationEvent,
@@ -53,36 +52,17 @@ def example(path: str) -> bytes:
     return (MORE / path).read_bytes()
 
 
-class Stack:
-    """This module's redis-server (which a test may stop and start again) and worker."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.env = {
-            "QUEUE_REDIS_URL": f"redis://127.0.0.1:{self.port}/0",
-            "QUEUE_PREFIX": "xml:",
-            "QUEUE_SPOOL": str(directory / "spool.sqlite3"),
-        }
-        self.redis: Service = start_redis(self.port, directory)
-        self.worker = start_worker("xml", self.env, directory)
-
-    def restart_redis(self) -> None:
-        self.redis = start_redis(self.port, self.directory)
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("numbers-queue"))
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueStack]:
+    stack = QueueStack(tmp_path_factory.mktemp("numbers-queue"), "xml", "xml:")
     try:
         yield stack
     finally:
-        stack.worker.kill()
-        stack.redis.kill()
+        stack.stop()
 
 
 @pytest.fixture(scope="module")
-def app(stack: Stack) -> ModuleType:
+def app(stack: QueueStack) -> ModuleType:
     return imported("queue_app", stack.env)
 
 
@@ -256,7 +236,7 @@ def test_a_version_1_envelope_of_the_previous_release_still_runs(app: ModuleType
 
 
 def test_a_notification_is_spooled_while_the_broker_is_down_then_run_once(
-    app: ModuleType, stack: Stack
+    app: ModuleType, stack: QueueStack
 ) -> None:
     body = order("SUBMITTED", order_id="order-spooled")
     key = idempotency_key(parse_xml(body))

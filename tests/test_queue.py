@@ -24,8 +24,8 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from processes import imported, start_redis, start_worker
-from support import EXAMPLES_V2, free_port, load_get_example, load_v2_example
+from processes import QueueStack, imported
+from support import EXAMPLES_V2, load_get_example, load_v2_example
 
 from bwhooks import (
     CallbackRequest,
@@ -51,36 +51,17 @@ HEADERS = {
 }
 
 
-class Stack:
-    """This module's services: Redis (which a test may stop and start again) and a worker."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.env = {
-            "QUEUE_REDIS_URL": f"redis://127.0.0.1:{self.port}/0",
-            "QUEUE_PREFIX": "wiring:",
-            "QUEUE_SPOOL": str(directory / "spool.sqlite3"),
-        }
-        self.redis = start_redis(self.port, directory)
-        self.worker = start_worker("wiring", self.env, directory)
-
-    def restart_redis(self) -> None:
-        self.redis = start_redis(self.port, self.directory)
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("queue"))
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueStack]:
+    stack = QueueStack(tmp_path_factory.mktemp("queue"), "wiring", "wiring:")
     try:
         yield stack
     finally:
-        stack.worker.kill()
-        stack.redis.kill()
+        stack.stop()
 
 
 @pytest.fixture(scope="module")
-def app(stack: Stack) -> ModuleType:
+def app(stack: QueueStack) -> ModuleType:
     """tests/queue_app.py, imported with this module's environment."""
     return imported("queue_app", stack.env)
 
@@ -201,7 +182,7 @@ def test_a_failing_handler_is_retried_then_dead_lettered(
 
 
 def test_broker_down_messaging_is_refused_voice_is_spooled_then_published(
-    app: ModuleType, stack: Stack
+    app: ModuleType, stack: QueueStack
 ) -> None:
     messaging = fake_payload("message-delivered")
     voice = fake_payload("v2:disconnect")
@@ -390,7 +371,7 @@ def test_celery_settings_for_rabbitmq_confirm_publishes() -> None:
     ],
 )
 def test_every_key_a_queue_writes_is_under_one_prefix(
-    stack: Stack, options: dict[str, Any], prefix: str
+    stack: QueueStack, options: dict[str, Any], prefix: str
 ) -> None:
     """A CeleryQueue on a real Redis: the default queue's keys are ``{bwhooks}:...`` (never
     ``{bwhooks:bwhooks}:...``), a named queue's ``{bwhooks:<name>}:...`` (by default the
@@ -667,7 +648,7 @@ def test_a_message_that_is_no_object_is_dead_lettered(app: ModuleType, message: 
         assert letter.envelope == {"data": TOO_DEEP_NOTE if nests_deeper(message) else message}
 
 
-def test_the_start_up_self_check(stack: Stack) -> None:
+def test_the_start_up_self_check(stack: QueueStack) -> None:
     from celery import Celery
 
     from bwhooks.queue.celery import CeleryQueue
@@ -685,7 +666,7 @@ def test_the_start_up_self_check(stack: Stack) -> None:
     assert queue.check("prefork") == []
 
 
-def test_the_wiring_worker_started_without_warnings(stack: Stack) -> None:
+def test_the_wiring_worker_started_without_warnings(stack: QueueStack) -> None:
     text = stack.worker.text()
     assert "bwhooks queue" not in text, text
 
