@@ -208,3 +208,20 @@ def test_listen_prints_a_numbers_event_by_its_order_or_pon_never_the_subscribers
         "portOutValidation", pon="PON-9", pin="4242", zip_code="27606", subscriber_name="Zed"
     )
     assert describe(port_out).split() == ["PortOutValidationEvent", "pon='PON-9'"]
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ('<?xml version="1.0" encoding="ISO-8859-1"?><N>Café</N>'.encode("latin-1"), "Café"),
+        ('<?xml version="1.0"?><N>Café</N>'.encode("utf-16"), "Café"),  # a BOM says it
+        ('<?xml version="1.0"?><N>Café</N>'.encode(), "Café"),
+        (b'{"text": "Caf\xc3\xa9"}', "Café"),
+        (b'<?xml version="1.0" encoding="zlib"?><N>Caf\xc3\xa9</N>', "Café"),  # no text codec
+        (b'<?xml version="1.0" encoding="no-such"?><N>Caf\xc3\xa9</N>', "Café"),
+    ],
+)
+def test_the_page_shows_a_body_in_its_declared_encoding(body: bytes, shown: str) -> None:
+    from bwhooks.devtools.inspector import body_text
+
+    assert shown in body_text(body)

@@ -18,6 +18,7 @@ in it is a Python literal written by :func:`ascii`, never text pasted into code.
 
 from __future__ import annotations
 
+import codecs
 import http.client
 import json
 import re
@@ -50,8 +51,35 @@ _TEST_ROUTE = re.compile(r"/api/deliveries/([0-9]{1,18})/test")
 _LARGEST_ID = 2**63 - 1  # SQLite's INTEGER
 
 
+# An XML declaration's encoding (one an ASCII-compatible document can declare).
+_DECLARED = re.compile(
+    rb"""\A\s*<\?xml[^>]{0,200}?\bencoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']"""
+)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def body_text(body: bytes) -> str:
+    """A body as text for the page: by its byte order mark, or its XML declaration's
+    encoding (a Latin-1 or UTF-16 notification shown as sent), else UTF-8; what cannot be
+    decoded is replaced."""
+    encoding = next((codec for bom, codec in _BOMS if body.startswith(bom)), None)
+    if encoding is None:
+        declared = _DECLARED.match(body)
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        return body.decode(encoding, "replace")  # text encodings only: never a zlib or rot13
+    except (LookupError, ValueError):
+        return body.decode("utf-8", "replace")
+
+
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    """A recorded delivery as the page reads it (bodies as text, invalid UTF-8 replaced)."""
+    """A recorded delivery as the page reads it (bodies as text: :func:`body_text`)."""
     return {
         "id": delivery.id,
         "received_at": delivery.received_at.isoformat(),
@@ -60,12 +88,12 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "path": delivery.path,
         "query": delivery.query,
         "headers": delivery.headers,
-        "body": delivery.body.decode("utf-8", "replace"),
+        "body": body_text(delivery.body),
         "events": delivery.events,
         "refused": delivery.refused,
         "status": delivery.status,
         "response_headers": delivery.response_headers,
-        "response_body": delivery.response_body.decode("utf-8", "replace"),
+        "response_body": body_text(delivery.response_body),
         "duration_ms": round(delivery.duration_ms, 3),
         "challenge_id": delivery.challenge_id,
         "replay_of": delivery.replay_of,
