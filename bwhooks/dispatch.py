@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from bwhooks.answers import OK, RETRY_LATER, Rules, answering, conflict, error, failure
-from bwhooks.duplicates import found, key_of, release, settle
+from bwhooks.duplicates import found, key_of, release, settle, store_failed
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families
 from bwhooks.http import CallbackRequest, CallbackResponse
@@ -311,14 +311,14 @@ class Dispatcher:
             claimed: tuple[IdempotencyStore, str] | None = None  # the store, the event's key
             if store is not None:
                 key = key_of(event)
-                claimed = (store, key)
-                early = found(event, _stored((yield _STORE, partial(store.claim, key))), notes)
-                if early is RETRY_LATER:  # still being handled: its family may answer instead
-                    early = self._failed(event, early, notes)
-                if early is not None:
-                    duplicates += 1
-                    if len(events) == 1 or not 200 <= early.status < 300:
-                        yield early, True
+                outcome = yield _STORE, partial(store.claim, key)
+                claimed = (store, key) if outcome[0] else None
+                decided = _claim_decides(event, outcome, notes, self._failed)
+                if decided is not None:
+                    early, duplicate = decided
+                    duplicates += duplicate
+                    if not duplicate or len(events) == 1 or not 200 <= early.status < 300:
+                        yield early, duplicate
                         return
                     continue  # handled before: the retried delivery skips it
             answer: tuple[Registration, Any] | None = None
@@ -343,8 +343,8 @@ class Dispatcher:
                 raise
             if response is None:
                 response = self._settled(event, answer, notes)
-            if claimed is not None:
-                _stored((yield _STORE, settle(*claimed, response)))
+            if claimed is not None:  # a store that fails now leaves the answer as it is
+                _noted(event, (yield _STORE, settle(*claimed, response)), notes)
             if not 200 <= response.status < 300:
                 yield response, False
                 return
@@ -370,12 +370,31 @@ class Dispatcher:
         return registrations
 
 
-def _stored(outcome: _Outcome) -> Any:
-    """The result of a store call, or its exception raised (the store is unreachable: the
-    server answers ``500``)."""
+def _claim_decides(
+    event: Event,
+    outcome: _Outcome,
+    notes: list[Note],
+    failed: Callable[[Event, CallbackResponse, list[Note]], CallbackResponse],
+) -> tuple[CallbackResponse, bool] | None:
+    """What the claim of ``event`` (the store call's outcome) decides: ``None`` to run its
+    handlers, else its answer and whether it is a duplicate's (handled before, or still
+    being handled: then its family may answer instead of the ``409``). A store that
+    failed lets an event Bandwidth never delivers again run without a claim; any other
+    gets a failure's answer (``failed``: its family's)."""
     if not outcome[0]:
-        raise outcome[1]
-    return outcome[1]
+        if store_failed(event, outcome[1], notes, claiming=True):
+            return None
+        return failed(event, error("idempotency store unavailable"), notes), False
+    early = found(event, outcome[1], notes)
+    if early is RETRY_LATER:
+        early = failed(event, early, notes)
+    return None if early is None else (early, True)
+
+
+def _noted(event: Event, outcome: _Outcome, notes: list[Note]) -> None:
+    """Note a store call that failed once ``event`` was handled (its answer stands)."""
+    if not outcome[0]:
+        store_failed(event, outcome[1], notes, claiming=False)
 
 
 def _awaitable(result: Any) -> bool:

@@ -17,7 +17,7 @@ from bwhooks.notes import Fact, Note
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import Claimed, IdempotencyStore
 
-__all__ = ["found", "key_of", "release", "settle"]
+__all__ = ["found", "key_of", "release", "settle", "store_failed"]
 
 
 def key_of(event: Event) -> str:
@@ -54,3 +54,20 @@ def release(store: IdempotencyStore, key: str) -> None:
     """Release a claim whose delivery was interrupted (cancelled, ...): the retry must run
     the handlers."""
     store.release(key)
+
+
+def store_failed(event: Event, error: BaseException, notes: list[Note], *, claiming: bool) -> bool:
+    """Note that the store failed on ``event`` (``claiming``: its claim, else settling its
+    answer); whether its handlers run all the same, without a claim: yes for an event
+    Bandwidth never delivers again (a refusal would lose it), else it is not handled and
+    its answer is a failure's (its family's, a ``500`` by default)."""
+    reason = f"{type(error).__name__}: {error}"
+    if not claiming:
+        notes.append(Note(Fact.STORE_FAILED, event, "its answer is sent all the same", reason))
+        return True
+    if not event.RETRIED_AFTER_FAILURE:
+        what = "handled without it (Bandwidth never delivers it again): a copy may run twice"
+        notes.append(Note(Fact.STORE_FAILED, event, what, reason))
+        return True
+    notes.append(Note(Fact.STORE_FAILED, event, "not handled: Bandwidth delivers it again", reason))
+    return False

@@ -56,27 +56,25 @@ def _numbers_key(event: Any, numbers: Any) -> str:
     """The key of a Numbers webhook (see the numbers guide): what names the change it
     notifies, never a PIN, account number or subscriber name in clear.
 
-    - an order notification: ``orderNotification:<OrderId>:`` and a digest of its order
-      type, ``OrderId``, ``Status``, ``LastModifiedDate`` and ``Note`` (a new status, a new
-      modification or a new note is a new key; the subscription that sent it is not part
-      of it); one without ``OrderId``, or with none of the others, by the body's digest;
-    - an account notification: its ``EventType`` and a digest of it, the subscription and
-      the impacted numbers;
+    - an order or account notification: ``orderNotification:<OrderId>:`` (or its
+      ``EventType``) and a digest of all it holds but its ``SubscriptionId``: two
+      subscriptions telling one change share it, and any other content is a new key (a
+      status told twice with a moved FOC date or more numbers; Bandwidth never sends a
+      notification again, so a key shared by two changes would lose one);
     - a port-out validation request: ``portOutValidation:<PON>:`` and the request's digest;
     - an unknown document: its root element and the body's digest.
 
     Sender-controlled text is in clear only when it is short and plain
     (``[A-Za-z0-9._-]``, at most 64 characters); otherwise by its digest.
     """
-    if isinstance(event, numbers.OrderNotificationEvent):
-        changed = (event.status, event.last_modified, event.note)
-        if event.order_id is not None and any(part is not None for part in changed):
-            parts = (event.order_type, event.order_id, *changed)
-            return f"{event.event_type}:{_label(event.order_id)}:{_digest(parts)}"
-        return f"{event.event_type}:{_digest(_document(event))}"
-    if isinstance(event, numbers.AccountNotificationEvent):
-        about = (event.event_type, event.subscription_id, sorted(event.impacted_numbers))
-        return f"{_label(event.event_type)}:{_digest(about)}"
+    if isinstance(event, numbers.NotificationEvent):
+        told = _document(event)
+        told.pop("SubscriptionId", None)
+        if isinstance(event, numbers.AccountNotificationEvent):
+            told["ImpactedTelephoneNumbers"] = sorted(event.impacted_numbers)  # any order
+            return f"{_label(event.event_type)}:{_digest(told)}"
+        order = "" if event.order_id is None else f"{_label(event.order_id)}:"
+        return f"{event.event_type}:{order}{_digest(told)}"
     if isinstance(event, numbers.PortOutValidationEvent):
         pon = "" if event.pon is None else _label(event.pon)
         return f"{event.event_type}:{pon}:{_digest(_document(event))}"

@@ -37,6 +37,7 @@ class Fact(enum.Enum):
     FAILED = "failed"  # a handler raised
     DUPLICATE_ANSWERED = "duplicate answered"  # handled before: its answer again
     DUPLICATE_IN_FLIGHT = "duplicate in flight"  # still being handled: retry asked
+    STORE_FAILED = "store failed"  # the idempotency store could not be reached
 
 
 @attrs.frozen

@@ -40,6 +40,9 @@ _PRIVATE = frozenset(
         "Note",  # a note a person added to a Numbers order
     }
 )
+# Free text that may name a number (``5005: The telephone number 9195550199 is ...``): its
+# phone numbers keep their last 4 digits.
+_WORDS = frozenset({"Message", "Description", "description"})
 # Beside its ids, what names a Numbers order in a log line (only with an ``order_type``).
 _ORDER_NAMES = ("order_type", "status")
 
@@ -62,9 +65,9 @@ class Outcome:
 
 
 def mask_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A payload fit for DEBUG logs: phone numbers keep their last 4 digits (in lists too),
-    message text, digits, locations and SIP user data only their length; ids, states and
-    times are kept."""
+    """A payload fit for DEBUG logs: phone numbers keep their last 4 digits (in lists, and
+    in a Numbers ``Message`` or an error's ``description`` too), message text, digits,
+    locations and SIP user data only their length; ids, states and times are kept."""
     return {key: _masked(key, value) for key, value in payload.items()}
 
 
@@ -72,7 +75,9 @@ def _masked(key: str, value: Any) -> Any:
     if key in _PRIVATE and isinstance(value, str):
         return f"<{len(value)} chars>"
     if isinstance(value, str) and _PHONE.fullmatch(value):
-        return value[:-4].translate(_STARS) + value[-4:]
+        return _stars(value)
+    if key in _WORDS and isinstance(value, str):
+        return _PHONE.sub(lambda number: _stars(number.group()), value)
     if isinstance(value, Mapping):
         return mask_payload(value)
     if isinstance(value, list | tuple):
@@ -81,6 +86,11 @@ def _masked(key: str, value: Any) -> Any:
 
 
 _STARS = str.maketrans("0123456789", "**********")
+
+
+def _stars(number: str) -> str:
+    """A phone number with all but its last 4 digits starred."""
+    return number[:-4].translate(_STARS) + number[-4:]
 
 
 class Observer:
@@ -240,6 +250,11 @@ _TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
         logging.INFO,
         "duplicate %s event (%s) while the first is handled: retry asked",
         ("type", "ids"),
+    ),
+    Fact.STORE_FAILED: (
+        logging.ERROR,
+        "the idempotency store failed on the %s event (%s): %s; %s",
+        ("type", "ids", "detail", "handler"),
     ),
 }
 

@@ -17,6 +17,8 @@ import attrs
 import pytest
 from test_export import recorded
 
+from bwhooks import BasicAuth, CallbackRequest, Receiver
+from bwhooks.auth import basic_authorization
 from bwhooks.decoding.documents import parse_xml
 from bwhooks.devtools.fixtures import load_fixture, write_fixtures
 from bwhooks.devtools.recording import Delivery, Recorder
@@ -276,3 +278,35 @@ def test_exported_xml_fixtures_pass_bw_replay_against_the_app(tmp_path: Path) ->
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "3 passed" in ran.stdout
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY n "Rosalind Ashcombe">]>'
+        b"<PortOutValidationRequest><PON>p-1</PON><SubscriberName>&n;</SubscriberName>"
+        b"</PortOutValidationRequest>",
+        b"<PortOutValidationRequest><PON>p-1</PON><Pin>4321</Pin>"
+        b"<SubscriberName>Percival & Thornbury</SubscriberName>"  # an unescaped &
+        b"<AccountNumber>AC5566</AccountNumber><Note_9195554455/>"
+        b"</PortOutValidationRequest>",
+    ],
+    ids=["a DTD", "not well-formed"],
+)
+def test_a_refused_xml_body_is_exported_masked_and_refused_the_same_way(
+    body: bytes, tmp_path: Path
+) -> None:
+    """A body the receiver refuses cannot be scrubbed element by element: every word the
+    sender wrote is masked, the markup kept, so the fixture is refused for the same
+    reason at the same position, with nothing of the subscriber in it."""
+    receiver = Receiver(auth=BasicAuth(("user", "password")))
+    headers = {"Content-Type": XML, "Authorization": basic_authorization("user", "password")}
+    refused = receiver.handle(CallbackRequest("POST", "/callbacks", headers, body))
+    assert refused.status == 400
+    (fixture,) = exported(tmp_path, [numbers_delivery(body)])
+    for secret in (b"Rosalind", b"Ashcombe", b"Percival", b"Thornbury", b"AC5566", b"4321"):
+        assert secret not in fixture.body
+    assert b"9195554455" not in fixture.body
+    assert len(fixture.body) == len(body)
+    again = receiver.handle(CallbackRequest("POST", "/callbacks", headers, fixture.body))
+    assert (again.status, again.body) == (refused.status, refused.body)

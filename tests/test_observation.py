@@ -197,11 +197,12 @@ class UnreachableOnRelease(MemoryStore):
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-def test_a_failure_is_told_even_when_dispatch_raises_afterwards(
+def test_a_failure_is_told_and_so_is_a_store_that_fails_afterwards(
     asynchronous: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The handler failed, then the store could not release its claim: dispatch raises (the
-    server answers 500), and the report still tells the failure, with no outcome."""
+    """The handler failed, then the store could not release its claim: the failure's
+    answer stands (the server never answers a 500 of its own), and the report tells both,
+    with the outcome."""
     outcomes: list[Outcome] = []
     receiver = Receiver(
         auth=BasicAuth((USER, PASSWORD)),
@@ -214,14 +215,16 @@ def test_a_failure_is_told_even_when_dispatch_raises_afterwards(
         raise RuntimeError("the CRM is down")
 
     sent = request(body(call_id="c-lost"))
-    with caplog.at_level(logging.INFO, logger="bwhooks"), pytest.raises(ConnectionError):
-        asyncio.run(receiver.handle_async(sent)) if asynchronous else receiver.handle(sent)
-    (record,) = [r for r in caplog.records if r.name == "bwhooks.receiver"]
-    assert record.levelno == logging.ERROR
-    assert "failed on answer event (call_id=c-lost" in record.getMessage()
-    assert record.exc_info is not None
-    assert "the CRM is down" in str(record.exc_info[1])
-    assert outcomes == []
+    with caplog.at_level(logging.INFO, logger="bwhooks"):
+        answer = asyncio.run(receiver.handle_async(sent)) if asynchronous else receiver.handle(sent)
+    assert answer.status == 500
+    failed, store = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "failed on answer event (call_id=c-lost" in failed.getMessage()
+    assert failed.exc_info is not None
+    assert "the CRM is down" in str(failed.exc_info[1])
+    assert "idempotency store failed on the answer event (call_id=c-lost" in store.getMessage()
+    assert "ConnectionError: the store is unreachable" in store.getMessage()
+    assert [outcome.status for outcome in outcomes] == [500]
 
 
 def test_a_refusal_before_dispatch_is_one_outcome() -> None:

@@ -109,3 +109,20 @@ def test_a_value_that_would_forge_a_log_line_is_escaped(caplog: pytest.LogCaptur
     assert "status='COMPLETE\\nINFO forged'" in outcome.ids
     assert not [line for line in lines if line.startswith("INFO forged")]
     assert all("\n" not in line for line in lines)
+
+
+def test_a_number_inside_a_message_keeps_only_its_last_four_digits_at_debug() -> None:
+    from bwhooks.observe import mask_payload
+
+    masked = mask_payload(
+        {
+            "Message": "5005: The telephone number 9195550199 is unavailable (+19195550100)",
+            "Status": "FAILED",
+            "LastModifiedDate": "2024-05-02T18:03:11.120Z",
+        }
+    )
+    assert masked["Message"] == (
+        "5005: The telephone number ******0199 is unavailable (+*******0100)"
+    )
+    assert masked["Status"] == "FAILED"
+    assert masked["LastModifiedDate"] == "2024-05-02T18:03:11.120Z"

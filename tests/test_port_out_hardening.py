@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import pytest
 from support import AUTH
 
 from bwhooks import (
+    AcceptableValues,
     BasicAuth,
     CallbackRequest,
     CallbackResponse,
     OrderNotificationEvent,
     PortOutAnswer,
+    PortOutError,
     PortOutValidationEvent,
     Receiver,
     parse_xml,
@@ -54,6 +57,11 @@ PARTLY_READABLE = {
 }
 
 
+def stored(store: bool) -> dict[str, object]:
+    """A receiver's options: a store of its own (its deliveries go through the claims)."""
+    return {"idempotency": MemoryStore()} if store else {}
+
+
 def post(receiver: Receiver, body: bytes) -> CallbackResponse:
     return receiver.handle(CallbackRequest("POST", "/callbacks", HEADERS, body))
 
@@ -69,9 +77,10 @@ def allowing(seen: list[PortOutValidationEvent], **options: object) -> Receiver:
     return receiver
 
 
+@pytest.mark.parametrize("store", [False, True], ids=["directly", "with a store"])
 @pytest.mark.parametrize("case", sorted(PARTLY_READABLE))
 def test_a_request_not_read_whole_never_reaches_a_handler(
-    case: str, caplog: pytest.LogCaptureFixture
+    case: str, store: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[PortOutValidationEvent] = []
     body = PARTLY_READABLE[case]
@@ -79,7 +88,7 @@ def test_a_request_not_read_whole_never_reaches_a_handler(
     assert isinstance(event, PortOutValidationEvent)
     assert event.unread()
     with caplog.at_level(logging.ERROR, "bwhooks"):
-        response = post(allowing(seen), body)
+        response = post(allowing(seen, **stored(store)), body)
     answer = parse_xml(response.body).raw
     assert (response.status, answer["Portable"], answer["PON"]) == (200, "false", "p-1")
     assert answer["Errors"]["Error"]["Code"] == "7598"
@@ -88,7 +97,7 @@ def test_a_request_not_read_whole_never_reaches_a_handler(
         r.getMessage() for r in caplog.records if "could not be read whole" in r.getMessage()
     ]
     assert "pon=p-1" in told
-    approving = allowing(seen, port_out_fallback="approve")
+    approving = allowing(seen, port_out_fallback="approve", **stored(store))
     assert parse_xml(post(approving, body).body).raw["Portable"] == "true"  # as chosen
     assert seen == []
 
@@ -216,3 +225,29 @@ def test_the_pon_is_echoed_as_read_carriage_returns_included() -> None:
     response = post(receiver, request("<PON>p&#13;1\tx</PON>", NUMBERS))
     assert b"<PON>p&#13;1\tx</PON>" in response.body
     assert parse_xml(response.body).raw["PON"] == "p\r1\tx"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: PortOutAnswer.deny((7513, "PIN\x0cinvalid")),
+        lambda: PortOutAnswer.deny(
+            PortOutError.PIN_INVALID, acceptable=AcceptableValues(subscriber_name="ACME\x1bCorp")
+        ),
+        lambda: PortOutAnswer.deny(
+            PortOutError.PIN_INVALID, acceptable=AcceptableValues(telephone_numbers=["1\ud800"])
+        ),
+    ],
+)
+def test_an_answer_xml_cannot_carry_fails_in_the_handler_and_gets_the_fallback(
+    build: Callable[[], PortOutAnswer],
+) -> None:
+    """Refused where it is built: the handler fails, so the fallback answers, never a 500
+    (which would approve the port-out) when the answer is written."""
+    with pytest.raises(ValueError, match="cannot be written in an XML document"):
+        build()
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)))
+    receiver.on(PortOutValidationEvent)(lambda event: build())
+    response = post(receiver, WHOLE)
+    assert response.status == 200
+    assert parse_xml(response.body).raw["Errors"]["Error"]["Code"] == "7598"

@@ -92,6 +92,16 @@ def silent() -> Iterator[Silent]:
         server.close()
 
 
+@pytest.fixture
+def drained() -> Iterator[list[CeleryQueue]]:
+    """The queues a test spools into: their drainer threads stopped when it ends (a
+    drainer left running keeps logging its broker's failures into later tests)."""
+    queues: list[CeleryQueue] = []
+    yield queues
+    for queue in queues:
+        queue.publisher.drainer.stop()
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     port = free_port()
@@ -156,7 +166,7 @@ STORES: dict[str, Callable[[Silent, redis.Redis], Any]] = {
 
 @pytest.mark.parametrize("claims", list(STORES))
 def test_a_broker_that_never_answers_gets_every_callback_answered_within_the_deadline(
-    silent: Silent, store: redis.Redis, tmp_path: Path, claims: str
+    silent: Silent, store: redis.Redis, tmp_path: Path, claims: str, drained: list[CeleryQueue]
 ) -> None:
     """24 concurrent callbacks, half voice (not retried by Bandwidth: spooled, 2xx), half
     messaging (retried: 500), all answered within ``publish_timeout`` and some slack,
@@ -172,6 +182,7 @@ def test_a_broker_that_never_answers_gets_every_callback_answered_within_the_dea
         spool=tmp_path / "spool.sqlite3",
         publish_timeout=DEADLINE,
     )
+    drained.append(queue)
     receiver = Receiver(auth=BasicAuth(CREDENTIALS))
     receiver.on(VoiceEvent, queue=queue)(queued_voice)
     receiver.on(MessagingEvent, queue=queue)(queued_messaging)
@@ -436,7 +447,7 @@ def test_a_claims_client_without_socket_timeout_is_warned_about(
 
 
 def test_callbacks_after_a_publish_ran_out_of_time_are_answered_at_once(
-    silent: Silent, store: redis.Redis, tmp_path: Path
+    silent: Silent, store: redis.Redis, tmp_path: Path, drained: list[CeleryQueue]
 ) -> None:
     """A server that answers one request at a time (werkzeug's, unthreaded) and a broker
     that never answers: twelve callbacks one after the other. The first waits
@@ -450,6 +461,7 @@ def test_callbacks_after_a_publish_ran_out_of_time_are_answered_at_once(
     queue = CeleryQueue(
         celery_app, name=name, redis=store, spool=tmp_path / "s.sqlite3", publish_timeout=DEADLINE
     )
+    drained.append(queue)
     receiver = Receiver(auth=BasicAuth(CREDENTIALS))
     receiver.on(VoiceEvent, queue=queue)(queued_voice)
     receiver.on(MessagingEvent, queue=queue)(queued_messaging)

@@ -586,14 +586,19 @@ def test_the_challenge_and_a_retry_later_are_no_refusals_each_has_its_info_line(
     ):
         port = int(base_url.rsplit(":", 1)[1])
         challenged = _exchange(port, _raw(POST.replace(f"Authorization: {AUTH}\r\n", "")))
-        first = list(caplog.records)
+        first = [r for r in caplog.records if _receivers(r)]
         retry = _exchange(port, _raw(POST))
     assert challenged[0] == 401
     assert retry[0] == 409
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # the receiver's records: a spool drainer another test left running may log beside it
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and _receivers(r)]
     assert [r.getMessage().split(": ", 1)[1] for r in first] == ["401 challenged in 0.00 ms"]
     asked = [
         r.getMessage() for r in caplog.records if "asked for a later delivery" in r.getMessage()
     ]
     assert len(asked) == 1
     assert asked[0].endswith(": the CRM is down")
+
+
+def _receivers(record: logging.LogRecord) -> bool:
+    return record.name == "bwhooks.receiver"

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from bwhooks.xmltext import document
+from bwhooks.xmltext import check_text, document
 
 __all__ = ["AcceptableValues", "PortOutAnswer", "PortOutError", "PortOutFallback"]
 
@@ -72,12 +72,20 @@ class PortOutFallback(enum.Enum):
 
 
 def _numbers(value: Iterable[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    numbers = (value,) if isinstance(value, str) else tuple(value)
+    for number in numbers:
+        _text(number)
+    return numbers
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    """``value`` when an answer can carry it (``None`` or text XML can carry): refused
+    where the answer is built, in the handler, never when it is sent (a ``5xx`` then
+    would approve the port-out)."""
+    if value is None:
         return value
+    if isinstance(value, str):
+        return check_text(value)
     raise TypeError(f"expected a string, not {type(value).__name__}")
 
 
@@ -125,6 +133,7 @@ def _error(spec: Any) -> tuple[PortOutError, str]:
         code, description = spec, None
     if isinstance(code, bool) or not isinstance(code, int):
         raise ValueError(f"a port-out error code is an integer, not {code!r}")
+    _text(description)
     try:
         error = PortOutError(code)
     except ValueError:

@@ -20,7 +20,13 @@ from bwhooks.devtools.scrubbing.patterns import PHONE_FULL
 from bwhooks.devtools.scrubbing.scanning import TextScanner
 from bwhooks.devtools.scrubbing.shapes import ENUM, ID
 
-__all__ = ["ANSWER_ROOTS", "KEPT_ELEMENTS", "SUBSCRIBER_ELEMENTS", "NumbersText"]
+__all__ = [
+    "ANSWER_ROOTS",
+    "KEPT_ELEMENTS",
+    "SUBSCRIBER_ELEMENTS",
+    "NumbersText",
+    "masked_markup",
+]
 
 #: The root elements of the answers scrubbed element by element.
 ANSWER_ROOTS = frozenset({"PortOutValidationResponse"})
@@ -69,3 +75,37 @@ class NumbersText:
         if strict or name in SUBSCRIBER_ELEMENTS or shape is not None:
             return text.replacement(value)
         return text.text(value)
+
+
+_DECLARED = re.compile(r"\A\s*<\?xml[^>]{0,200}\?>")
+_WORD = re.compile(r"[^\W_]+")
+#: The words of markup kept as they are in a body masked by :func:`masked_markup`.
+_MARKUP_WORDS = frozenset(
+    {
+        *KEPT_ELEMENTS,
+        *SUBSCRIBER_ELEMENTS,
+        *_WORDS,
+        *("Notification", "PortOutValidationRequest", "PortOutValidationResponse"),
+        *("TelephoneNumbers", "TelephoneNumber", "CompletedTelephoneNumbers"),
+        *("ImpactedTelephoneNumbers", "CustomerOrderId", "Note", "Errors", "Error"),
+        *("AcceptableValues", "DOCTYPE", "ENTITY", "SYSTEM", "PUBLIC", "CDATA", "xml"),
+    }
+)
+
+
+def masked_markup(text: str) -> str:
+    """A body that looks like XML but cannot be read as a safe document (refused: a DTD,
+    an unescaped ``&``...), with every word but the known markup's masked, letter by
+    letter (``x``) and digit by digit (``0``): what the sender wrote (names, numbers,
+    entity values) is gone, while the markup, the lengths and the punctuation stay, so
+    the fixture is refused for the same reason at the same position."""
+    declared = _DECLARED.match(text)
+    head, rest = (text[: declared.end()], text[declared.end() :]) if declared else ("", text)
+
+    def mask(word: re.Match[str]) -> str:
+        found = word.group()
+        if found in _MARKUP_WORDS:
+            return found
+        return "".join("0" if c.isdigit() else "x" for c in found)
+
+    return head + _WORD.sub(mask, rest)

@@ -12,6 +12,7 @@ from urllib.parse import quote, quote_plus
 from bwhooks.devtools.recording import Delivery
 from bwhooks.devtools.scrubbing.bodies import declared_charset, decoded, media_type
 from bwhooks.devtools.scrubbing.bxml import BxmlScrubber
+from bwhooks.devtools.scrubbing.numbers import masked_markup
 from bwhooks.devtools.scrubbing.placeholders import Placeholders
 from bwhooks.devtools.scrubbing.tree import TreeWalk
 from bwhooks.testing.recorded import Fixture
@@ -137,6 +138,8 @@ class Scrubber:
                 document = self._bxml.document(text, strict=strict)
                 if document is not None:
                     return document
+                if strict:  # markup a receiver refuses: its words could be anyone's
+                    return masked_markup(text)
         except RecursionError:  # nesting deeper than a scrub can follow: scrubbed as text
             pass
         return self._text.strict_text(text) if strict else self._text.text(text)
