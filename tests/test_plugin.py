@@ -102,7 +102,8 @@ def test_marker_is_registered_and_the_plugin_is_inert(pytester: pytest.Pytester)
     markers = pytester.runpytest("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.bwhooks(path=*"])
     fixtures = pytester.runpytest("--fixtures")
-    fixtures.stdout.fnmatch_lines(["bw_fake*", "bw_client*", "bandwidth_api*"])
+    for fixture in ("bw_fake", "bw_client", "bandwidth_api", "bandwidth_api_v2", "numbers_api"):
+        fixtures.stdout.fnmatch_lines([f"{fixture} -- *"])  # each listed, in any order
 
 
 def test_plugin_imports_pytest_httpserver_only_when_used() -> None:

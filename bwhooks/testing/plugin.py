@@ -21,7 +21,7 @@ The ``bwhooks`` marker sets the ``bw_client`` path: ``@pytest.mark.bwhooks(path=
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -71,67 +71,62 @@ def bw_client(
     return CallbackClient(bwhooks_app, bwhooks_credentials, path)
 
 
-@pytest.fixture(scope="session")
-def bwhooks_api_server() -> Iterator[Any]:
-    """The local HTTP server (pytest-httpserver's) behind ``bandwidth_api``, one per session."""
-    from pytest_httpserver import HTTPServer  # only when a test uses bandwidth_api
+def _local_server() -> Iterator[Any]:
+    """A local HTTP server (pytest-httpserver's), imported only when a fixture needs one."""
+    from pytest_httpserver import HTTPServer
 
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     yield server
     server.clear()
     server.stop()
+
+
+_Api = TypeVar("_Api", FakeBandwidthApi, FakeBandwidthApiV2, FakeNumbersApi)
+
+
+def _serving(server: Any, make: Callable[[str], _Api]) -> Iterator[_Api]:
+    """A fake API ``make(base URL)`` answering every request ``server`` gets, for one test."""
+    import re
+
+    server.clear()
+    api = make(server.url_for("/").rstrip("/"))
+    server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
+    yield api
+    server.clear()
+
+
+@pytest.fixture(scope="session")
+def bwhooks_api_server() -> Iterator[Any]:
+    """The local HTTP server (pytest-httpserver's) behind ``bandwidth_api``, one per session."""
+    yield from _local_server()
 
 
 @pytest.fixture
 def bandwidth_api_v2(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApiV2]:
     """A fake of Bandwidth's v2 REST APIs (Messaging v2, Voice v2, OAuth2), fresh for each
     test; configure bandwidth-sdk with ``.sdk_configuration()``, or your client with ``.url``."""
-    import re
-
-    bwhooks_api_server.clear()
-    api = FakeBandwidthApiV2(bwhooks_api_server.url_for("/").rstrip("/"))
-    bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
-    yield api
-    bwhooks_api_server.clear()
+    yield from _serving(bwhooks_api_server, FakeBandwidthApiV2)
 
 
 @pytest.fixture
 def bandwidth_api(bwhooks_api_server: Any) -> Iterator[FakeBandwidthApi]:
     """A fake Bandwidth REST API, fresh for each test; point your code at ``.url``."""
-    import re
-
-    bwhooks_api_server.clear()
-    api = FakeBandwidthApi(bwhooks_api_server.url_for("/").rstrip("/"))
-    bwhooks_api_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
-    yield api
-    bwhooks_api_server.clear()
+    yield from _serving(bwhooks_api_server, FakeBandwidthApi)
 
 
 @pytest.fixture(scope="session")
 def bwhooks_numbers_server() -> Iterator[Any]:
     """The local HTTP server behind ``numbers_api`` (its own: ``numbers_api`` and
     ``bandwidth_api_v2`` can serve one test together), one per session."""
-    from pytest_httpserver import HTTPServer  # only when a test uses numbers_api
-
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    yield from _local_server()
 
 
 @pytest.fixture
 def numbers_api(bwhooks_numbers_server: Any) -> Iterator[FakeNumbersApi]:
     """A fake of Bandwidth's Numbers (Dashboard) API, fresh for each test; point your
     client at ``.url`` with ``.username``/``.password``, seed orders with ``.add_order``."""
-    import re
-
-    bwhooks_numbers_server.clear()
-    api = FakeNumbersApi(bwhooks_numbers_server.url_for("/").rstrip("/"))
-    bwhooks_numbers_server.expect_request(re.compile(r"/.*")).respond_with_handler(api.handle)
-    yield api
-    bwhooks_numbers_server.clear()
+    yield from _serving(bwhooks_numbers_server, FakeNumbersApi)
 
 
 @pytest.fixture
