@@ -19,6 +19,7 @@ from bwhooks.events import __all__ as _event_names
 from bwhooks.families.porting import AcceptableValues, PortOutAnswer, PortOutError, PortOutFallback
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 from bwhooks.receiver import Receiver, current_request
+from bwhooks.signatures import HmacSignature, SignatureEncoding
 
 if TYPE_CHECKING:
     from bwhooks.events import *  # noqa: F403  (the event classes are part of the top-level API)
@@ -34,12 +35,14 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "CallbackResponse",
     "FieldConversionWarning",
     "Headers",
+    "HmacSignature",
     "InsecureReceiverWarning",
     "InvalidCallback",
     "PortOutAnswer",
     "PortOutError",
     "PortOutFallback",
     "Receiver",
+    "SignatureEncoding",
     "current_request",
     "make_converter",
     "parse_delivery",
