@@ -177,6 +177,9 @@ class Reply(enum.Enum):
     when no handler answers)."""
     NONE = "none"
     """Asynchronous (Voice v2, Messaging v2): any body is ignored; an empty ``2xx``."""
+    NO_CONTENT = "no content"
+    """Asynchronous, answered ``204`` as Bandwidth's specification lists (toll-free
+    verification, Subscriptions v2, endpoint events): any body is ignored."""
 
 
 def _default_event_type(self: Event) -> str:
