@@ -164,16 +164,15 @@ class Families:
         return f"Families({', '.join(family.NAME for family in self.members)})"
 
 
-#: Every family bwhooks reads. Endpoint events come before the voice families, which keep
-#: a payload of an unknown ``eventType`` as theirs; no two claim the same payload.
+#: Every family bwhooks reads (no two claim the same payload).
 DEFAULT = Families(
     (
         MessagingV2(),
-        Endpoints(),
         VoiceV2(),
         Catapult(),
-        Numbers(),
         TollFree(),
         SubscriptionsV2(),
+        Endpoints(),
+        Numbers(),
     )
 )

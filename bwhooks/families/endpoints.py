@@ -10,10 +10,9 @@ from typing import Any, ClassVar
 
 from bwhooks import events
 from bwhooks.events import Event
-from bwhooks.families import catapult, voice
 from bwhooks.families.family import JSON, Family
 
-__all__ = ["Endpoints", "by_type"]
+__all__ = ["Endpoints", "by_type", "is_endpoint_event"]
 
 _by_type: dict[str, type[Event]] | None = None
 _voice_types: frozenset[str] = frozenset()  # every voice eventType (v1, v2), lowercase
@@ -21,9 +20,19 @@ _voice_types: frozenset[str] = frozenset()  # every voice eventType (v1, v2), lo
 
 def _load() -> dict[str, type[Event]]:
     global _by_type, _voice_types  # noqa: PLW0603  (built once, on first use)
-    _voice_types = frozenset(t.lower() for t in (*voice.by_type(), *catapult.by_type()))
+    voice = (*events.VOICE_V2_CLASSES, *events.EVENT_CLASSES)
+    _voice_types = frozenset(t.lower() for cls in voice for t in cls.EVENT_TYPES)
     _by_type = {t: cls for cls in events.ENDPOINT_CLASSES for t in cls.EVENT_TYPES}
     return _by_type
+
+
+def is_endpoint_event(payload: Mapping[str, Any], event_type: str) -> bool:
+    """Whether a payload of an ``eventType`` the voice families do not know is an endpoint
+    event's: an endpoint event type, or an ``endpointId`` without a ``callId`` (what the
+    voice families ask before keeping an unknown type as theirs)."""
+    return event_type in (_by_type or _load()) or (
+        "endpointId" in payload and "callId" not in payload
+    )
 
 
 def by_type() -> Mapping[str, type[Event]]:
@@ -35,8 +44,8 @@ class Endpoints(Family):
     """Endpoint events: a non-empty string ``eventType`` of an endpoint event; an
     ``eventType`` that neither endpoints nor voice (v1, v2, in any case) know is an
     :class:`~bwhooks.UnknownEndpointEvent` when the payload has an ``endpointId`` and no
-    ``callId``. It claims no payload of a voice type, so it may come before the voice
-    families (it must: they keep an unknown type as theirs)."""
+    ``callId``. It claims no payload of a voice type (v1, v2), and they none of its
+    (:func:`is_endpoint_event`)."""
 
     NAME: ClassVar[str] = "Endpoint events"
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
