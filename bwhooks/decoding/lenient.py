@@ -25,7 +25,7 @@ import cattrs
 
 from bwhooks.decoding._hints import declared_type
 from bwhooks.errors import FieldConversionWarning, InvalidCallback, _hide_by_default
-from bwhooks.events._base import ALIASES, freeze_raw
+from bwhooks.events._base import ALIASES, LOCAL, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
 
@@ -74,8 +74,8 @@ class LenientStructurer:
         hints = typing.get_type_hints(cls)
         plan: list[tuple[str, tuple[str, ...], _Convert]] = []
         for field in attrs.fields(cls):
-            if field.name == "raw":
-                continue
+            if field.name == "raw" or field.metadata.get(LOCAL):
+                continue  # built, or filled by the class itself
             keys = (self._wire_key(field), *field.metadata.get(ALIASES, ()))
             plan.append((field.name, keys, self._converter_of(declared_type(hints[field.name]))))
         has_raw = "raw" in attrs.fields_dict(cls)

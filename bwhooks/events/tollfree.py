@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import attrs
 
-from bwhooks.events._base import Event, Reply, wire_field
+from bwhooks.events._base import Event, Reply, shape_field, wire_field
 
 
 @attrs.frozen(kw_only=True)
@@ -42,6 +42,7 @@ class TollFreeVerificationEvent(Event):
     REPLY: ClassVar[Reply] = Reply.NO_CONTENT
     RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # for 24 hours
 
+    event_type: str = shape_field()
     account_id: str | None = None
     phone_number: str | None = None
     status: str | None = None
