@@ -25,9 +25,11 @@ def more_names(family: str) -> list[str]:
 
 
 def as_bandwidth(
-    send: Send, body: bytes | Mapping[str, Any], headers: Mapping[str, str] | None = None
+    send: Send,
+    body: bytes | Mapping[str, Any] | list[Any],
+    headers: Mapping[str, str] | None = None,
 ) -> CallbackResponse:
-    """Send ``body`` (bytes, or an object to serialize) as Bandwidth does, with ``headers``
+    """Send ``body`` (bytes, or JSON to serialize) as Bandwidth does, with ``headers``
     (a signature) on both attempts; the answer to the second one."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     first = {"Content-Type": JSON, **(headers or {})}
