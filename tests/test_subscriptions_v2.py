@@ -187,3 +187,10 @@ def test_a_receiver_given_the_family_explicitly_warns_without_a_signature() -> N
             families=(SubscriptionsV2(),),
             signature=HmacSignature.subscriptions(SECRET),
         )
+
+
+def test_a_notification_built_in_code_goes_to_the_wire_and_back() -> None:
+    built = SubscriptionNotificationEvent(notification_type="PORTOUT_REQUEST", request_id="r-1")
+    assert built.event_type == "PORTOUT_REQUEST"
+    assert to_payload(built) == {"notificationType": "PORTOUT_REQUEST", "requestId": "r-1"}
+    assert parse_event(to_payload(built)) == built

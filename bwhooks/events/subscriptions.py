@@ -15,7 +15,11 @@ from typing import ClassVar
 
 import attrs
 
-from bwhooks.events._base import Event, Reply, event_type_field
+from bwhooks.events._base import WIRE, Event, Reply
+
+
+def _type_of(event: SubscriptionNotificationEvent) -> str:
+    return event.notification_type or event.EVENT_TYPES[0]
 
 
 @attrs.frozen(kw_only=True)
@@ -33,8 +37,11 @@ class SubscriptionNotificationEvent(Event):
     GENERATION: ClassVar[int] = 2  # a field that cannot be converted is left None
     REPLY: ClassVar[Reply] = Reply.NO_CONTENT
 
-    event_type: str = event_type_field("notificationType")
     notification_type: str | None = None
+    #: The wire ``notificationType`` too (``notification_type`` when built without one).
+    event_type: str = attrs.field(
+        default=attrs.Factory(_type_of, takes_self=True), metadata={WIRE: "notificationType"}
+    )
     phone_number: str | None = None
     old_nnid: str | None = None
     new_nnid: str | None = None
