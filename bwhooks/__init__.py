@@ -1,7 +1,8 @@
 """bwhooks: receive Bandwidth HTTP callbacks safely and simply.
 
 Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
-and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, on one URL),
+and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, the
+Emergency Calling API's routing queries, on one URL),
 dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
 Django.
 """
@@ -16,6 +17,7 @@ from bwhooks.decoding.documents import parse_xml, to_xml
 from bwhooks.decoding.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import __all__ as _event_names
+from bwhooks.families.emergency_route import EmergencyRoute
 from bwhooks.families.porting import AcceptableValues, PortOutAnswer, PortOutError, PortOutFallback
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 from bwhooks.receiver import Receiver, current_request
@@ -33,6 +35,7 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "BasicAuth",
     "CallbackRequest",
     "CallbackResponse",
+    "EmergencyRoute",
     "FieldConversionWarning",
     "Headers",
     "HmacSignature",

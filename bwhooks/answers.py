@@ -48,22 +48,26 @@ notes)``; ``None``: the failure's answer is sent."""
 PreemptRule = Callable[[Event, list[Note]], CallbackResponse | None] | None
 """The answer that replaces running the handlers, or ``None`` to run them: ``(event,
 notes)``; ``None``: the handlers always run."""
-Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule]
+Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule, float | None]
+"""The four rules, then the seconds an ``async`` handler may run (``None``: no limit)."""
 
 
-def answering(family: Family | None) -> Rules:
+def answering(family: Family | None, handler_timeout: float | None = None) -> Rules:
     """How the events of ``family`` are answered, from a handler's value, without one,
     when the handlers failed, and instead of running them (an event of no family: by its class's
-    :attr:`~bwhooks.events.Event.REPLY`). The default rules are the functions themselves
-    (``None`` for a failure): one call less on every callback."""
+    :attr:`~bwhooks.events.Event.REPLY`), and how long an ``async`` handler of them may run
+    (:meth:`~bwhooks.families.Family.timeout`; ``handler_timeout``: the receiver's). The
+    default rules are the functions themselves (``None`` for a failure): one call less on
+    every callback."""
     if family is None:
-        return replies.answer, replies.unanswered, None, None
+        return replies.answer, replies.unanswered, None, None, handler_timeout
     kind = type(family)
     return (
         replies.answer if kind.answer is Family.answer else family.answer,
         replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
         None if kind.failed is Family.failed else family.failed,
         None if kind.preempt is Family.preempt else family.preempt,
+        family.timeout(handler_timeout),
     )
 
 

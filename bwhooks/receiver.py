@@ -14,7 +14,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import IdempotencyStore
@@ -29,6 +29,7 @@ from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families, Family
+from bwhooks.families.emergency import DEFAULT_BUDGET
 from bwhooks.families.porting import PortOutFallback
 from bwhooks.http import (
     CallbackRequest,
@@ -81,6 +82,10 @@ class Receiver:
     ``"review"`` (the default) denies with ``7598``, which Bandwidth sends to a person;
     ``"approve"`` keeps Bandwidth's rule, for which no answer approves the port-out
     (:class:`~bwhooks.PortOutFallback`). Either way it is logged at ERROR.
+    ``emergency_budget`` is the seconds the handlers of a 911 routing query
+    (:class:`~bwhooks.EmergencyCallEvent`) have to return its
+    :class:`~bwhooks.EmergencyRoute` (Bandwidth waits 450 ms): an ``async`` one still running
+    then is cancelled, and the call answered without a route (``503``, logged at ERROR).
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Receiver:
         signature: BodyVerifier | None = None,
         families: Families | tuple[Family, ...] = DEFAULT,
         port_out_fallback: PortOutFallback | str = PortOutFallback.REVIEW,
+        emergency_budget: float = DEFAULT_BUDGET,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -107,17 +113,12 @@ class Receiver:
         if not isinstance(max_body_size, int) or max_body_size <= 0:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.logger = logger or logging.getLogger("bwhooks.receiver")
-        if not isinstance(families, Families):
-            families = Families(families)
-        families = families.configure(port_out_fallback=PortOutFallback(port_out_fallback))
-        signed = [family.NAME for family in families.members if family.SIGNED]
-        if signed and signature is None:
-            warnings.warn(
-                f"{', '.join(signed)} bodies are signed by Bandwidth; pass signature=... "
-                "to verify them (without it, anyone with the credentials is believed)",
-                InsecureReceiverWarning,
-                stacklevel=2,
-            )
+        families = _configured(
+            families,
+            signature,
+            port_out_fallback=PortOutFallback(port_out_fallback),
+            emergency_budget=emergency_budget,
+        )
         self.checks = Checks(
             auth, max_body_size, self.logger, allow, families=families, signature=signature
         )
@@ -420,6 +421,25 @@ class Receiver:
                 duplicate=duplicate,
                 notes=notes,
             )
+
+
+def _configured(
+    families: Families | tuple[Family, ...], signature: BodyVerifier | None, **options: Any
+) -> Families:
+    """``families`` with a receiver's ``options`` applied (:meth:`Families.configure`),
+    warning when some family is signed and no ``signature`` verifies it."""
+    if not isinstance(families, Families):
+        families = Families(families)
+    families = families.configure(**options)
+    signed = [family.NAME for family in families.members if family.SIGNED]
+    if signed and signature is None:
+        warnings.warn(
+            f"{', '.join(signed)} bodies are signed by Bandwidth; pass signature=... "
+            "to verify them (without it, anyone with the credentials is believed)",
+            InsecureReceiverWarning,
+            stacklevel=3,
+        )
+    return families
 
 
 def unreadable() -> CallbackResponse:

@@ -4,7 +4,8 @@ Every class derives from :class:`Event`. Bandwidth v1 (Catapult) classes are nam
 ``eventType`` (``AnswerEvent``); Voice v2 ones start with ``Voice`` (``VoiceAnswerEvent``,
 base :class:`VoiceEvent`); Messaging v2 ones are named after the ``type``
 (``MessageDeliveredEvent``, base :class:`MessagingEvent`); Numbers webhooks (XML) are
-named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEvent`).
+named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEvent`); an
+Emergency Calling API routing query is an :class:`EmergencyCallEvent`.
 
 Attributes are the snake_case of the wire keys (``callId`` -> ``call_id``, ``from`` ->
 ``from_``). Only ``event_type`` is required; every other field is ``None`` when absent.
@@ -22,6 +23,7 @@ from bwhooks.events.timestamps import Duration
 if TYPE_CHECKING:  # at run time each module is loaded when one of its names is first used
     from bwhooks.events.call import *  # noqa: F403
     from bwhooks.events.conference import *  # noqa: F403
+    from bwhooks.events.emergency import *  # noqa: F403
     from bwhooks.events.messaging import *  # noqa: F403
     from bwhooks.events.messaging_v2 import *  # noqa: F403
     from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES as MESSAGING_V2_CLASSES
@@ -66,6 +68,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "SmsEvent",
     ),
     "transcription": ("TranscriptionEvent",),
+    "emergency": ("EmergencyCallEvent",),
     "voice_v2": (
         "MachineDetectionResult",
         "MediaStream",

@@ -150,6 +150,9 @@ ALIASES = "bwhooks.aliases"
 #: Field metadata: the element that holds each item of a list read from XML
 #: (``TelephoneNumber`` in ``<CompletedTelephoneNumbers>``).
 ITEM = "bwhooks.item"
+#: Field metadata: the attribute is never on the wire (not read from a payload, nor written
+#: back by ``to_payload``).
+LOCAL = "bwhooks.local"
 
 
 def wire_field(wire: str, *aliases: str) -> Any:
@@ -220,6 +223,9 @@ class Event:
     #: Such a class is refused by ``on(..., queue=...)``, and a queued handler of one of
     #: its bases never receives it.
     INLINE_ONLY: ClassVar[str] = ""
+    #: Whether an idempotency store claims each event of this class before its handlers
+    #: run (``False``: nothing tells two genuine events apart, and the store is never asked).
+    CLAIMED: ClassVar[bool] = True
 
     event_type: str = event_type_field()
     raw: Mapping[str, Any] = raw_field()
