@@ -239,7 +239,7 @@ def test_every_example_is_claimed_by_exactly_one_family() -> None:
 
 
 def test_the_compiled_path_serves_the_default_families_in_any_order() -> None:
-    messaging, voice, v1, _numbers = DEFAULT.members
+    messaging, voice, v1 = DEFAULT.members[:3]
     assert Decoder(Families((v1, messaging, voice, PingFamily()))).quick is decode_body
     assert Decoder(Families((PingFamily(), voice, messaging, v1))).quick is not decode_body
     assert Decoder(Families((voice, v1))).quick is not decode_body
@@ -351,8 +351,9 @@ def test_the_default_answers_follow_the_event_classes_reply() -> None:
     hangup = events.HangupEvent(call_id="c-1")
     assert v1.unanswered(hangup, notes).status == 200
     assert v1.unanswered(hangup, notes).body == b""
-    assert (
-        repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Numbers (XML))"
+    assert repr(DEFAULT) == (
+        "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Numbers (XML), "
+        "Emergency Calling API)"
     )
     assert repr(v1) == "<Bandwidth v1 (Catapult) webhooks>"
 

@@ -49,7 +49,7 @@ def _number(name: str, value: Any, low: float, high: float) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not math.isfinite(value) or not low <= value <= high:
+    if math.isnan(value) or not low <= value <= high:
         raise ValueError(f"{name} must be between {low:g} and {high:g}, not {value!r}")
     return value
 
@@ -75,8 +75,8 @@ def _lon(value: Any) -> float | None:
 
 
 def _radius(value: Any) -> float | None:
-    radius = _number("radius", value, 0, math.inf)
-    if radius is not None and radius <= 0:
+    radius = _number("radius", value, -math.inf, math.inf)
+    if radius is not None and not 0 < radius < math.inf:
         raise ValueError(f"radius must be a positive number of meters, not {value!r}")
     return radius
 
