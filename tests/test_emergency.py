@@ -32,6 +32,7 @@ from bwhooks import (
     to_payload,
 )
 from bwhooks.adapters import asgi, wsgi
+from bwhooks.auth import basic_authorization
 from bwhooks.decoding import decode
 from bwhooks.families import DEFAULT, Emergency
 from bwhooks.families.emergency import DEFAULT_BUDGET, NO_ROUTE
@@ -463,3 +464,48 @@ def test_a_threaded_server_routes_concurrent_calls() -> None:
     for thread in threads:
         thread.join()
     assert answers == {f"+1919555{n:04d}": f"{n:04d}" for n in range(8)}
+
+
+# -- bwhooks send -------------------------------------------------------------------------
+
+
+def test_bwhooks_send_sends_a_routing_query_by_get(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pytest_httpserver import HTTPServer
+    from werkzeug.wrappers import Request, Response
+
+    from bwhooks.cli import main
+
+    received: list[Request] = []
+
+    def endpoint(request: Request) -> Response:
+        received.append(request)
+        if request.headers.get("Authorization") != basic_authorization("u", "p"):
+            return Response("", 401, {"WWW-Authenticate": 'Basic realm="x"'})
+        return Response(ROUTE.to_json(), 200, content_type="application/json")
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        server.expect_request("/callbacks").respond_with_handler(endpoint)
+        url = server.url_for("/callbacks")
+        assert main(["send", "emergencyCall", url, "--user", "u", "--password", "p"]) == 2
+        assert "a routing query is only ever a GET: add --method GET" in capsys.readouterr().err
+        assert received == []
+        command = ["send", "emergencyCall", url, "--user", "u", "--password", "p", "--method"]
+        assert main([*command, "GET", "--set", "to=933"]) == 0
+    finally:
+        server.clear()
+        server.stop()
+    assert [r.method for r in received] == ["GET", "GET"]
+    assert received[1].args["to"] == "933"
+    assert received[1].args["from"].startswith("+1")
+    out = capsys.readouterr().out
+    assert "GET emergencyCall 401 -> 200" in out
+    assert json.loads(out.splitlines()[1]) == ROUTE.to_wire()
+    with pytest.raises(SystemExit):
+        main(["send", "--list-kinds"])
+    listing = capsys.readouterr().out
+    assert "Emergency Calling API: a 911 call's routing query (with --method GET):" in listing
+    assert "  emergencyCall" in listing
