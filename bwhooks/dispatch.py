@@ -122,13 +122,14 @@ class Dispatcher:
     def _rules(self, event: Event) -> Rules:
         """How events of this one's class are answered (its family's rules), kept."""
         cls = event.__class__
-        rules = self._answering[cls] = answering(self.families.of(cls), self.handler_timeout)
+        rules = self._answering[cls] = answering(self.families.of(cls))
         return rules
 
     def _timeout(self, event: Event) -> float | None:
         """Seconds an ``async`` handler of ``event`` may run (its family's, by default the
         receiver's ``handler_timeout``)."""
-        return (self._answering.get(event.__class__) or self._rules(event))[4]
+        rule = (self._answering.get(event.__class__) or self._rules(event))[4]
+        return self.handler_timeout if rule is None else rule(self.handler_timeout)
 
     def _unknown_classes(self) -> frozenset[type[Event]]:
         self._unknown = self.families.unknown  # their modules are loaded on first use

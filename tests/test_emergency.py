@@ -509,3 +509,16 @@ def test_bwhooks_send_sends_a_routing_query_by_get(
     listing = capsys.readouterr().out
     assert "Emergency Calling API: a 911 call's routing query (with --method GET):" in listing
     assert "  emergencyCall" in listing
+
+
+def test_a_lower_handler_timeout_bounds_the_budget(errors: Callable[[], list[str]]) -> None:
+    bwhooks_receiver = receiver(emergency_budget=30, handler_timeout=0.05)
+
+    @bwhooks_receiver.on(EmergencyCallEvent)
+    async def stuck(event: EmergencyCallEvent) -> EmergencyRoute:
+        await asyncio.Event().wait()
+        return ROUTE
+
+    request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", QUERY)
+    no_route(asyncio.run(bwhooks_receiver.handle_async(request)))
+    assert "stuck ran past 0.05s" in errors()[0]
