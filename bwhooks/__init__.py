@@ -2,9 +2,8 @@
 
 Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
 and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, the
-Emergency Calling API's routing queries, on one URL),
-dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
-Django.
+Emergency Calling API's routing queries, on one URL), dispatch to your handlers, answer;
+the same core behind WSGI, ASGI, Flask, FastAPI and Django.
 """
 
 from __future__ import annotations

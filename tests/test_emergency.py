@@ -522,3 +522,22 @@ def test_a_lower_handler_timeout_bounds_the_budget(errors: Callable[[], list[str
     request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", QUERY)
     no_route(asyncio.run(bwhooks_receiver.handle_async(request)))
     assert "stuck ran past 0.05s" in errors()[0]
+
+
+def test_a_queued_handler_of_event_never_receives_a_routing_query(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    published: list[Event] = []
+
+    class Keeping:
+        def bind(self, handler: Any) -> Callable[[Event], None]:
+            return published.append
+
+    bwhooks_receiver = receiver()
+    bwhooks_receiver.on(Event, queue=Keeping())(lambda event: None)
+    request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", QUERY)
+    with caplog.at_level(logging.WARNING, "bwhooks"):
+        no_route(bwhooks_receiver.handle(request))
+    assert published == []
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("did not receive the emergencyCall request" in line for line in warned)
