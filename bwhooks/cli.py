@@ -180,7 +180,7 @@ class _ListKinds(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from bwhooks.events import NumbersEvent, VoiceEvent
+        from bwhooks.events import EmergencyCallEvent, NumbersEvent, VoiceEvent
         from bwhooks.testing import KINDS
 
         parts: dict[str, list[str]] = {
@@ -188,13 +188,15 @@ class _ListKinds(argparse.Action):
             "Messaging v2, sent as an array (each also as v2:KIND)": [],
             "Bandwidth v1, Catapult (each also as v1:KIND)": [],
             "Numbers (XML): order and account notifications, port-out validation": [],
+            "Emergency Calling API: a 911 call's routing query (with --method GET)": [],
         }
-        voice, messaging, v1, numbers = parts.values()
+        voice, messaging, v1, numbers, emergency = parts.values()
         both: list[str] = []
         for spelling, cls in sorted(KINDS.items(), key=lambda item: item[0].lower()):
             prefix, kind = spelling[:3], spelling[3:]
-            if issubclass(cls, NumbersEvent):
-                numbers.append(f"  {spelling:<34} {cls.__name__}")
+            if issubclass(cls, NumbersEvent | EmergencyCallEvent):
+                lines = numbers if issubclass(cls, NumbersEvent) else emergency
+                lines.append(f"  {spelling:<34} {cls.__name__}")
                 continue
             if prefix not in ("v1:", "v2:"):
                 continue  # the bare spellings, shown without their prefix below
@@ -491,6 +493,9 @@ def _send(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
+    if KINDS.get(args.kind) is events.EmergencyCallEvent and args.method != "GET":
+        print("bwhooks send: a routing query is only ever a GET: add --method GET", file=sys.stderr)
+        return 2
     try:
         answer = sender.send(payload, args.method)
     except ValueError as exc:  # a Messaging v2 array by GET
@@ -506,7 +511,7 @@ def _send(args: argparse.Namespace) -> int:
         kinds = ", ".join(element["type"] for element in payload)
         print(f"{args.method} [{kinds}] {exchange}")
     else:
-        print(f"{args.method} {payload['eventType']} {exchange}")
+        print(f"{args.method} {payload.get('eventType', args.kind)} {exchange}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
     if answer.status == 401:
