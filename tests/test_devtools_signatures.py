@@ -507,3 +507,21 @@ def test_a_generated_test_of_an_unsigned_delivery_does_not_sign() -> None:
     signed = generated_test(recorded("subscriptions", b"{}"))
     assert "HmacSignature.subscriptions(os.environ['BWHOOKS_SIGNATURE_SECRET'])" in signed
     assert "send_request(signed(REQUEST))" in signed
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_no_signature_or_secret_reaches_the_logs(
+    family: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    header, build = FAMILIES[family]
+    receiver = Receiver(auth=BasicAuth(("me", "pw")), signature=build(SECRET))
+    receiver.on(Event)(lambda event: None)
+    sent = []
+    with caplog.at_level("DEBUG"):
+        for secret, body in ((SECRET, ANSWER), (WRONG, ANSWER), (SECRET, MESSAGE + b"x")):
+            headers = signed_headers(family, body, secret)
+            sent.append(headers[header])
+            receiver.handle(CallbackRequest("POST", "/callbacks", headers, body))
+    assert "missing or invalid signature" in caplog.text  # the refusals are logged
+    assert not [value for value in sent if value in caplog.text]
+    no_secret_in(caplog.text)
