@@ -38,6 +38,16 @@ AUTH = basic_authorization("me", "pw")
 # A Voice v2 body written with odd spacing and a trailing newline: signed as these bytes.
 ANSWER = json.dumps(load_v2_example("answer-1.json"), indent=3).encode() + b"\r\n"
 MESSAGE = json.dumps(load_v2_example("message-received-1.json")).encode()
+MORE = Path(__file__).parent / "examples" / "more"
+# Bandwidth's signed families, as they arrive: a toll-free verification result, a
+# Subscriptions v2 notification (answered 204).
+OWN_BODIES = {
+    "toll-free": (MORE / "tollfree" / "verified-1.json").read_bytes(),
+    "subscriptions": (
+        MORE / "subscriptions" / "messaging-transfer-confirmation-1.json"
+    ).read_bytes(),
+}
+OWN_TYPES = {"toll-free": "tollFreeStatus", "subscriptions": "PORTOUT_REQUEST"}
 FAMILIES = {
     "toll-free": (TOLL_FREE_HEADER, HmacSignature.toll_free),
     "subscriptions": (SUBSCRIPTIONS_HEADER, HmacSignature.subscriptions),
@@ -204,6 +214,41 @@ def test_replay_signs_again_with_the_secret_and_says_once_why_unsigned_ones_are_
         replays = [d for d in again.deliveries() if d.status == 200]
     assert len(replays) == 4  # right and shown: each body byte for byte
     assert {d.body for d in replays} == {ANSWER, MESSAGE}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_replay_signs_each_family_as_its_recorded_header_says(
+    signed_app: Path, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A toll-free verification result and a Subscriptions v2 notification, recorded from
+    an app that verifies them, replayed into it: signed again by the family the recording
+    saw (no --signature), else refused 403."""
+    monkeypatch.setenv("APP_FAMILY", family.replace("-", "_"))
+    body = OWN_BODIES[family]
+    recorded = signed_app / "r.sqlite3"
+    app, url = start_listen("--app", "signed_app:receiver", "--record", str(recorded))
+    try:
+        assert post(url.removesuffix("/callbacks"), body, signed_headers(family, body)) == 204
+        credentials = (str(recorded), url, "--user", "me", "--password", "pw")
+        right = bwhooks("replay", *credentials, "--diff", "--secret-env", "S", env={"S": SECRET})
+        unsigned = bwhooks("replay", *credentials)
+        other = "subscriptions" if family == "toll-free" else "toll-free"
+        crossed = bwhooks(
+            "replay", *credentials, "--signature", other, "--secret-env", "S", env={"S": SECRET}
+        )
+    finally:
+        stop(app)
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert right.stdout.splitlines() == [
+        f"#1 POST [{OWN_TYPES[family]}] 401 -> 204 (recorded 204): same answer",
+        "1 replayed, 0 failed",
+    ]
+    assert unsigned.returncode == crossed.returncode == 1
+    assert f"#1 POST [{OWN_TYPES[family]}] 401 -> 403 (recorded 204): differs" in unsigned.stdout
+    assert FAMILIES[family][0] in unsigned.stderr
+    assert "401 -> 403" in crossed.stdout
+    for done in (right, unsigned, crossed):
+        no_secret_in(done.stdout, done.stderr)
 
 
 class Attempts:
@@ -393,12 +438,12 @@ def test_no_signature_value_is_kept_by_the_recording_the_page_export_or_logs(
     url, page, file = recording
     base = url.removesuffix("/callbacks")
     values = []
-    for family, body in (("toll-free", ANSWER), ("subscriptions", MESSAGE)):
+    for family, body in (("toll-free", OWN_BODIES["toll-free"]), ("subscriptions", MESSAGE)):
         headers = signed_headers(family, body)
         values.append(headers[FAMILIES[family][0]].encode())
         post(base, body, headers)
     deliveries = listed(page)["deliveries"]
-    assert [d["status"] for d in deliveries] == [200, 403]  # the page verifies toll-free
+    assert [d["status"] for d in deliveries] == [204, 403]  # the page verifies toll-free
     names = {name.lower(): value for d in deliveries for name, value in d["headers"]}
     assert names[TOLL_FREE_HEADER] == names[SUBSCRIPTIONS_HEADER.lower()] == "<masked>"
     pages = json.dumps(listed(page)).encode()
@@ -406,8 +451,9 @@ def test_no_signature_value_is_kept_by_the_recording_the_page_export_or_logs(
         request(page, "GET", f"/api/deliveries/{d['id']}/test", token=True)[1] for d in deliveries
     ]
     exported = tmp_path / "fixtures"
-    done = bwhooks("export", str(file), str(exported), "--status", "200", "--status", "403")
+    done = bwhooks("export", str(file), str(exported), "--id", "1", "--id", "2")
     assert done.returncode == 0, done.stderr
+    assert len(list(exported.glob("*.json"))) == 2
     kept = [pages, *tests, done.stdout.encode(), done.stderr.encode()]
     kept += [path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()]
     for value in values:
@@ -467,9 +513,11 @@ def test_a_generated_test_of_a_signed_delivery_signs_with_a_secret_from_the_envi
         base = url.removesuffix("/callbacks")
         assert post(base, ANSWER, signed_headers("toll-free", ANSWER)) == 200
         assert post(base, MESSAGE, signed_headers("toll-free", MESSAGE)) == 200
+        tfv = OWN_BODIES["toll-free"]
+        assert post(base, tfv, signed_headers("toll-free", tfv)) == 204
         tests = signed_app / "generated"
         tests.mkdir()
-        for delivery in [d for d in listed(page)["deliveries"] if d["status"] == 200]:
+        for delivery in [d for d in listed(page)["deliveries"] if d["status"] in (200, 204)]:
             status, code = request(
                 page, "GET", f"/api/deliveries/{delivery['id']}/test", token=True
             )
@@ -494,10 +542,11 @@ def test_a_generated_test_of_a_signed_delivery_signs_with_a_secret_from_the_envi
 
     passed = pytest_run(SECRET)
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert "2 passed" in passed.stdout
+    assert "3 passed" in passed.stdout
     failed = pytest_run(WRONG)  # a wrong secret: the app answers 403, the tests fail
-    assert "2 failed" in failed.stdout
+    assert "3 failed" in failed.stdout
     assert "assert 403 == 200" in failed.stdout
+    assert "assert 403 == 204" in failed.stdout
 
 
 def test_a_generated_test_of_an_unsigned_delivery_does_not_sign() -> None:

@@ -437,6 +437,18 @@ SIGNED = {
     "subscriptions": HmacSignature.subscriptions(SIGNATURE_SECRET),
 }
 RIGHT = "<the right signature>"  # replaced by the body's signature when sent
+SIGNED_BODIES = [  # the signed families' own bodies, whole, edited and cut short
+    path.read_bytes()
+    for folder in ("tollfree", "subscriptions")
+    for path in sorted((EXAMPLES.parent.parent / "examples" / "more" / folder).glob("*.json"))
+]
+signed_bodies = st.sampled_from(SIGNED_BODIES).flatmap(
+    lambda body: st.one_of(
+        st.just(body),
+        st.integers(0, len(body)).map(lambda n: body[:n]),
+        st.binary(max_size=8).map(lambda extra: body[:-2] + extra + body[-2:]),
+    )
+)
 signature_values = st.one_of(
     st.just(RIGHT),
     st.none(),
@@ -465,7 +477,7 @@ def test_hostile_signatures_never_get_a_5xx_and_only_a_signed_body_is_read(
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        @given(bodies, signature_values)
+        @given(bodies | signed_bodies, signature_values)
         def check(body: bytes, value: str | None) -> None:
             sent = headers()
             signed = value == RIGHT
@@ -476,7 +488,7 @@ def test_hostile_signatures_never_get_a_5xx_and_only_a_signed_body_is_read(
             if len(body) > 4096:
                 assert response.status == 413  # before any HMAC
             elif signed:
-                assert response.status in (200, 400), (response.status, response.body)
+                assert response.status in (200, 204, 400), (response.status, response.body)
             else:
                 assert response.status == 403, (response.status, response.body)
             if not signed:
