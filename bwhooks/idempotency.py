@@ -44,12 +44,66 @@ def idempotency_key(event: Event) -> str:
     Two deliveries of the same callback (GET or POST, keys in any order) share it; two
     callbacks differing in any field do not. Two *genuine* events share it only when every
     field is equal: see the per-kind notes in the reliability guide (two presses of the
-    same DTMF digit within the same ``time`` resolution, for instance).
+    same DTMF digit within the same ``time`` resolution, for instance). Numbers webhooks,
+    toll-free verification results, Subscriptions v2 notifications and endpoint events
+    have keys of their own, which name what they tell (see the reliability guide); no
+    key holds a secret or a phone number in clear.
     """
     numbers = sys.modules.get("bwhooks.events.numbers")  # loaded with its first event
     if numbers is not None and isinstance(event, numbers.NumbersEvent):
         return _numbers_key(event, numbers)
+    family_key = _family_key(type(event))
+    if family_key is not None:
+        return family_key(event)
     return f"{event.event_type}:{_digest(to_payload(event))}"
+
+
+def _toll_free_key(event: Any) -> str:
+    """A toll-free verification result: its shape, its ticket (``internalTicketNumber``)
+    and a digest of all it holds. Bandwidth retries one result with the same body for 24
+    hours (one key); a new result for the same number (another status, shape or ticket)
+    is a new key."""
+    ticket = event.internal_ticket_number
+    told = f"{_id_label(ticket)}:" if ticket is not None else ""
+    return f"{event.event_type}:{told}{_digest(_document(event))}"
+
+
+def _subscription_key(event: Any) -> str:
+    """A Subscriptions v2 notification: its ``notificationType``, ``requestId`` and a
+    digest of all it holds."""
+    request = "" if event.request_id is None else _id_label(event.request_id)
+    return f"{_id_label(event.event_type)}:{request}:{_digest(_document(event))}"
+
+
+def _endpoint_key(event: Any) -> str:
+    """An endpoint event: its ``eventType``, ``endpointId`` and a digest of its
+    ``eventTime`` and ``device`` (one device connecting at one time is one event, whatever
+    else a retry tells); one without an ``eventTime`` by a digest of all it holds."""
+    document = _document(event)
+    told = document if event.event_time is None else [document.get(k) for k in _WHEN]
+    endpoint = "" if event.endpoint_id is None else _id_label(event.endpoint_id)
+    return f"{_id_label(event.event_type)}:{endpoint}:{_digest(told)}"
+
+
+_WHEN = ("eventTime", "device")  # what tells two events of one endpoint and type apart
+#: The key of each family that has its own, by the module of its event classes (a class
+#: derived from one of them is keyed as its base).
+_FAMILY_KEYS: dict[str, Callable[[Any], str]] = {
+    "bwhooks.events.tollfree": _toll_free_key,
+    "bwhooks.events.subscriptions": _subscription_key,
+    "bwhooks.events.endpoints": _endpoint_key,
+}
+_KEYED: dict[type[Any], Callable[[Any], str] | None] = {}
+
+
+def _family_key(cls: type[Any]) -> Callable[[Any], str] | None:
+    """The family key of ``cls`` (``None``: the content's digest), cached by class."""
+    try:
+        return _KEYED[cls]
+    except KeyError:
+        modules = (c.__module__ for c in cls.__mro__)
+        found = _KEYED[cls] = next((_FAMILY_KEYS[m] for m in modules if m in _FAMILY_KEYS), None)
+        return found
 
 
 def _numbers_key(event: Any, numbers: Any) -> str:
@@ -88,8 +142,8 @@ def _digest(value: Any) -> str:
 
 
 def _document(event: Event) -> Any:
-    """What a Numbers event's body holds: its document as read (``raw``), or its fields
-    for an event built in code."""
+    """What an event's body holds: its document as read (``raw``), or its fields for an
+    event built in code."""
     return thaw(event.raw) if event.raw else to_payload(event)
 
 
@@ -101,6 +155,16 @@ def _label(text: str) -> str:
     if _PLAIN.fullmatch(text):
         return text
     return "sha256-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+_PHONE = re.compile(r"\+?[0-9]{7,15}", re.ASCII)
+
+
+def _id_label(text: str) -> str:
+    """An id in a key (:func:`_label`), by its digest when it could be a phone number."""
+    if _PHONE.fullmatch(text):
+        return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _label(text)
 
 
 class Claim(enum.Enum):

@@ -38,11 +38,26 @@ _PRIVATE = frozenset(
         "ZipCode",
         "SubscriberName",
         "Note",  # a note a person added to a Numbers order
+        "deviceName",  # an endpoint's device, often named after its owner
+        "tag",  # an endpoint's tag: the app's label, which may name its user
     }
 )
 # Free text that may name a number (``5005: The telephone number 9195550199 is ...``): its
 # phone numbers keep their last 4 digits.
-_WORDS = frozenset({"Message", "Description", "description"})
+_WORDS = frozenset(
+    {
+        "Message",
+        "Description",
+        "description",
+        # a toll-free verification's denial, block or failure, in Bandwidth's words
+        "declineReasonDescription",
+        "denialReasonDescription",
+        "reason",
+        "blockedReason",
+        "errorMessage",
+        "errors",
+    }
+)
 # Beside its ids, what names a Numbers order in a log line (only with an ``order_type``).
 _ORDER_NAMES = ("order_type", "status")
 
@@ -66,8 +81,9 @@ class Outcome:
 
 def mask_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A payload fit for DEBUG logs: phone numbers keep their last 4 digits (in lists, and
-    in a Numbers ``Message`` or an error's ``description`` too), message text, digits,
-    locations and SIP user data only their length; ids, states and times are kept."""
+    in a Numbers ``Message``, an error's ``description`` or a toll-free verification's
+    reasons too), message text, digits, locations, SIP user data, a device's name and an
+    endpoint's tag only their length; ids, states and times are kept."""
     return {key: _masked(key, value) for key, value in payload.items()}
 
 
@@ -276,9 +292,10 @@ _ID_NAMES: dict[type[Any], tuple[tuple[str, str], ...]] = {}
 def event_ids(event: Event) -> str:
     """The event's ids (``call_id=c-1 gather_id=g-2``) for logs: never credentials or text.
 
-    A nested object's ``id`` counts as ``<attribute>_id`` (``message_id=...``); an event
-    with no id attribute (one whose type bwhooks does not know) gives the ``...Id`` keys of
-    its payload.
+    A nested object's ``id`` counts as ``<attribute>_id`` (``message_id=...``); the
+    class's :attr:`~bwhooks.events.Event.LOGGED` attributes follow (a toll-free number
+    ``+*******5555``); an event with no id attribute (one whose type bwhooks does not know)
+    gives the ``...Id`` keys of its payload.
     """
     names = _ID_NAMES.get(type(event))
     if names is None:
@@ -286,10 +303,16 @@ def event_ids(event: Event) -> str:
     found: list[tuple[str, Any]] = []
     for attribute, label in names:
         value = getattr(event, attribute)
-        if value is not None and label != attribute:
-            value = getattr(value, "id", None)
+        if value is not None and label != attribute:  # a nested object's id
+            value = getattr(value, "id", None) or getattr(value, label, None)
         if value is not None:
             found.append((label, value))
+    for attribute in type(event).LOGGED:
+        value = getattr(event, attribute, None)
+        if isinstance(value, str) and _PHONE.fullmatch(value):
+            value = _stars(value)
+        if value is not None:
+            found.append((attribute, value))
     if not names:
         found = [(k, v) for k, v in event.raw.items() if k.endswith("Id") and isinstance(v, str)]
     return " ".join(f"{k}={_shown(v)}" for k, v in found) or "no ids"
@@ -314,6 +337,7 @@ def _id_names(cls: type[Any]) -> tuple[tuple[str, str], ...]:
             names.append((field.name, field.name))
             continue
         nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]
-        if nested and "id" in attrs.fields_dict(nested[0]):
+        own = attrs.fields_dict(nested[0]) if nested else {}
+        if "id" in own or f"{field.name}_id" in own:  # message.id, device.device_id
             names.append((field.name, f"{field.name}_id"))
     return tuple(names)

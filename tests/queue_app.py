@@ -20,7 +20,15 @@ from celery import Celery
 
 from bwhooks import BasicAuth, Event, Receiver, current_request
 from bwhooks.adapters import asgi, wsgi
-from bwhooks.events import MessagingEvent, NumbersEvent, VoiceAnswerEvent, VoiceEvent
+from bwhooks.events import (
+    EndpointEvent,
+    MessagingEvent,
+    NumbersEvent,
+    SubscriptionNotificationEvent,
+    TollFreeVerificationEvent,
+    VoiceAnswerEvent,
+    VoiceEvent,
+)
 from bwhooks.events._base import thaw
 from bwhooks.idempotency import idempotency_key
 from bwhooks.queue.celery import CeleryQueue
@@ -124,6 +132,37 @@ def numbers(event: NumbersEvent) -> None:
         "authorization": request.headers.get("Authorization"),
     }
     store.hset(f"{PREFIX}numbers", ident(event), json.dumps(seen))
+
+
+def kept(handler: str, event: Event) -> None:
+    """What the worker rebuilt of a JSON family's event, and the request its handler sees,
+    kept under ``<PREFIX><handler>`` for the tests to compare with the receiver's."""
+    request = current_request()
+    seen = {
+        "class": type(event).__name__,
+        "repr": repr(event),
+        "raw": thaw(event.raw),
+        "body": base64.b64encode(request.body).decode(),
+        "headers": [name.lower() for name, _ in request.headers.pairs()],
+    }
+    store.hset(f"{PREFIX}{handler}", ident(event), json.dumps(seen))
+
+
+@receiver.on(TollFreeVerificationEvent, queue=queue)
+def toll_free(event: TollFreeVerificationEvent) -> None:
+    """Every toll-free verification result, whatever its shape."""
+    kept("toll_free", event)
+
+
+@receiver.on(SubscriptionNotificationEvent, queue=queue)
+def subscriptions(event: SubscriptionNotificationEvent) -> None:
+    kept("subscriptions", event)
+
+
+@receiver.on(EndpointEvent, queue=queue)
+def endpoints(event: EndpointEvent) -> None:
+    """Every endpoint event, connected, disconnected or of an unknown type."""
+    kept("endpoints", event)
 
 
 wsgi_app = wsgi.make_app(receiver)

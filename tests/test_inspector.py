@@ -839,3 +839,68 @@ def test_generated_tests_of_xml_deliveries_send_xml_and_pass(tmp_path: Path) -> 
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "2 passed" in ran.stdout
+
+
+def test_the_json_families_are_grouped_by_number_endpoint_request_and_query_in_chromium(
+    browser: webdriver.Chrome, listening: tuple[str, str, Path]
+) -> None:
+    """Toll-free results of one number, events of one endpoint, a Subscriptions v2 request
+    and 911 queries each in their thread, typed; sender text is shown as text."""
+    url, page, _ = listening
+    browser.get(page)
+    wait(browser, lambda b: text_of(b, "connection") == "live")
+    more = Path(__file__).parent / "examples" / "more"
+    endpoint = json.loads((more / "endpoints" / "device-disconnected-1.json").read_bytes())
+    hostile_name = "<img src=x onerror=window.pwned=4>"
+    device = {"deviceId": "d-1", "deviceName": hostile_name, "status": "CONNECTED"}
+    connected = {**endpoint, "eventType": "DEVICE_CONNECTED", "status": "CONNECTED"}
+    bodies = [
+        (more / "tollfree" / "denial-1.json").read_bytes(),
+        (more / "subscriptions" / "messaging-transfer-confirmation-1.json").read_bytes(),
+        json.dumps({**connected, "device": device}).encode(),
+        (more / "tollfree" / "blocked-1.json").read_bytes(),
+        json.dumps(endpoint).encode(),
+    ]
+    headers = {"Content-Type": "application/json", "Authorization": basic_authorization("u", "p")}
+    path = urlsplit(url).path
+    for body in bodies:
+        assert http_request(url, "POST", path, body, headers).status == 204
+    query = "to=911&from=%2B19195551234"
+    routed = http_request(
+        url, "GET", f"{path}?{query}", b"", {"Authorization": headers["Authorization"]}
+    )
+    assert routed.status in (200, 503)  # listen has no route to give: the 911 call goes on
+    wait(browser, lambda b: len(rows(b)) == 6)
+    threads: dict[str, list[str]] = browser.execute_script(
+        """const found = {};
+        for (const s of document.querySelectorAll('section.thread'))
+          found[s.querySelector('h2').textContent] =
+            [...s.querySelectorAll('.delivery .types')].map(t => t.textContent);
+        return found"""
+    )
+    assert threads == {
+        "toll-free +18885555555": ["tollFreeDenial", "tollFreeBlocked"],
+        "notification 5f1d2c3b-8a9e-4b7c-9d0e-1f2a3b4c5d6e": ["PORTOUT_REQUEST"],
+        f"endpoint {endpoint['endpointId']}": ["DEVICE_CONNECTED", "DEVICE_DISCONNECTED"],
+        "emergency 911 queries": ["emergencyCall"],
+    }
+    listed = rows(browser)
+    pick(browser, listed[-1]["id"])
+    wait(browser, lambda b: "EmergencyCallEvent" in text_of(b, "fields"))
+    heading = browser.find_element(By.CSS_SELECTOR, "#detail h2").text
+    assert heading.endswith(f"GET {path}?{query}")
+    connected_row = next(r for r in listed if r["types"] == "DEVICE_CONNECTED")
+    pick(browser, connected_row["id"])
+    wait(browser, lambda b: "DeviceConnectedEvent" in text_of(b, "fields"))
+    shown = browser.find_element(By.CSS_SELECTOR, '[data-field="device"] td + td').text
+    assert json.loads(shown)["device_name"] == hostile_name  # as text, never markup
+    denial_row = next(r for r in listed if r["types"] == "tollFreeDenial")
+    pick(browser, denial_row["id"])
+    wait(browser, lambda b: "TollFreeDenialEvent" in text_of(b, "fields"))
+    code = browser.find_element(By.CSS_SELECTOR, '[data-field="denial_status_code"] td + td')
+    assert code.text == "511"
+    made = browser.execute_script(
+        "return {pwned: window.pwned === undefined ? null : window.pwned,"
+        " images: document.querySelectorAll('#detail img, #deliveries img').length}"
+    )
+    assert made == {"pwned": None, "images": 0}

@@ -109,6 +109,11 @@ def describe(event: Event) -> str:
             "order_id",  # a Numbers order (never a port-out request's subscriber data)
             "order_type",
             "pon",
+            "endpoint_id",  # an endpoint event
+            "request_id",  # a Subscriptions v2 notification
+            "notification_type",
+            "internal_ticket_number",  # a toll-free verification result
+            "phone_number",
             "from_",
             "to",
             "status",
@@ -117,6 +122,9 @@ def describe(event: Event) -> str:
             "dtmf_digit",
             "direction",
             "delivery_state",
+            "denial_status_code",
+            "error_code",
+            "blocked",
             "text",
             "media",
         )
@@ -124,6 +132,9 @@ def describe(event: Event) -> str:
     message = getattr(event, "message", None)  # Messaging v2: what the event is about
     if message is not None and not isinstance(message, str):
         fields.update(message_id=message.id, from_=message.from_, text=message.text or None)
+    device = getattr(event, "device", None)  # an endpoint event's: its id, never its name
+    if device is not None:
+        fields.update(device=device.device_id)
     if fields["media"] is not None:
         fields["media"] = f"{len(fields['media'])} files"
     parts = [f"{name.rstrip('_')}={value!r}" for name, value in fields.items() if value is not None]

@@ -235,6 +235,9 @@ class Event:
     #: Such a class is refused by ``on(..., queue=...)``, and a queued handler of one of
     #: its bases never receives it.
     INLINE_ONLY: ClassVar[str] = ""
+    #: Attributes a log line shows beside the event's ids (a phone number among them with
+    #: all but its last 4 digits starred): what tells one event of the class from another.
+    LOGGED: ClassVar[tuple[str, ...]] = ()
     #: Whether an idempotency store claims each event of this class before its handlers
     #: run (``False``: nothing tells two genuine events apart, and the store is never asked).
     CLAIMED: ClassVar[bool] = True

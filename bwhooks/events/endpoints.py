@@ -42,6 +42,7 @@ class EndpointEvent(Event):
 
     GENERATION: ClassVar[int] = 2  # a field that cannot be converted is left None
     REPLY: ClassVar[Reply] = Reply.NO_CONTENT
+    LOGGED: ClassVar[tuple[str, ...]] = ("status",)
 
     endpoint_id: str | None = None
     endpoint_type: str | None = wire_field("type")

@@ -41,6 +41,7 @@ class TollFreeVerificationEvent(Event):
     GENERATION: ClassVar[int] = 2  # a field that cannot be converted is left None
     REPLY: ClassVar[Reply] = Reply.NO_CONTENT
     RETRIED_AFTER_FAILURE: ClassVar[bool] = True  # for 24 hours
+    LOGGED: ClassVar[tuple[str, ...]] = ("phone_number", "status", "internal_ticket_number")
 
     event_type: str = shape_field()
     account_id: str | None = None

@@ -17,6 +17,8 @@ __all__ = [
     "SAFE_NESTED",
     "SECRET_NAME",
     "WORD",
+    "WORDS_KEYS",
+    "WORDS_NESTED",
 ]
 
 # An enumeration's value is a word (``answer``, ``TN-Validation-Passed``, ``mp3``): a letter
@@ -30,6 +32,7 @@ ID = re.compile(r"[A-Za-z0-9_.:{}-]{1,128}")  # an id Bandwidth generates
 ID_CHARS = re.compile(r"[A-Za-z0-9_.:{}-]*")
 _IDS = re.compile(r"[A-Za-z0-9_.:{},-]{0,4096}")
 WORD = re.compile(r"[a-z]+|v\d{1,2}(?:beta\d*)?")  # a path segment that names, not a value
+_SERVICE = re.compile(r"[2-9]11|933")  # a three-digit service number (N11), never a person's
 
 
 def _shaped(shape: re.Pattern[str], names: str) -> dict[str, re.Pattern[str]]:
@@ -41,26 +44,43 @@ SAFE_KEYS = {
         ENUM,
         "eventType type callState state status direction cause reason deliveryState tracks"
         " fileFormat priority referCallStatus channel verstat attestationIndicator privacy"
-        " screen stabilized hold mute speaker withholdCallerName withholdCallerNumber",
+        " screen stabilized hold mute speaker withholdCallerName withholdCallerNumber"
+        " notificationType",
     ),
     **_shaped(
         _COUNT,
         "deliveryCode errorCode channels segmentCount activeMembers textSize sipResponseCode"
-        " referSipResponseCode notifySipResponseCode counter limit confidence",
+        " referSipResponseCode notifySipResponseCode counter limit confidence"
+        " denialStatusCode statusCode",
     ),
     "terminatingDigit": _DIGIT,
     **_shaped(
         _TIME,
         "time eventTime startTime enqueuedTime answerTime endTime completedTime completeTime"
-        " createdTime lastUpdate duration dtmfDuration",
+        " createdTime lastUpdate duration dtmfDuration activation creationTimestamp"
+        " expirationTimestamp",
     ),
     **_shaped(
         ID,
         "callId parentCallId messageId applicationId conferenceId memberId recordingId"
-        " transcriptionId errorId gatherId id pairedMessageId originatingId sipCallId",
+        " transcriptionId errorId gatherId id pairedMessageId originatingId sipCallId"
+        " internalTicketNumber requestId endpointId deviceId oldNnid newNnid",
     ),
+    "to": _SERVICE,  # an emergency routing query's 911 (933 for a test call): no one's number
 }
 SAFE_NESTED = {("machineDetectionResult", "value"): ENUM}  # (parent key, key): its shape
+# Text Bandwidth writes (a toll-free verification's denial, block or failure): kept, with
+# what looks personal inside it (numbers, URLs, e-mails...) replaced.
+WORDS_KEYS = frozenset(
+    {
+        "declineReasonDescription",
+        "denialReasonDescription",
+        "blockedReason",
+        "errorMessage",
+        "errors",
+    }
+)
+WORDS_NESTED = frozenset({("additionalDenialReasons", "reason")})  # (parent key, key)
 ACCOUNT_KEYS = frozenset({"accountId", "userId"})
 # BXML attributes that shape the call, not the people on it (kept when they have the shape).
 SAFE_ATTRIBUTES = {

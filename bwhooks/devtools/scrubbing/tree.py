@@ -9,7 +9,13 @@ from typing import Any
 from bwhooks.devtools.scrubbing.patterns import PHONE_FULL
 from bwhooks.devtools.scrubbing.placeholders import Placeholders
 from bwhooks.devtools.scrubbing.scanning import TextScanner
-from bwhooks.devtools.scrubbing.shapes import ACCOUNT_KEYS, SAFE_KEYS, SAFE_NESTED
+from bwhooks.devtools.scrubbing.shapes import (
+    ACCOUNT_KEYS,
+    SAFE_KEYS,
+    SAFE_NESTED,
+    WORDS_KEYS,
+    WORDS_NESTED,
+)
 
 __all__ = ["TreeWalk"]
 
@@ -45,4 +51,6 @@ class TreeWalk:
             return text.placeholder("account", value)
         if text.is_shaped(value, shape):
             return value
+        if key in WORDS_KEYS or (parent, key) in WORDS_NESTED:
+            return text.strict_text(value)
         return text.replacement(value)
