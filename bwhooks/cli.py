@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array). "
         "answer, gather, dtmf, redirect and transferComplete are sent by both generations: "
         "the bare name means v1 (with a note); say v1: or v2:. Numbers webhooks (XML): "
-        "orderNotification, MESSAGING_LOST, portOutValidation",
+        "orderNotification, MESSAGING_LOST, portOutValidation. Toll-free verification: "
+        "tollfree:verified, tollfree:unverified, tollfree:denial, tollfree:failure, "
+        "tollfree:blocked; Subscriptions v2: subscriptions:PORTOUT_REQUEST; endpoints: "
+        "DEVICE_CONNECTED, DEVICE_DISCONNECTED; MFA: mfa:message-delivered, mfa:message-failed",
     )
     send.add_argument(
         "--list-kinds",
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Messaging v2: how many elements the array carries (default 1)",
     )
     send.add_argument("--method", choices=["POST", "GET"], default="POST", type=str.upper)
+    _signing(send)
     listen = commands.add_parser(
         "listen",
         help="serve a receiver for local development, until interrupted",
@@ -205,6 +209,14 @@ class _ListKinds(argparse.Action):
             lines.append(f"  {spelling if ambiguous else kind:<34} {cls.__name__}")
         for title, lines in parts.items():
             print(f"{title}:", *lines, sep="\n")
+        from bwhooks.testing.fakes_more import MORE_KINDS
+
+        print(
+            "Toll-free verification, Subscriptions v2, endpoint events, MFA receipts (JSON; "
+            "tollfree: and subscriptions: are signed with --secret-env):"
+        )
+        for spelling, family in MORE_KINDS.items():
+            print(f"  {spelling:<34} {KINDS[spelling].__name__ if spelling in KINDS else family}")
         print(f"{', '.join(both)}: sent by both generations; the bare name means v1 (with a note)")
         print("A type bwhooks does not know: KIND with --unknown voice|messaging|v1")
         parser.exit()
@@ -294,6 +306,57 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--status", type=int, help="only those answered with this status")
     parser.add_argument("--type", dest="event_type", help="only those with an event of this type")
     parser.add_argument("--text", help="only those whose body contains this text")
+
+
+def _signing(send: argparse.ArgumentParser) -> None:
+    secret = send.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--secret-env",
+        metavar="VAR",
+        help="sign the body as Bandwidth does, with the secret in the environment variable VAR "
+        "(a toll-free verification sharedSecretKey, a Subscriptions v2 secret)",
+    )
+    secret.add_argument(
+        "--secret",
+        metavar="S",
+        help="the same with the secret itself: other users can read it in the process list "
+        "(and it stays in your shell history): prefer --secret-env",
+    )
+    send.add_argument(
+        "--signature",
+        choices=["toll-free", "subscriptions"],
+        help="the signature to compute: toll-free (hex in x-bandwidth-signature-hmac-sha256) "
+        "or subscriptions (base64 in X-Bandwidth-Signature-SHA-256); default: the KIND's "
+        "family (tollfree:... toll-free, subscriptions:... subscriptions)",
+    )
+
+
+def _signature(args: argparse.Namespace) -> Any:
+    """The ``HmacSignature`` that ``send`` signs with (``None`` without a secret); a
+    ``ValueError`` that never shows the secret when the options do not make one."""
+    from bwhooks.signatures import HmacSignature
+    from bwhooks.testing.fakes_more import signature_family
+
+    secret: str | None = args.secret
+    if args.secret_env is not None:
+        secret = os.environ.get(args.secret_env, "")
+        if not secret:
+            raise ValueError(
+                f"--secret-env: the environment variable {args.secret_env} is unset or empty"
+            )
+    if secret is None:
+        if args.signature is not None:
+            raise ValueError("--signature needs a secret: --secret-env VAR (or --secret S)")
+        return None
+    family = args.signature or signature_family(args.kind)
+    if family is None:
+        raise ValueError(
+            f"Bandwidth signs no {args.kind!r} callback: say which signature to compute with "
+            "--signature toll-free|subscriptions"
+        )
+    if family == "toll-free":
+        return HmacSignature.toll_free(secret)
+    return HmacSignature.subscriptions(secret)
 
 
 def _credentials(parser: argparse.ArgumentParser) -> None:
@@ -480,7 +543,8 @@ def _send(args: argparse.Namespace) -> int:
         overrides["event_type"] = args.kind
     try:
         payload = _fake_payload(kind, overrides)
-        sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
+        credentials = (args.user, args.password) if args.user else None
+        sender = HttpSender(args.url, credentials, signature=_signature(args))
     except UnknownKindError as exc:
         print(
             f"bwhooks send: {exc.nearest()} (bwhooks send --list-kinds lists them; a type "
@@ -506,7 +570,7 @@ def _send(args: argparse.Namespace) -> int:
         kinds = ", ".join(element["type"] for element in payload)
         print(f"{args.method} [{kinds}] {exchange}")
     else:
-        print(f"{args.method} {payload['eventType']} {exchange}")
+        print(f"{args.method} {payload.get('eventType', args.kind)} {exchange}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
     if answer.status == 401:

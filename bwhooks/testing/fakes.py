@@ -59,6 +59,7 @@ from bwhooks.events import (
     UnknownVoiceEvent,
     VoiceEvent,
 )
+from bwhooks.testing.fakes_more import MORE_KINDS, fake_more_payload
 from bwhooks.testing.fakes_numbers import NUMBERS_KINDS, fake_numbers_payload, parse_numbers_xml
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
@@ -251,7 +252,8 @@ def _nearest(kind: str) -> list[str]:
     pools: list[tuple[str, Mapping[str, type[Event]]]] = []
     if prefix:
         pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
-    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS}))
+    others = dict.fromkeys(MORE_KINDS, Event)
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **others}))
     for spelling_prefix, pool in pools:
         lowered = {known.lower(): known for known in pool}
         found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
@@ -392,7 +394,15 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     gives the XML text Bandwidth posts (a ``str``), overridden by attribute or element name
     (``status="FAILED"``, ``Status="FAILED"``, ``completed_numbers=("9195551234",)``);
     numbers are 10 digits, or E.164 with ``number_format="E164"``.
+
+    Bandwidth's other JSON webhooks (:mod:`bwhooks.testing.fakes_more`): toll-free
+    verification (``"tollfree:verified"``, ``"tollfree:denial"``, ...), Subscriptions v2
+    (``"subscriptions:PORTOUT_REQUEST"``), endpoint events (``"DEVICE_CONNECTED"``) and MFA
+    receipts (``"mfa:message-failed"``, one object) give that webhook's JSON object.
     """
+    if isinstance(kind, str) and kind in MORE_KINDS:
+        given = {name: _LENIENT.unstructure(value) for name, value in overrides.items()}
+        return fake_more_payload(kind, given)
     cls = resolve_kind(kind)
     if issubclass(cls, NumbersEvent):
         number_format = overrides.pop("number_format", "LEGACY")
