@@ -1,7 +1,8 @@
 """bwhooks: receive Bandwidth HTTP callbacks safely and simply.
 
-Verify (HTTP Basic, with rotation), parse into typed attrs events (Bandwidth v1, Voice v2
-and Messaging v2 as JSON, Numbers notifications and port-out validation as XML, on one URL),
+Verify (HTTP Basic, with rotation; signed bodies), parse into typed attrs events (Bandwidth
+v1, Voice v2, Messaging v2, toll-free verification, Subscriptions v2 and endpoint events as
+JSON, Numbers notifications and port-out validation as XML, on one URL),
 dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
 Django.
 """

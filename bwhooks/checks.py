@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -26,13 +27,15 @@ from bwhooks.body import (
     read_limited,
     read_limited_async,
 )
+from bwhooks.errors import InsecureReceiverWarning
+from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.network import AllowList
 
-__all__ = ["UNREADABLE_ANSWER", "Checks"]
+__all__ = ["UNREADABLE_ANSWER", "Checks", "warn_unsigned"]
 
 _ALLOWED = (("Allow", "GET, HEAD, POST"),)
 #: The answer to a request whose body could not be read.
@@ -75,6 +78,24 @@ class Checks:
         )
         if allow is not None or signature is not None:
             self._exact_auth = None  # every request takes the general path and its checks
+        # Whether an event of a family Bandwidth signs may arrive unverified (logged once).
+        self._unverified = signature is None and any(f.SIGNED for f in families.members)
+
+    def unverified(self, events: tuple[Event, ...]) -> tuple[Event, ...]:
+        """``events``, after one WARNING, the first time only, when one is of a family
+        Bandwidth signs and no ``signature`` verified it."""
+        if self._unverified:
+            for event in events:
+                family = self.families.of(type(event))
+                if family is not None and family.SIGNED:
+                    self._unverified = False  # once per receiver
+                    self.logger.warning(
+                        "a %s body's signature was not verified: pass signature=... to the "
+                        "receiver (logged once)",
+                        family.NAME,
+                    )
+                    break
+        return events
 
     def early_response(
         self, method: str, headers: Headers, client: tuple[str, int] | None = None
@@ -215,3 +236,20 @@ def _over(length: str, limit: int) -> bool:
     number of 19 digits or more always does: ``int()`` refuses thousands of digits)."""
     digits = length.lstrip("0")
     return len(digits) > 18 or int(digits or "0") > limit
+
+
+def warn_unsigned(
+    families: Families, signature: BodyVerifier | None, *, stacklevel: int = 3
+) -> None:
+    """Warn (:class:`~bwhooks.InsecureReceiverWarning`) when ``families``, given
+    explicitly, include one Bandwidth always signs and no ``signature`` verifies it (the
+    default families, read by most receivers, log at the first unverified body instead:
+    :meth:`Checks.unverified`)."""
+    signed = [family.NAME for family in families.members if family.SIGNED]
+    if signed and signature is None:
+        warnings.warn(
+            f"{', '.join(signed)} bodies are signed by Bandwidth; pass signature=... "
+            "to verify them (without it, anyone with the credentials is believed)",
+            InsecureReceiverWarning,
+            stacklevel=stacklevel,
+        )

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
 
 from bwhooks.auth import Authenticator, BodyVerifier
 from bwhooks.body import GONE, UNREADABLE, AsyncRead, Read
-from bwhooks.checks import UNREADABLE_ANSWER, Checks
+from bwhooks.checks import UNREADABLE_ANSWER, Checks, warn_unsigned
 from bwhooks.decoding import Decoder
 from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
@@ -72,8 +72,9 @@ class Receiver:
     a 401 to a request without credentials, is Basic Auth's first step). ``allow`` (an
     :class:`~bwhooks.network.AllowList`) refuses clients outside its networks with ``403``.
     A ``signature`` (a :class:`~bwhooks.auth.BodyVerifier`) is checked on every body after
-    the credentials: missing or wrong, the answer is ``403`` and nothing is decoded (a
-    receiver reading a family Bandwidth always signs warns without one).
+    the credentials: missing or wrong, the answer is ``403`` and nothing is decoded
+    (without one, a receiver given ``families`` that Bandwidth always signs warns, and one
+    reading the default families logs a WARNING at its first Subscriptions v2 body).
     ``families`` are the webhooks read (:mod:`bwhooks.families`; every family bwhooks
     knows by default; queued handlers' workers read every family bwhooks knows).
     ``port_out_fallback`` answers a port-out validation request no handler answered (none
@@ -109,15 +110,9 @@ class Receiver:
         self.logger = logger or logging.getLogger("bwhooks.receiver")
         if not isinstance(families, Families):
             families = Families(families)
+        if families is not DEFAULT:  # the default ones: logged at the first unverified body
+            warn_unsigned(families, signature)
         families = families.configure(port_out_fallback=PortOutFallback(port_out_fallback))
-        signed = [family.NAME for family in families.members if family.SIGNED]
-        if signed and signature is None:
-            warnings.warn(
-                f"{', '.join(signed)} bodies are signed by Bandwidth; pass signature=... "
-                "to verify them (without it, anyone with the credentials is believed)",
-                InsecureReceiverWarning,
-                stacklevel=2,
-            )
         self.checks = Checks(
             auth, max_body_size, self.logger, allow, families=families, signature=signature
         )
@@ -231,7 +226,7 @@ class Receiver:
         if refused is not None:
             return refused
         try:
-            return self.decoder.decode(request)
+            return self.checks.unverified(self.decoder.decode(request))
         except InvalidCallback as exc:
             return self.checks.refuse(400, exc.reason)
 

@@ -50,17 +50,23 @@ from bwhooks.events._base import event_type_field
 from bwhooks.families import (
     DEFAULT,
     Catapult,
+    Endpoints,
     Families,
     Family,
     MessagingV2,
     Numbers,
+    SubscriptionsV2,
     Syntax,
+    TollFree,
     VoiceV2,
 )
 from bwhooks.http import Headers
 from bwhooks.notes import Note
 
 PING = "application/x-ping"
+#: The default families Bandwidth does not always sign (given explicitly: no warning).
+UNSIGNED = tuple(family for family in DEFAULT.members if not family.SIGNED)
+MORE = Path(__file__).parent / "examples" / "more"
 
 
 @attrs.frozen(kw_only=True)
@@ -119,7 +125,7 @@ def ping(send: Send, body: Mapping[str, Any], content_type: str = PING) -> Callb
 def test_a_new_family_is_read_and_answered_through_every_way_in(
     connect: Callable[[Receiver], Send],
 ) -> None:
-    receiver = ping_receiver(*DEFAULT.members, PingFamily())
+    receiver = ping_receiver(*UNSIGNED, PingFamily())
     seen: list[Event] = []
 
     @receiver.on(PingEvent)
@@ -162,7 +168,7 @@ def test_content_types_are_those_the_families_read(connect: Callable[[Receiver],
 
 
 def test_the_default_reason_names_json_and_xml() -> None:
-    receiver = ping_receiver(*DEFAULT.members)
+    receiver = ping_receiver(*UNSIGNED)
     headers = Headers([("Content-Type", "text/plain"), ("Authorization", AUTH)])
     refused = receiver.early_response("POST", headers)
     assert refused is not None
@@ -195,6 +201,10 @@ def test_every_event_class_belongs_to_exactly_one_family() -> None:
         *events.EVENT_CLASSES,
         *events.VOICE_V2_CLASSES,
         *events.MESSAGING_V2_CLASSES,
+        *events.NUMBERS_CLASSES,
+        *events.TOLL_FREE_CLASSES,
+        *events.SUBSCRIPTION_CLASSES,
+        *events.ENDPOINT_CLASSES,
         *events.UNKNOWN_EVENT_CLASSES,
     }
     for cls in classes:
@@ -217,12 +227,32 @@ def _examples() -> list[tuple[str, Mapping[str, Any], bool, type[Family]]]:
             found.extend((name, element, True, MessagingV2) for element in value)
         else:
             found.append((name, value, False, VoiceV2))
+    for folder, family in _MORE_JSON.items():
+        paths = sorted((MORE / folder).glob("*.json"))
+        assert paths, folder
+        found.extend((p.name, json.loads(p.read_text()), False, family) for p in paths)
     return found
+
+
+#: The JSON examples of the other families, by folder of tests/examples/more.
+_MORE_JSON: dict[str, type[Family]] = {
+    "tollfree": TollFree,
+    "subscriptions": SubscriptionsV2,
+    "endpoints": Endpoints,
+    "mfa": MessagingV2,
+}
 
 
 def test_every_example_is_claimed_by_exactly_one_family() -> None:
     examples = _examples()
-    assert {family for *_, family in examples} == {Catapult, VoiceV2, MessagingV2}
+    assert {family for *_, family in examples} == {
+        Catapult,
+        VoiceV2,
+        MessagingV2,
+        TollFree,
+        SubscriptionsV2,
+        Endpoints,
+    }
     for name, payload, in_array, family in examples:
         claims = [f for f in DEFAULT.members if f.class_for(payload, in_array=in_array)]
         assert [type(f) for f in claims] == [family], name
@@ -239,10 +269,17 @@ def test_every_example_is_claimed_by_exactly_one_family() -> None:
 
 
 def test_the_compiled_path_serves_the_default_families_in_any_order() -> None:
-    messaging, voice, v1, _numbers = DEFAULT.members
+    messaging, voice, v1 = MessagingV2(), VoiceV2(), Catapult()
+    assert Decoder(DEFAULT).quick is decode_body
     assert Decoder(Families((v1, messaging, voice, PingFamily()))).quick is decode_body
     assert Decoder(Families((PingFamily(), voice, messaging, v1))).quick is not decode_body
     assert Decoder(Families((voice, v1))).quick is not decode_body
+    # the families that claim none of its payloads may stand anywhere; others may not
+    beside = (Endpoints(), TollFree(), SubscriptionsV2(), Numbers())
+    assert Decoder(Families((*beside, voice, v1, messaging))).quick is decode_body
+    assert Decoder(Families((TollFree(), PingFamily(), voice, messaging, v1))).quick is not (
+        decode_body
+    )
 
 
 def test_a_receiver_reads_at_least_one_family() -> None:
@@ -351,8 +388,9 @@ def test_the_default_answers_follow_the_event_classes_reply() -> None:
     hangup = events.HangupEvent(call_id="c-1")
     assert v1.unanswered(hangup, notes).status == 200
     assert v1.unanswered(hangup, notes).body == b""
-    assert (
-        repr(DEFAULT) == "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Numbers (XML))"
+    assert repr(DEFAULT) == (
+        "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Toll-free verification, "
+        "Subscriptions v2, Endpoint events, Numbers (XML))"
     )
     assert repr(v1) == "<Bandwidth v1 (Catapult) webhooks>"
 
@@ -379,9 +417,14 @@ def test_a_family_bandwidth_signs_needs_a_signature() -> None:
 
     with pytest.warns(InsecureReceiverWarning, match="Signed ping bodies are signed"):
         ping_receiver(SignedPing())
+    # given explicitly, the default families name the one Bandwidth always signs
+    with pytest.warns(InsecureReceiverWarning, match="^Subscriptions v2 bodies are signed"):
+        ping_receiver(*DEFAULT.members)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Receiver(
             auth=BasicAuth((USER, PASSWORD)), signature=HexSignature(), families=(SignedPing(),)
         )
-        ping_receiver(*DEFAULT.members)  # Voice and Messaging are not signed
+        ping_receiver(*UNSIGNED)  # Voice, Messaging, toll-free, ... are not always signed
+        Receiver(auth=BasicAuth((USER, PASSWORD)))  # the default: logged when one comes
+        Receiver(auth=BasicAuth((USER, PASSWORD)), families=DEFAULT)

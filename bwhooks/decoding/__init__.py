@@ -17,7 +17,18 @@ from bwhooks.decoding.documents import parse_document
 from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
-from bwhooks.families import DEFAULT, Catapult, Families, MessagingV2, Syntax, VoiceV2
+from bwhooks.families import (
+    DEFAULT,
+    Catapult,
+    Endpoints,
+    Families,
+    MessagingV2,
+    Numbers,
+    SubscriptionsV2,
+    Syntax,
+    TollFree,
+    VoiceV2,
+)
 from bwhooks.http import CallbackRequest
 
 __all__ = ["Decoder", "decode", "quick_decode"]
@@ -33,7 +44,8 @@ class Decoder:
         #: (:func:`bwhooks.decoding.compiled.decode_body`), ``None`` for anything else, which
         #: :meth:`decode` handles (and explains). The compiled path reads Voice v2, Messaging
         #: v2 and v1 as they recognize payloads, so it serves the sets that begin with
-        #: those three (in any order); other sets take the general path.
+        #: those three (in any order; bwhooks's families that claim none of their
+        #: payloads may stand anywhere); other sets take the general path.
         self.quick = decode_body if _compiled_covers(families) else _general
 
     def decode(self, request: CallbackRequest) -> tuple[Event, ...]:
@@ -69,8 +81,13 @@ def _general(body: bytes) -> None:
     return
 
 
+#: bwhooks's families that claim none of the payloads the compiled path reads (those of a
+#: Voice v2, v1 or Messaging v2 type): wherever they stand, the three decide those payloads.
+_BESIDE = frozenset({Endpoints, Numbers, SubscriptionsV2, TollFree})
+
+
 def _compiled_covers(families: Families) -> bool:
-    first = families.members[:3]
+    first = [family for family in families.members if type(family) not in _BESIDE][:3]
     return {type(family) for family in first} == {VoiceV2, MessagingV2, Catapult}
 
 

@@ -360,9 +360,10 @@ class _Maker:
             namespace[f"set_{value}"] = slot_setter(cls, field.name)
             setters.append(f"    set_{value}(event, {value})")
         lines.append("    event = new(cls)")
-        if tag is not None:
+        if tag is not None:  # as the class's converter reads it (an old spelling renamed)
             namespace["set_event_type"] = slot_setter(cls, "event_type")
-            lines.append(f"    set_event_type(event, {tag!r})")
+            convert: Any = attrs.fields_dict(cls)["event_type"].converter
+            lines.append(f"    set_event_type(event, {convert(tag) if convert else tag!r})")
         lines += setters
         if has_raw:
             namespace["set_raw"] = slot_setter(cls, "raw")

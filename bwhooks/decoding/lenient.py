@@ -25,7 +25,7 @@ import cattrs
 
 from bwhooks.decoding._hints import declared_type
 from bwhooks.errors import FieldConversionWarning, InvalidCallback, _hide_by_default
-from bwhooks.events._base import ALIASES, freeze_raw
+from bwhooks.events._base import ALIASES, LOCAL, freeze_raw
 
 __all__ = ["LOGGER", "LenientStructurer"]
 
@@ -74,8 +74,8 @@ class LenientStructurer:
         hints = typing.get_type_hints(cls)
         plan: list[tuple[str, tuple[str, ...], _Convert]] = []
         for field in attrs.fields(cls):
-            if field.name == "raw":
-                continue
+            if field.name == "raw" or field.metadata.get(LOCAL):
+                continue  # built, or filled by the class itself
             keys = (self._wire_key(field), *field.metadata.get(ALIASES, ()))
             plan.append((field.name, keys, self._converter_of(declared_type(hints[field.name]))))
         has_raw = "raw" in attrs.fields_dict(cls)
@@ -117,12 +117,45 @@ class LenientStructurer:
                 return nested(freeze_raw(value), problems, path + ".")
 
             return convert_nested
+        item = _item_class(declared)
+        if item is not None:  # a tuple of objects: each converted field by field, an
+            # element that is no object left out
+            convert_item = self._converter_of(item)
+
+            def convert_items(value: Any, problems: Problems, path: str) -> Any:
+                if isinstance(value, str):  # a GET callback carries arrays as JSON text
+                    value = loads(value)
+                if not isinstance(value, list | tuple):
+                    raise TypeError("expected an array")
+                converted = []
+                for index, element in enumerate(value):
+                    try:
+                        converted.append(convert_item(element, problems, f"{path}[{index}]"))
+                    except InvalidCallback:
+                        raise
+                    except Exception:  # not an object: left out, the others kept
+                        problems.append((f"{path}[{index}]", item.__name__))
+                return tuple(converted)
+
+            loads = self._loads
+            return convert_items
         hook = self._converter.get_structure_hook(declared)
 
         def convert(value: Any, problems: Problems, path: str) -> Any:
             return hook(value, declared)
 
         return convert
+
+
+def _item_class(declared: Any) -> type[Any] | None:
+    """``X`` of ``tuple[X, ...]`` when ``X`` is an attrs class, else ``None``."""
+    if typing.get_origin(declared) is not tuple:
+        return None
+    args = typing.get_args(declared)
+    if len(args) == 2 and args[1] is Ellipsis and attrs.has(args[0]):
+        item: type[Any] = args[0]
+        return item
+    return None
 
 
 def _expected(hint: Any) -> str:

@@ -19,7 +19,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from bwhooks.decoding.lenient import LenientStructurer
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event, UnknownEvent
-from bwhooks.events._base import ALIASES, WIRE, FrozenList, freeze_raw, thaw
+from bwhooks.events._base import ALIASES, LOCAL, WIRE, FrozenList, freeze_raw, thaw
 from bwhooks.events.timestamps import (
     Duration,
     format_duration,
@@ -226,8 +226,9 @@ def _structure_factory(
     converter: cattrs.Converter, strict: bool, lenient: LenientStructurer
 ) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any, type], Any]:
-        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
-        overrides: dict[str, Any] = {a.name: override(rename=wire_key(a)) for a in fields}
+        fields = [a for a in attrs.fields(cls) if a.name != "raw" and not a.metadata.get(LOCAL)]
+        overrides: dict[str, Any] = _local_omitted(cls)
+        overrides.update({a.name: override(rename=wire_key(a)) for a in fields})
         has_raw = "raw" in attrs.fields_dict(cls)
         if has_raw:
             overrides["raw"] = override(omit=True)
@@ -252,6 +253,11 @@ def _structure_factory(
     return factory
 
 
+def _local_omitted(cls: type[Any]) -> dict[str, Any]:
+    """The overrides that leave out the attributes bwhooks fills itself (no wire key)."""
+    return {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get(LOCAL)}
+
+
 def _unalias(payload: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Any:
     """The payload with each value found under an alias moved to its field's wire key."""
     renamed = dict(payload)
@@ -265,8 +271,9 @@ def _unalias(payload: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]])
 
 def _unstructure_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
-        overrides: dict[str, Any] = {a.name: override(rename=wire_key(a)) for a in fields}
+        fields = [a for a in attrs.fields(cls) if a.name != "raw" and not a.metadata.get(LOCAL)]
+        overrides: dict[str, Any] = _local_omitted(cls)
+        overrides.update({a.name: override(rename=wire_key(a)) for a in fields})
         has_raw = "raw" in attrs.fields_dict(cls)
         if has_raw:
             overrides["raw"] = override(omit=True)

@@ -4,7 +4,11 @@ Every class derives from :class:`Event`. Bandwidth v1 (Catapult) classes are nam
 ``eventType`` (``AnswerEvent``); Voice v2 ones start with ``Voice`` (``VoiceAnswerEvent``,
 base :class:`VoiceEvent`); Messaging v2 ones are named after the ``type``
 (``MessageDeliveredEvent``, base :class:`MessagingEvent`); Numbers webhooks (XML) are
-named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEvent`).
+named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEvent`);
+toll-free verification results after their shape (``TollFreeDenialEvent``, base
+:class:`TollFreeVerificationEvent`); Subscriptions v2 notifications are
+:class:`SubscriptionNotificationEvent`; WebRTC endpoint events are named after the
+``eventType`` (``DeviceConnectedEvent``, base :class:`EndpointEvent`).
 
 Attributes are the snake_case of the wire keys (``callId`` -> ``call_id``, ``from`` ->
 ``from_``). Only ``event_type`` is required; every other field is ``None`` when absent.
@@ -22,11 +26,17 @@ from bwhooks.events.timestamps import Duration
 if TYPE_CHECKING:  # at run time each module is loaded when one of its names is first used
     from bwhooks.events.call import *  # noqa: F403
     from bwhooks.events.conference import *  # noqa: F403
+    from bwhooks.events.endpoints import *  # noqa: F403
+    from bwhooks.events.endpoints import ENDPOINT_CLASSES as ENDPOINT_CLASSES
     from bwhooks.events.messaging import *  # noqa: F403
     from bwhooks.events.messaging_v2 import *  # noqa: F403
     from bwhooks.events.messaging_v2 import MESSAGING_V2_CLASSES as MESSAGING_V2_CLASSES
     from bwhooks.events.numbers import *  # noqa: F403
     from bwhooks.events.numbers import NUMBERS_CLASSES as NUMBERS_CLASSES
+    from bwhooks.events.subscriptions import *  # noqa: F403
+    from bwhooks.events.subscriptions import SUBSCRIPTION_CLASSES as SUBSCRIPTION_CLASSES
+    from bwhooks.events.tollfree import *  # noqa: F403
+    from bwhooks.events.tollfree import TOLL_FREE_CLASSES as TOLL_FREE_CLASSES
     from bwhooks.events.transcription import *  # noqa: F403
     from bwhooks.events.voice_v2 import *  # noqa: F403
     from bwhooks.events.voice_v2 import VOICE_V2_CLASSES as VOICE_V2_CLASSES
@@ -139,6 +149,27 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "NUMBERS_CLASSES",
         "to_e164",
     ),
+    "tollfree": (
+        "AdditionalDenialReason",
+        "TollFreeBlockedEvent",
+        "TollFreeDenialEvent",
+        "TollFreeFailureEvent",
+        "TollFreeStatusEvent",
+        "TollFreeVerificationEvent",
+        "TOLL_FREE_CLASSES",
+    ),
+    "subscriptions": (
+        "SubscriptionNotificationEvent",
+        "SUBSCRIPTION_CLASSES",
+    ),
+    "endpoints": (
+        "EndpointDevice",
+        "DeviceConnectedEvent",
+        "DeviceDisconnectedEvent",
+        "EndpointEvent",
+        "UnknownEndpointEvent",
+        "ENDPOINT_CLASSES",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 #: Every concrete Bandwidth v1 event class (``UnknownEvent`` aside), in this order.
@@ -191,6 +222,7 @@ def __getattr__(name: str) -> Any:
             __getattr__("UnknownVoiceEvent"),
             __getattr__("UnknownMessagingEvent"),
             __getattr__("UnknownNumbersEvent"),
+            __getattr__("UnknownEndpointEvent"),
         )
     elif name in _MODULE_OF:
         value = getattr(importlib.import_module(f"bwhooks.events.{_MODULE_OF[name]}"), name)

@@ -21,6 +21,7 @@ __all__ = [
     "UnknownEvent",
     "event_type_field",
     "freeze_raw",
+    "shape_field",
     "thaw",
     "wire_field",
 ]
@@ -147,6 +148,9 @@ def thaw(value: Any) -> Any:
 WIRE = "bwhooks.wire"
 #: Field metadata: other wire keys the same value arrives under (tried in order).
 ALIASES = "bwhooks.aliases"
+#: Field metadata: an attribute bwhooks fills itself, never read from nor written to the
+#: wire (the shape of a toll-free verification result, which no key names).
+LOCAL = "bwhooks.local"
 #: Field metadata: the element that holds each item of a list read from XML
 #: (``TelephoneNumber`` in ``<CompletedTelephoneNumbers>``).
 ITEM = "bwhooks.item"
@@ -167,6 +171,14 @@ def event_type_field(wire: str = "eventType", *, required: bool = False) -> Any:
     )
 
 
+def shape_field() -> Any:
+    """The ``event_type`` of a payload that names no type: the class's first
+    :attr:`Event.EVENT_TYPES`, never read from nor written to the wire."""
+    return attrs.field(
+        default=attrs.Factory(_default_event_type, takes_self=True), metadata={LOCAL: True}
+    )
+
+
 class Reply(enum.Enum):
     """What Bandwidth does with the answer to a kind of callback."""
 
@@ -177,6 +189,9 @@ class Reply(enum.Enum):
     when no handler answers)."""
     NONE = "none"
     """Asynchronous (Voice v2, Messaging v2): any body is ignored; an empty ``2xx``."""
+    NO_CONTENT = "no content"
+    """Asynchronous, answered ``204`` as Bandwidth's specification lists (toll-free
+    verification, Subscriptions v2, endpoint events): any body is ignored."""
 
 
 def _default_event_type(self: Event) -> str:

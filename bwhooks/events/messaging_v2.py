@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import attrs
 
-from bwhooks.events._base import Event, Reply, event_type_field
+from bwhooks.events._base import WIRE, Event, Reply, event_type_field
 
 
 @attrs.frozen(kw_only=True)
@@ -138,12 +138,28 @@ class SuggestionResponseEvent(InboundMessageEvent):
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("suggestion-response",)
 
 
+def _current_spelling(message_type: str) -> str:
+    """``requested-location-response`` for its name until mid-2026."""
+    return "requested-location-response" if message_type == _OLD_LOCATION else message_type
+
+
+_OLD_LOCATION = "location-request-response"
+
+
 @attrs.frozen(kw_only=True)
 class RequestedLocationResponseEvent(InboundMessageEvent):
     """``requested-location-response``: the user shared a location
-    (``message.location_response``)."""
+    (``message.location_response``). Its name until mid-2026,
+    ``location-request-response``, is read as this one (``event_type`` is the current
+    name; ``raw`` keeps the one sent)."""
 
-    EVENT_TYPES: ClassVar[tuple[str, ...]] = ("requested-location-response",)
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ("requested-location-response", _OLD_LOCATION)
+
+    event_type: str = attrs.field(
+        default="requested-location-response",
+        converter=_current_spelling,
+        metadata={WIRE: "type"},
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -163,16 +179,23 @@ class MessageSentEvent(MessageStatusEvent):
 @attrs.frozen(kw_only=True)
 class MessageDeliveredEvent(MessageStatusEvent):
     """``message-delivered``: the message reached the carrier (the handset, for toll-free
-    senders); each outbound message gets this or ``message-failed``, per recipient."""
+    senders); each outbound message gets this or ``message-failed``, per recipient.
+    ``platform`` (``NorthAmericaSMS``, ``GlobalSMS``) comes with an MFA (2FA) code's
+    delivery receipt, one JSON object rather than an array."""
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("message-delivered",)
+
+    platform: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class MessageFailedEvent(MessageStatusEvent):
-    """``message-failed``: the message could not be delivered; ``error_code`` says why."""
+    """``message-failed``: the message could not be delivered; ``error_code`` says why.
+    ``platform`` comes with an MFA (2FA) code's delivery receipt."""
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = ("message-failed",)
+
+    platform: str | None = None
 
 
 @attrs.frozen(kw_only=True)

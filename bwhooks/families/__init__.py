@@ -14,19 +14,25 @@ from typing import Any
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families.catapult import Catapult
+from bwhooks.families.endpoints import Endpoints
 from bwhooks.families.family import Family, Syntax
 from bwhooks.families.messaging import MessagingV2
 from bwhooks.families.numbers import Numbers
+from bwhooks.families.subscriptions import SubscriptionsV2
+from bwhooks.families.tollfree import TollFree
 from bwhooks.families.voice import VoiceV2
 
 __all__ = [
     "DEFAULT",
     "Catapult",
+    "Endpoints",
     "Families",
     "Family",
     "MessagingV2",
     "Numbers",
+    "SubscriptionsV2",
     "Syntax",
+    "TollFree",
     "VoiceV2",
 ]
 
@@ -158,5 +164,15 @@ class Families:
         return f"Families({', '.join(family.NAME for family in self.members)})"
 
 
-#: Every family bwhooks reads.
-DEFAULT = Families((MessagingV2(), VoiceV2(), Catapult(), Numbers()))
+#: Every family bwhooks reads (no two claim the same payload).
+DEFAULT = Families(
+    (
+        MessagingV2(),
+        VoiceV2(),
+        Catapult(),
+        TollFree(),
+        SubscriptionsV2(),
+        Endpoints(),
+        Numbers(),
+    )
+)

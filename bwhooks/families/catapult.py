@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from bwhooks import events
 from bwhooks.events import Event, UnknownEvent
 from bwhooks.families import voice
+from bwhooks.families.endpoints import is_endpoint_event
 from bwhooks.families.family import JSON, Family
 from bwhooks.families.voice import VoiceV2, is_v2_voice
 
@@ -59,7 +60,8 @@ _VOICE_V2 = VoiceV2()
 class Catapult(Family):
     """Bandwidth v1: every payload with a non-empty string ``eventType`` that is not Voice
     v2's (:class:`~bwhooks.families.VoiceV2` tells the types both send apart): a v1 type,
-    or an unknown one as :class:`~bwhooks.events.UnknownEvent`."""
+    or an unknown one as :class:`~bwhooks.events.UnknownEvent` (an endpoint event's aside:
+    :func:`~bwhooks.families.endpoints.is_endpoint_event`)."""
 
     NAME: ClassVar[str] = "Bandwidth v1 (Catapult)"
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
@@ -83,8 +85,8 @@ class Catapult(Family):
             return None
         else:
             cls = tables.folded.get(event_type.lower())
-        if cls is None:
-            return UnknownEvent
+        if cls is None:  # an unknown type: v1's unless an endpoint event's
+            return None if is_endpoint_event(payload, event_type) else UnknownEvent
         if cls is events.HangupEvent and payload.get("cause") == "CALL_REJECTED":
             return events.RejectEvent
         return cls

@@ -56,8 +56,9 @@ class Family(abc.ABC):
     #: Whether it also comes as a GET whose query string carries the fields.
     QUERIES: ClassVar[bool] = False
     #: Its verification needs beyond the Basic credentials every family carries: whether
-    #: Bandwidth signs every body of it (a receiver reading it without a ``signature=``
-    #: warns with :class:`~bwhooks.InsecureReceiverWarning`).
+    #: Bandwidth signs every body of it. Without a ``signature=``, a receiver given it in
+    #: ``families`` warns with :class:`~bwhooks.InsecureReceiverWarning`; one reading the
+    #: default families logs a WARNING at the first such body, once.
     SIGNED: ClassVar[bool] = False
 
     @abc.abstractmethod

@@ -1,5 +1,6 @@
 """Messaging v2: message callbacks with a ``type`` (no ``eventType``), a JSON array of
-them or one object with its ``message``; any answer body is ignored."""
+them or one object with its ``message`` (or an MFA delivery receipt's ``platform``); any
+answer body is ignored."""
 
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ def by_type() -> Mapping[str, type[Event]]:
 
 class MessagingV2(Family):
     """Messaging v2: an object without ``eventType`` whose ``type`` is a non-empty string
-    and that carries a ``message`` (what bandwidth-sdk serializes); inside a JSON array,
-    ``type`` alone is enough. An unknown ``type`` is an
-    :class:`~bwhooks.events.UnknownMessagingEvent`."""
+    and that carries a ``message`` (what bandwidth-sdk serializes) or a ``platform`` (an
+    MFA code's delivery receipt); inside a JSON array, ``type`` alone is enough. An
+    unknown ``type`` is an :class:`~bwhooks.events.UnknownMessagingEvent`."""
 
     NAME: ClassVar[str] = "Messaging v2"
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
@@ -50,7 +51,7 @@ class MessagingV2(Family):
             "eventType" not in payload
             and message_type.__class__ is str
             and message_type
-            and (in_array or "message" in payload)
+            and (in_array or "message" in payload or "platform" in payload)
         ):
             return (_by_type or _load()).get(message_type, events.UnknownMessagingEvent)
         return None

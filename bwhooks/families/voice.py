@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from bwhooks import events
 from bwhooks.events import Event
+from bwhooks.families.endpoints import is_endpoint_event
 from bwhooks.families.family import JSON, Family
 
 __all__ = ["V2_KEYS", "VoiceV2", "by_type", "is_v2_voice", "shared_event_types"]
@@ -80,7 +81,9 @@ def is_v2_voice(payload: Mapping[str, Any]) -> bool:
 class VoiceV2(Family):
     """Voice v2: a payload with a non-empty string ``eventType`` of a Voice v2 type; for
     the types v1 sends too, and for unknown types, only when it carries a key only v2
-    sends (:data:`V2_KEYS`), so that every v1 payload keeps its v1 class."""
+    sends (:data:`V2_KEYS`), so that every v1 payload keeps its v1 class; an unknown type
+    that is an endpoint event's (:func:`~bwhooks.families.endpoints.is_endpoint_event`)
+    is not Voice v2's."""
 
     NAME: ClassVar[str] = "Voice v2"
     MEDIA_TYPES: ClassVar[tuple[str, ...]] = JSON
@@ -103,7 +106,7 @@ class VoiceV2(Family):
             cls, in_v1 = tables.folded.get(folded), folded in tables.folded_v1
         if cls is not None:
             return cls if not in_v1 or is_v2_voice(payload) else None
-        if not in_v1 and is_v2_voice(payload):
+        if not in_v1 and is_v2_voice(payload) and not is_endpoint_event(payload, event_type):
             return events.UnknownVoiceEvent
         return None
 
