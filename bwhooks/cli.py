@@ -215,8 +215,8 @@ class _ListKinds(argparse.Action):
             "Toll-free verification, Subscriptions v2, endpoint events, MFA receipts (JSON; "
             "tollfree: and subscriptions: are signed with --secret-env):"
         )
-        for spelling, family in MORE_KINDS.items():
-            print(f"  {spelling:<34} {KINDS[spelling].__name__ if spelling in KINDS else family}")
+        for spelling, cls in MORE_KINDS.items():
+            print(f"  {spelling:<34} {cls.__name__}")
         print(f"{', '.join(both)}: sent by both generations; the bare name means v1 (with a note)")
         print("A type bwhooks does not know: KIND with --unknown voice|messaging|v1")
         parser.exit()

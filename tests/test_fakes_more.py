@@ -21,9 +21,9 @@ from bandwidth.models import (
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from bwhooks import events
+from bwhooks import events, parse_event
 from bwhooks.cli import main
-from bwhooks.testing import UnknownKindError, fake_event, fake_payload
+from bwhooks.testing import KINDS, UnknownKindError, fake_event, fake_payload
 from bwhooks.testing.fakes_more import MORE_KINDS, TOLL_FREE_PREFIXES, signature_family
 
 SDK_MODELS: dict[str, Any] = {
@@ -213,3 +213,61 @@ def test_list_kinds_shows_the_new_kinds(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     for kind in MORE_KINDS:
         assert f"  {kind} " in out
+
+
+@pytest.mark.parametrize("kind", sorted(MORE_KINDS))
+def test_every_kind_is_in_kinds_and_fake_event_gives_its_class(kind: str) -> None:
+    assert KINDS[kind] is MORE_KINDS[kind]
+    event = fake_event(kind)
+    assert type(event) is MORE_KINDS[kind]
+    assert parse_event(dict(event.raw)) == event
+
+
+@pytest.mark.parametrize(
+    ("cls", "kind"),
+    [
+        (events.TollFreeStatusEvent, "tollfree:verified"),
+        (events.TollFreeDenialEvent, "tollfree:denial"),
+        (events.TollFreeFailureEvent, "tollfree:failure"),
+        (events.TollFreeBlockedEvent, "tollfree:blocked"),
+        (events.SubscriptionNotificationEvent, "subscriptions:PORTOUT_REQUEST"),
+        (events.DeviceConnectedEvent, "DEVICE_CONNECTED"),
+        (events.DeviceDisconnectedEvent, "DEVICE_DISCONNECTED"),
+    ],
+)
+def test_a_class_is_a_kind_too(cls: type[events.Event], kind: str) -> None:
+    payload = fake_payload(cls)
+    assert set(payload) == set(fake_payload(kind))
+    assert type(fake_event(cls)) is cls
+    assert signature_family(cls) == signature_family(kind)
+
+
+def test_a_messaging_class_keeps_meaning_the_array_and_bases_are_no_kind() -> None:
+    assert isinstance(fake_payload(events.MessageDeliveredEvent), list)
+    for base in (events.TollFreeVerificationEvent, events.EndpointEvent):
+        with pytest.raises(TypeError, match="concrete event class"):
+            fake_payload(base)
+
+
+def test_events_carry_the_overrides() -> None:
+    denial = fake_event("tollfree:denial", denial_reason_description="Disallowed Content")
+    assert isinstance(denial, events.TollFreeDenialEvent)
+    assert denial.decline_reason_description == "Disallowed Content"  # the old spelling read
+    assert denial.additional_denial_reasons is not None
+    assert denial.additional_denial_reasons[0].status_code == 512
+    failure = fake_event("tollfree:failure", error_code="409")
+    assert isinstance(failure, events.TollFreeFailureEvent)
+    assert (failure.error_code, failure.status) == ("409", None)
+    when = datetime(2026, 1, 15, 17, 0, tzinfo=timezone.utc)
+    notification = fake_event("subscriptions:PORTOUT_REQUEST", activation=when, new_nnid="1")
+    assert isinstance(notification, events.SubscriptionNotificationEvent)
+    assert (notification.activation, notification.new_nnid) == (when, "1")
+    assert notification.notification_type == "PORTOUT_REQUEST"
+    device = fake_event("DEVICE_DISCONNECTED", tag="agent-7", device__device_name="Edge")
+    assert isinstance(device, events.DeviceDisconnectedEvent)
+    assert (device.tag, device.endpoint_type) == ("agent-7", "WEBRTC")
+    assert device.device is not None
+    assert device.device.device_name == "Edge"
+    receipt = fake_event("mfa:message-delivered", platform="GlobalSMS")
+    assert isinstance(receipt, events.MessageDeliveredEvent)
+    assert receipt.platform == "GlobalSMS"

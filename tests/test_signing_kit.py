@@ -25,8 +25,8 @@ from bwhooks.testing.delivery import OutgoingRequest, build_request, signed
 TFV_SECRET = "tfv-Shared-Secret-0123456789"  # 28 printable ASCII characters
 SUBS_SECRET = "subscriptions-secret-value-42"
 WRONG = "not-the-right-secret-at-all"
-# A kind every receiver on main types (its family is not the point: the signature is).
-KIND = "mfa:message-delivered"
+TOLL_FREE_KIND = "tollfree:verified"  # answered 204
+SUBSCRIPTIONS_KIND = "subscriptions:PORTOUT_REQUEST"  # answered 204
 
 
 def signed_receiver(signature: HmacSignature) -> tuple[Receiver, list[Event]]:
@@ -51,20 +51,20 @@ class Recording:
 
 
 @pytest.mark.parametrize(
-    ("signature", "header"),
+    ("signature", "header", "kind"),
     [
-        (HmacSignature.toll_free(TFV_SECRET), TOLL_FREE_HEADER),
-        (HmacSignature.subscriptions(SUBS_SECRET), SUBSCRIPTIONS_HEADER),
+        (HmacSignature.toll_free(TFV_SECRET), TOLL_FREE_HEADER, TOLL_FREE_KIND),
+        (HmacSignature.subscriptions(SUBS_SECRET), SUBSCRIPTIONS_HEADER, SUBSCRIPTIONS_KIND),
     ],
 )
 def test_callback_client_signs_every_attempt_and_the_receiver_accepts_it(
-    signature: HmacSignature, header: str
+    signature: HmacSignature, header: str, kind: str
 ) -> None:
     receiver, seen = signed_receiver(signature)
     app = Recording(wsgi.make_app(receiver))
     client = CallbackClient(app, (USER, PASSWORD), signature=signature)
-    answer = client.send(fake_payload(KIND))
-    assert (answer.status, client.exchange) == (200, (401, 200))
+    answer = client.send(fake_payload(kind))
+    assert (answer.status, client.exchange) == (204, (401, 204))
     assert len(seen) == 1
     challenged, retried = app.headers
     assert "authorization" not in challenged
@@ -75,12 +75,12 @@ def test_a_wrong_secret_or_none_is_refused_with_403() -> None:
     receiver, seen = signed_receiver(HmacSignature.toll_free(TFV_SECRET))
     app = wsgi.make_app(receiver)
     wrong = CallbackClient(app, (USER, PASSWORD), signature=HmacSignature.toll_free(WRONG))
-    assert (wrong.send(fake_payload(KIND)).status, wrong.exchange) == (403, (401, 403))
+    assert (wrong.send(fake_payload(TOLL_FREE_KIND)).status, wrong.exchange) == (403, (401, 403))
     # the right secret in the other family's header and encoding is no signature either
     other = CallbackClient(app, (USER, PASSWORD), signature=HmacSignature.subscriptions(TFV_SECRET))
-    assert other.send(fake_payload(KIND)).status == 403
+    assert other.send(fake_payload(TOLL_FREE_KIND)).status == 403
     unsigned = CallbackClient(app, (USER, PASSWORD))
-    assert unsigned.send(fake_payload(KIND)).status == 403
+    assert unsigned.send(fake_payload(TOLL_FREE_KIND)).status == 403
     assert seen == []
 
 
@@ -90,19 +90,19 @@ def test_an_asgi_app_and_send_async_are_signed_too() -> None:
     signature = HmacSignature.subscriptions(SUBS_SECRET)
     receiver, seen = signed_receiver(signature)
     client = CallbackClient(asgi.make_app(receiver), (USER, PASSWORD), signature=signature)
-    assert client.send(fake_payload(KIND)).status == 200
+    assert client.send(fake_payload(SUBSCRIPTIONS_KIND)).status == 204
 
     async def sent_async() -> int:
-        return (await client.send_async(fake_payload(KIND))).status
+        return (await client.send_async(fake_payload(SUBSCRIPTIONS_KIND))).status
 
-    assert asyncio.run(sent_async()) == 200
+    assert asyncio.run(sent_async()) == 204
     assert len(seen) == 2
 
 
 def test_a_request_sent_as_it_is_is_signed_over_its_exact_bytes() -> None:
     signature = HmacSignature.toll_free(TFV_SECRET)
     receiver, seen = signed_receiver(signature)
-    body = b'{ "type" : "message-delivered", "platform": "GlobalSMS", "message": {"id": "m-1"}}'
+    body = b'{ "accountId" : "9900900",\n "phoneNumber": "+18885550100", "status": "VERIFIED"}'
     request = OutgoingRequest(
         "POST",
         "/callbacks",
@@ -111,7 +111,7 @@ def test_a_request_sent_as_it_is_is_signed_over_its_exact_bytes() -> None:
         {"Content-Type": "application/json", TOLL_FREE_HEADER.upper(): "0" * 64},
     )
     client = CallbackClient(wsgi.make_app(receiver), (USER, PASSWORD), signature=signature)
-    assert client.send_request(request).status == 200  # the stale header replaced, not doubled
+    assert client.send_request(request).status == 204  # the stale header replaced, not doubled
     assert len(seen) == 1
     again = signed(request, signature)
     assert [k for k in again.headers if k.lower() == TOLL_FREE_HEADER] == [TOLL_FREE_HEADER]
@@ -145,14 +145,16 @@ def test_http_sender_signs_both_attempts_over_real_http() -> None:
     receiver, seen = signed_receiver(signature)
     with served(receiver) as url:
         sender = HttpSender(url, (USER, PASSWORD), signature=signature)
-        assert (sender.send(fake_payload(KIND)).status, sender.exchange) == (200, (401, 200))
+        answer = sender.send(fake_payload("tollfree:denial"))
+        assert (answer.status, sender.exchange) == (204, (401, 204))
         wrong = HttpSender(url, (USER, PASSWORD), signature=HmacSignature.toll_free(WRONG))
-        assert (wrong.send(fake_payload(KIND)).status, wrong.exchange) == (403, (401, 403))
+        answer = wrong.send(fake_payload("tollfree:denial"))
+        assert (answer.status, wrong.exchange) == (403, (401, 403))
     assert len(seen) == 1
 
 
 def send(url: str, *options: str) -> int:
-    return main(["send", KIND, url, "--user", USER, "--password", PASSWORD, *options])
+    return main(["send", TOLL_FREE_KIND, url, "--user", USER, "--password", PASSWORD, *options])
 
 
 def test_bwhooks_send_signs_with_a_secret_from_the_environment(
@@ -165,9 +167,9 @@ def test_bwhooks_send_signs_with_a_secret_from_the_environment(
     monkeypatch.setenv("WRONG_SECRET", WRONG)
     receiver, seen = signed_receiver(HmacSignature.toll_free(TFV_SECRET))
     with served(receiver) as url:
-        assert send(url, "--secret-env", "TFV_SECRET", "--signature", "toll-free") == 0
-        assert "401 -> 200" in capsys.readouterr().out
-        assert send(url, "--secret-env", "WRONG_SECRET", "--signature", "toll-free") == 1
+        assert send(url, "--secret-env", "TFV_SECRET") == 0  # toll-free: the kind's family
+        assert "POST tollfree:verified 401 -> 204" in capsys.readouterr().out
+        assert send(url, "--secret-env", "WRONG_SECRET") == 1
         assert "401 -> 403" in capsys.readouterr().out
         assert send(url, "--secret", TFV_SECRET, "--signature", "toll-free") == 0
         assert send(url, "--secret", TFV_SECRET, "--signature", "subscriptions") == 1
@@ -302,8 +304,8 @@ def test_bw_client_signs_with_the_bwhooks_signature_fixture(pytester: pytest.Pyt
             return HmacSignature.toll_free({TFV_SECRET!r})
 
         def test_signed(bw_client, bw_fake):
-            assert bw_client.send(bw_fake({KIND!r})).status == 200
-            assert bw_client.exchange == (401, 200)
+            assert bw_client.send(bw_fake({TOLL_FREE_KIND!r})).status == 204
+            assert bw_client.exchange == (401, 204)
 
         class TestUnsigned:
             @pytest.fixture
@@ -311,7 +313,7 @@ def test_bw_client_signs_with_the_bwhooks_signature_fixture(pytester: pytest.Pyt
                 return None
 
             def test_refused(self, bw_client, bw_fake):
-                assert bw_client.send(bw_fake({KIND!r})).status == 403
+                assert bw_client.send(bw_fake({TOLL_FREE_KIND!r})).status == 403
     """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)

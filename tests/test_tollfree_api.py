@@ -18,6 +18,8 @@ from bandwidth.models import TfvBasicAuthentication, WebhookSubscriptionRequestS
 from bwhooks import BasicAuth, Event, HmacSignature, Receiver
 from bwhooks.adapters import wsgi
 from bwhooks.devtools.demo import serving
+from bwhooks.events import TollFreeDenialEvent, TollFreeStatusEvent
+from bwhooks.signatures import TOLL_FREE_HEADER
 from bwhooks.testing import FakeBandwidthApiV2
 
 SECRET = "tfv-Shared-Secret-0123456789"
@@ -149,6 +151,32 @@ def tfv_receiver(secret: str | None) -> Iterator[tuple[str, list[Event], list[di
 
     with serving(recording) as base_url:
         yield base_url, seen, headers
+
+
+def test_a_result_is_delivered_to_each_subscription_challenge_first_and_signed(
+    bandwidth_api_v2: FakeBandwidthApiV2,
+) -> None:
+    api = bandwidth_api_v2
+    with ApiClient(api.sdk_configuration()) as client, tfv_receiver(SECRET) as (url, seen, headers):
+        api.resolve("hooks.example.com", url)
+        TollFreeVerificationApi(client).create_webhook_subscription(
+            api.account_id, request_schema()
+        )
+        (answer,) = api.send_toll_free_result("tollfree:denial", phone_number="+18885550100")
+        assert answer.status == 204
+        (event,) = seen
+        assert isinstance(event, TollFreeDenialEvent)
+        assert (event.phone_number, event.account_id) == ("+18885550100", api.account_id)
+        assert event.additional_denial_reasons
+        (verified,) = api.send_toll_free_result({"accountId": "1", "phoneNumber": "+18005550000"})
+        assert verified.status == 204
+        assert isinstance(seen[1], TollFreeStatusEvent)
+    challenge, retried = headers[:2]
+    assert "HTTP_AUTHORIZATION" not in challenge
+    header = "HTTP_" + TOLL_FREE_HEADER.upper().replace("-", "_")
+    assert challenge[header] == retried[header]
+    assert len(challenge[header]) == 64  # lowercase hex
+    assert challenge[header] == challenge[header].lower()
 
 
 def test_a_subscription_with_another_secret_or_none_is_refused(

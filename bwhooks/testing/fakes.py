@@ -59,7 +59,7 @@ from bwhooks.events import (
     UnknownVoiceEvent,
     VoiceEvent,
 )
-from bwhooks.testing.fakes_more import MORE_KINDS, fake_more_payload
+from bwhooks.testing.fakes_more import CLASS_KINDS, MORE_KINDS, fake_more_payload
 from bwhooks.testing.fakes_numbers import NUMBERS_KINDS, fake_numbers_payload, parse_numbers_xml
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
@@ -185,6 +185,7 @@ _KINDS = {
     *_VOICE,
     *MESSAGING_V2_CLASSES,
     *NUMBERS_CLASSES,
+    *CLASS_KINDS,
     UnknownEvent,
     UnknownMessagingEvent,
 }
@@ -203,9 +204,14 @@ _AMBIGUOUS = frozenset(_V1_TYPES) & frozenset(_V2_TYPES)
 #: Every ``kind`` spelling and its class: each v1 type bare and as ``v1:TYPE``, each Voice v2
 #: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's;
 #: the Numbers webhooks (XML) as ``orderNotification``, ``MESSAGING_LOST`` (an account
-#: event) and ``portOutValidation``.
+#: event) and ``portOutValidation``; toll-free verification results as ``tollfree:verified``,
+#: ``tollfree:unverified``, ``tollfree:denial``, ``tollfree:failure``, ``tollfree:blocked``;
+#: Subscriptions v2 as ``subscriptions:PORTOUT_REQUEST``; endpoint events as their
+#: ``eventType`` (``DEVICE_CONNECTED``); MFA receipts as ``mfa:message-delivered`` and
+#: ``mfa:message-failed``.
 KINDS: Mapping[str, type[Event]] = MappingProxyType(
     {
+        **MORE_KINDS,
         **NUMBERS_KINDS,
         **{f"v2:{name}": cls for name, cls in _V2_TYPES.items()},
         **_V2_TYPES,
@@ -252,8 +258,7 @@ def _nearest(kind: str) -> list[str]:
     pools: list[tuple[str, Mapping[str, type[Event]]]] = []
     if prefix:
         pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
-    others = dict.fromkeys(MORE_KINDS, Event)
-    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **others}))
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **MORE_KINDS}))
     for spelling_prefix, pool in pools:
         lowered = {known.lower(): known for known in pool}
         found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
@@ -398,11 +403,13 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     Bandwidth's other JSON webhooks (:mod:`bwhooks.testing.fakes_more`): toll-free
     verification (``"tollfree:verified"``, ``"tollfree:denial"``, ...), Subscriptions v2
     (``"subscriptions:PORTOUT_REQUEST"``), endpoint events (``"DEVICE_CONNECTED"``) and MFA
-    receipts (``"mfa:message-failed"``, one object) give that webhook's JSON object.
+    receipts (``"mfa:message-failed"``, one object) give that webhook's JSON object; their
+    classes too (``TollFreeDenialEvent``; a Messaging v2 class keeps meaning the array).
     """
-    if isinstance(kind, str) and kind in MORE_KINDS:
+    more = kind if isinstance(kind, str) else CLASS_KINDS.get(kind)
+    if more is not None and more in MORE_KINDS:
         given = {name: _LENIENT.unstructure(value) for name, value in overrides.items()}
-        return fake_more_payload(kind, given)
+        return fake_more_payload(more, given)
     cls = resolve_kind(kind)
     if issubclass(cls, NumbersEvent):
         number_format = overrides.pop("number_format", "LEGACY")

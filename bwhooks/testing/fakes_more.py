@@ -28,9 +28,24 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
+from bwhooks.events import (
+    DeviceConnectedEvent,
+    DeviceDisconnectedEvent,
+    EndpointEvent,
+    Event,
+    MessageDeliveredEvent,
+    MessageFailedEvent,
+    SubscriptionNotificationEvent,
+    TollFreeBlockedEvent,
+    TollFreeDenialEvent,
+    TollFreeFailureEvent,
+    TollFreeStatusEvent,
+    TollFreeVerificationEvent,
+)
 from bwhooks.testing.ids import bandwidth_id, iso, message_id
 
 __all__ = [
+    "CLASS_KINDS",
     "MORE_KINDS",
     "TOLL_FREE_PREFIXES",
     "fake_more_payload",
@@ -135,25 +150,37 @@ _FAILURE = {
 }
 _BLOCKED = {"blocked": True, "blockedReason": "Toll-free number was used to send spam messages"}
 
-#: Each kind spelling of these families and its family: ``tollfree``, ``subscriptions``,
-#: ``endpoint`` or ``mfa``.
-_MAKERS: dict[str, tuple[str, _Make]] = {
-    "tollfree:verified": ("tollfree", _toll_free("VERIFIED")),
-    "tollfree:unverified": ("tollfree", _toll_free("UNVERIFIED")),
-    "tollfree:denial": ("tollfree", _toll_free("UNVERIFIED", **_DENIAL)),
-    "tollfree:failure": ("tollfree", _toll_free(None, **_FAILURE)),
-    "tollfree:blocked": ("tollfree", _toll_free("UNVERIFIED", **_BLOCKED)),
-    "subscriptions:PORTOUT_REQUEST": ("subscriptions", _portout_request),
-    "DEVICE_CONNECTED": ("endpoint", _device_event("DEVICE_CONNECTED", "CONNECTED")),
-    "DEVICE_DISCONNECTED": ("endpoint", _device_event("DEVICE_DISCONNECTED", "DISCONNECTED")),
-    "mfa:message-delivered": ("mfa", _mfa("message-delivered", "Message delivered to carrier.")),
-    "mfa:message-failed": ("mfa", _mfa("message-failed", "forbidden to country", errorCode=4432)),
+_MAKERS: dict[str, tuple[type[Event], _Make]] = {
+    "tollfree:verified": (TollFreeStatusEvent, _toll_free("VERIFIED")),
+    "tollfree:unverified": (TollFreeStatusEvent, _toll_free("UNVERIFIED")),
+    "tollfree:denial": (TollFreeDenialEvent, _toll_free("UNVERIFIED", **_DENIAL)),
+    "tollfree:failure": (TollFreeFailureEvent, _toll_free(None, **_FAILURE)),
+    "tollfree:blocked": (TollFreeBlockedEvent, _toll_free("UNVERIFIED", **_BLOCKED)),
+    "subscriptions:PORTOUT_REQUEST": (SubscriptionNotificationEvent, _portout_request),
+    "DEVICE_CONNECTED": (DeviceConnectedEvent, _device_event("DEVICE_CONNECTED", "CONNECTED")),
+    "DEVICE_DISCONNECTED": (
+        DeviceDisconnectedEvent,
+        _device_event("DEVICE_DISCONNECTED", "DISCONNECTED"),
+    ),
+    "mfa:message-delivered": (
+        MessageDeliveredEvent,
+        _mfa("message-delivered", "Message delivered to carrier."),
+    ),
+    "mfa:message-failed": (
+        MessageFailedEvent,
+        _mfa("message-failed", "forbidden to country", errorCode=4432),
+    ),
 }
 
-#: The kinds of these families, each with its family (``tollfree``, ``subscriptions``,
-#: ``endpoint``, ``mfa``).
-MORE_KINDS: Mapping[str, str] = MappingProxyType(
-    {kind: family for kind, (family, _) in _MAKERS.items()}
+#: Every kind spelling of these webhooks and the class its payload parses into.
+MORE_KINDS: Mapping[str, type[Event]] = MappingProxyType(
+    {kind: cls for kind, (cls, _) in _MAKERS.items()}
+)
+#: The kind ``fake_payload`` makes for each class of these webhooks given as the kind
+#: (``TollFreeStatusEvent``: ``tollfree:verified``). The Messaging v2 classes of the MFA
+#: receipts are not here: given as a class, they make a Messaging v2 array.
+CLASS_KINDS: Mapping[type[Event], str] = MappingProxyType(
+    {cls: kind for kind, cls in reversed(list(MORE_KINDS.items())) if not kind.startswith("mfa:")}
 )
 
 # Fields a payload of the family may carry beyond its defaults (set by an override).
@@ -183,14 +210,33 @@ _RENAMED = {"denialReasonDescription": "declineReasonDescription"}
 
 
 def family_of(kind: object) -> str | None:
-    """The family of a kind spelling of this module (``tollfree``, ``subscriptions``,
-    ``endpoint``, ``mfa``), ``None`` for any other."""
-    return MORE_KINDS.get(kind) if isinstance(kind, str) else None
+    """The family of a kind of this module, a spelling or a class (``tollfree``,
+    ``subscriptions``, ``endpoint``, ``mfa``), ``None`` for any other."""
+    if isinstance(kind, str):
+        if kind not in MORE_KINDS:
+            return None
+        if kind.startswith("mfa:"):
+            return "mfa"
+        kind = MORE_KINDS[kind]
+    if not isinstance(kind, type):
+        return None
+    for base, family in _FAMILIES:
+        if issubclass(kind, base):
+            return family
+    return None
+
+
+_FAMILIES: tuple[tuple[type[Event], str], ...] = (
+    (TollFreeVerificationEvent, "tollfree"),
+    (SubscriptionNotificationEvent, "subscriptions"),
+    (EndpointEvent, "endpoint"),
+)
 
 
 def signature_family(kind: object) -> str | None:
-    """The signature Bandwidth puts on a kind: ``toll-free`` (toll-free verification
-    results), ``subscriptions`` (Subscriptions v2 notifications), ``None`` (unsigned)."""
+    """The signature Bandwidth puts on a kind (a spelling or a class): ``toll-free``
+    (toll-free verification results), ``subscriptions`` (Subscriptions v2 notifications),
+    ``None`` (unsigned)."""
     return {"tollfree": "toll-free", "subscriptions": "subscriptions"}.get(family_of(kind) or "")
 
 
@@ -231,8 +277,9 @@ def _apply(payload: dict[str, Any], name: str, value: Any, family: str) -> None:
 
 def fake_more_payload(kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON object Bandwidth posts for ``kind`` (a spelling of :data:`MORE_KINDS`),
-    ``overrides`` applied by wire or attribute name."""
-    family, make = _MAKERS[kind]
+    ``overrides`` applied by wire or attribute name (those of the kind's class)."""
+    _, make = _MAKERS[kind]
+    family = family_of(kind) or ""
     payload = make(datetime.now(timezone.utc))
     for name, value in overrides.items():
         try:
