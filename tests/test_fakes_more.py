@@ -271,3 +271,11 @@ def test_events_carry_the_overrides() -> None:
     receipt = fake_event("mfa:message-delivered", platform="GlobalSMS")
     assert isinstance(receipt, events.MessageDeliveredEvent)
     assert receipt.platform == "GlobalSMS"
+
+
+def test_a_payload_is_the_callers_to_change() -> None:
+    first = fake_payload("tollfree:denial")
+    first["additionalDenialReasons"].append({"statusCode": 599})
+    fake_payload("tollfree:failure")["errors"].clear()
+    assert len(fake_payload("tollfree:denial")["additionalDenialReasons"]) == 1
+    assert fake_payload("tollfree:failure")["errors"]

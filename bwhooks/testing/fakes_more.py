@@ -20,6 +20,7 @@ place of ``declineReasonDescription``.
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 import uuid
@@ -77,7 +78,7 @@ def _toll_free(status: str | None, **extra: Any) -> _Make:
         if status is not None:
             payload["status"] = status
         payload["internalTicketNumber"] = str(uuid.uuid4())
-        payload.update(extra)
+        payload.update(copy.deepcopy(extra))  # its lists are the caller's to change
         return payload
 
     return make
