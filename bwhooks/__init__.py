@@ -2,9 +2,9 @@
 
 Verify (HTTP Basic, with rotation; signed bodies), parse into typed attrs events (Bandwidth
 v1, Voice v2, Messaging v2, toll-free verification, Subscriptions v2 and endpoint events as
-JSON, Numbers notifications and port-out validation as XML, on one URL),
-dispatch to your handlers, answer; the same core behind WSGI, ASGI, Flask, FastAPI and
-Django.
+JSON, Numbers notifications and port-out validation as XML, the Emergency Calling API's
+routing queries, on one URL), dispatch to your handlers, answer; the same core behind WSGI,
+ASGI, Flask, FastAPI and Django.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bwhooks.decoding.documents import parse_xml, to_xml
 from bwhooks.decoding.parsing import make_converter, parse_delivery, parse_event, to_payload
 from bwhooks.errors import FieldConversionWarning, InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import __all__ as _event_names
+from bwhooks.families.emergency_route import EmergencyRoute
 from bwhooks.families.porting import AcceptableValues, PortOutAnswer, PortOutError, PortOutFallback
 from bwhooks.http import CallbackRequest, CallbackResponse, Headers
 from bwhooks.receiver import Receiver, current_request
@@ -34,6 +35,7 @@ __all__ = [  # noqa: PLE0604  (the event names are added from bwhooks.events)
     "BasicAuth",
     "CallbackRequest",
     "CallbackResponse",
+    "EmergencyRoute",
     "FieldConversionWarning",
     "Headers",
     "HmacSignature",

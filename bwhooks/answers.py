@@ -27,6 +27,7 @@ __all__ = [
     "FailedRule",
     "PreemptRule",
     "Rules",
+    "TimeoutRule",
     "answering",
     "conflict",
     "error",
@@ -48,22 +49,27 @@ notes)``; ``None``: the failure's answer is sent."""
 PreemptRule = Callable[[Event, list[Note]], CallbackResponse | None] | None
 """The answer that replaces running the handlers, or ``None`` to run them: ``(event,
 notes)``; ``None``: the handlers always run."""
-Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule]
+TimeoutRule = Callable[[float | None], float | None] | None
+"""The seconds an ``async`` handler may run, from the receiver's ``handler_timeout``;
+``None``: the receiver's."""
+Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule, TimeoutRule]
 
 
 def answering(family: Family | None) -> Rules:
     """How the events of ``family`` are answered, from a handler's value, without one,
     when the handlers failed, and instead of running them (an event of no family: by its class's
-    :attr:`~bwhooks.events.Event.REPLY`). The default rules are the functions themselves
-    (``None`` for a failure): one call less on every callback."""
+    :attr:`~bwhooks.events.Event.REPLY`), and how long an ``async`` handler of them may run
+    (:meth:`~bwhooks.families.Family.timeout`). The default rules are the functions
+    themselves (``None`` for a failure and a timeout): one call less on every callback."""
     if family is None:
-        return replies.answer, replies.unanswered, None, None
+        return replies.answer, replies.unanswered, None, None, None
     kind = type(family)
     return (
         replies.answer if kind.answer is Family.answer else family.answer,
         replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
         None if kind.failed is Family.failed else family.failed,
         None if kind.preempt is Family.preempt else family.preempt,
+        None if kind.timeout is Family.timeout else family.timeout,
     )
 
 

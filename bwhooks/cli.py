@@ -184,21 +184,24 @@ class _ListKinds(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from bwhooks.events import NumbersEvent, VoiceEvent
+        from bwhooks.events import EmergencyCallEvent, NumbersEvent, VoiceEvent
         from bwhooks.testing import KINDS
+        from bwhooks.testing.fakes_more import MORE_KINDS
 
         parts: dict[str, list[str]] = {
             "Voice v2 (each also as v2:KIND)": [],
             "Messaging v2, sent as an array (each also as v2:KIND)": [],
             "Bandwidth v1, Catapult (each also as v1:KIND)": [],
             "Numbers (XML): order and account notifications, port-out validation": [],
+            "Emergency Calling API: a 911 call's routing query (with --method GET)": [],
         }
-        voice, messaging, v1, numbers = parts.values()
+        voice, messaging, v1, numbers, emergency = parts.values()
         both: list[str] = []
         for spelling, cls in sorted(KINDS.items(), key=lambda item: item[0].lower()):
             prefix, kind = spelling[:3], spelling[3:]
-            if issubclass(cls, NumbersEvent):
-                numbers.append(f"  {spelling:<34} {cls.__name__}")
+            if issubclass(cls, NumbersEvent | EmergencyCallEvent):
+                lines = numbers if issubclass(cls, NumbersEvent) else emergency
+                lines.append(f"  {spelling:<34} {cls.__name__}")
                 continue
             if prefix not in ("v1:", "v2:"):
                 continue  # the bare spellings, shown without their prefix below
@@ -209,8 +212,6 @@ class _ListKinds(argparse.Action):
             lines.append(f"  {spelling if ambiguous else kind:<34} {cls.__name__}")
         for title, lines in parts.items():
             print(f"{title}:", *lines, sep="\n")
-        from bwhooks.testing.fakes_more import MORE_KINDS
-
         print(
             "Toll-free verification, Subscriptions v2, endpoint events, MFA receipts (JSON; "
             "tollfree: and subscriptions: are signed with --secret-env):"
@@ -555,6 +556,9 @@ def _send(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
+    if KINDS.get(args.kind) is events.EmergencyCallEvent and args.method != "GET":
+        print("bwhooks send: a routing query is only ever a GET: add --method GET", file=sys.stderr)
+        return 2
     try:
         answer = sender.send(payload, args.method)
     except ValueError as exc:  # a Messaging v2 array by GET
@@ -563,19 +567,26 @@ def _send(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"bwhooks send: cannot reach {url_for_display(args.url)}: {exc}", file=sys.stderr)
         return 1
-    exchange = " -> ".join(str(status) for status in sender.exchange)
+    _print_sent(args, payload, sender.exchange, answer)
+    return 0 if 200 <= answer.status < 300 else 1
+
+
+def _print_sent(
+    args: argparse.Namespace, payload: Any, exchange: Sequence[int], answer: Any
+) -> None:
+    """What ``send`` sent, the statuses of each attempt, the answer's body."""
+    statuses = " -> ".join(str(status) for status in exchange)
     if isinstance(payload, str):  # a Numbers webhook: an XML document
-        print(f"{args.method} {args.kind} (XML) {exchange}")
+        print(f"{args.method} {args.kind} (XML) {statuses}")
     elif isinstance(payload, list):  # Messaging v2: an array of elements
         kinds = ", ".join(element["type"] for element in payload)
-        print(f"{args.method} [{kinds}] {exchange}")
+        print(f"{args.method} [{kinds}] {statuses}")
     else:
-        print(f"{args.method} {payload.get('eventType', args.kind)} {exchange}")
+        print(f"{args.method} {payload.get('eventType', args.kind)} {statuses}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
     if answer.status == 401:
-        print(f"bwhooks send: {_refused_credentials(sender.exchange)}", file=sys.stderr)
-    return 0 if 200 <= answer.status < 300 else 1
+        print(f"bwhooks send: {_refused_credentials(exchange)}", file=sys.stderr)
 
 
 def _refused_credentials(exchange: Sequence[int]) -> str:

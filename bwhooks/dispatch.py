@@ -125,6 +125,12 @@ class Dispatcher:
         rules = self._answering[cls] = answering(self.families.of(cls))
         return rules
 
+    def _timeout(self, event: Event) -> float | None:
+        """Seconds an ``async`` handler of ``event`` may run (its family's, by default the
+        receiver's ``handler_timeout``)."""
+        rule = (self._answering.get(event.__class__) or self._rules(event))[4]
+        return self.handler_timeout if rule is None else rule(self.handler_timeout)
+
     def _unknown_classes(self) -> frozenset[type[Event]]:
         self._unknown = self.families.unknown  # their modules are loaded on first use
         return self._unknown
@@ -160,7 +166,8 @@ class Dispatcher:
                     try:
                         result = head.handler(cast(Event, step[1]))
                         if result is not None and _awaitable(result):
-                            result = _asyncio().run(_await(result, self.handler_timeout))
+                            timeout = self._timeout(cast(Event, step[1]))
+                            result = _asyncio().run(_await(result, timeout))
                         outcome: _Outcome = (True, result)
                     except (Exception, _asyncio().CancelledError) as exc:  # the handler's own
                         outcome = (False, exc)
@@ -204,9 +211,8 @@ class Dispatcher:
                 head = step[0]
                 if head.__class__ is Registration:
                     try:
-                        result = await _call_async(
-                            head, cast(Event, step[1]), run_sync, self.handler_timeout
-                        )
+                        event = cast(Event, step[1])
+                        result = await _call_async(head, event, run_sync, self._timeout(event))
                         outcome: _Outcome = (True, result)
                     except _asyncio().CancelledError as exc:
                         if _being_cancelled():
@@ -216,7 +222,8 @@ class Dispatcher:
                         outcome = (False, exc)
                 elif head is _STORE:
                     try:
-                        outcome = (True, await self._store_call(cast(Callable[[], Any], step[1])))
+                        call = cast(Callable[[], Any], step[1])
+                        outcome = (True, await _store_call(self.idempotency, call))
                     except Exception as exc:
                         outcome = (False, exc)
                 else:
@@ -225,13 +232,6 @@ class Dispatcher:
         finally:
             steps.close()  # cancelled: claims are released, the retry must run the handlers
             _current.reset(token)
-
-    async def _store_call(self, call: Callable[[], Any]) -> Any:
-        """A store operation under ``dispatch_async``: in a thread when the store does I/O
-        (:class:`~bwhooks.idempotency.RedisStore`), so the loop never waits on it."""
-        if getattr(self.idempotency, "blocking", True):
-            return await _asyncio().to_thread(call)
-        return call()
 
     # -- one event without a store: the common delivery, run directly ---------------------
 
@@ -248,9 +248,9 @@ class Dispatcher:
             try:
                 result = registration.handler(event)
                 if result is not None and _awaitable(result):
-                    result = _asyncio().run(_await(result, self.handler_timeout))
+                    result = _asyncio().run(_await(result, self._timeout(event)))
             except (Exception, _asyncio().CancelledError) as exc:  # nothing else cancels here
-                failed = failure(registration, event, exc, self.handler_timeout, notes)
+                failed = failure(registration, event, exc, self._timeout(event), notes)
                 return self._failed(event, failed, notes)
             if result is not None:
                 if answer is not None:
@@ -274,7 +274,7 @@ class Dispatcher:
         if preempted is not None:
             return preempted
         answer: tuple[Registration, Any] | None = None
-        timeout = self.handler_timeout
+        timeout = self._timeout(event)
         for registration in registrations:
             try:
                 result = await _call_async(registration, event, run_sync, timeout)
@@ -309,7 +309,7 @@ class Dispatcher:
         duplicates = 0
         for event in events:
             claimed: tuple[IdempotencyStore, str] | None = None  # the store, the event's key
-            if store is not None:
+            if store is not None and event.CLAIMED:
                 key = key_of(event)
                 outcome = yield _STORE, partial(store.claim, key)
                 claimed = (store, key) if outcome[0] else None
@@ -328,7 +328,7 @@ class Dispatcher:
                 for registration in registrations:
                     succeeded, result = yield registration, event
                     if not succeeded:
-                        response = failure(registration, event, result, self.handler_timeout, notes)
+                        response = failure(registration, event, result, self._timeout(event), notes)
                         response = self._failed(event, response, notes)
                         break
                     if result is not None:
@@ -368,6 +368,14 @@ class Dispatcher:
             detail = event.INLINE_ONLY
             notes.append(Note(Fact.INLINE_ONLY, event, " and ".join(skipping), detail))
         return registrations
+
+
+async def _store_call(store: IdempotencyStore | None, call: Callable[[], Any]) -> Any:
+    """A store operation under ``dispatch_async``: in a thread when the store does I/O
+    (:class:`~bwhooks.idempotency.RedisStore`), so the loop never waits on it."""
+    if getattr(store, "blocking", True):
+        return await _asyncio().to_thread(call)
+    return call()
 
 
 def _claim_decides(

@@ -29,6 +29,8 @@ class Fact(enum.Enum):
     IGNORED_BXML = "ignored BXML"  # BXML returned for an event whose answer is ignored
     IGNORED_ANSWER = "ignored answer"  # a value returned for a notification: not sent
     PORT_OUT_FALLBACK = "port-out fallback"  # no handler answered a port-out validation
+    NO_ROUTE = "no route"  # an emergency routing query answered without a route
+    LATE_ROUTE = "late route"  # an emergency route built past the receiver's budget
     NOT_RETRIED = "not retried"  # a failed event Bandwidth never delivers again
     CONFLICT = "conflict"  # two handlers answered one event
     RETRY_ASKED = "retry asked"  # a handler raised RetryLater

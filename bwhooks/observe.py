@@ -214,6 +214,17 @@ _TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
         "%s request (%s): %s; %s",
         ("type", "ids", "handler", "detail"),
     ),
+    Fact.NO_ROUTE: (
+        logging.ERROR,
+        "%s query (%s): %s; answered %s: Bandwidth sends the 911 call to its emergency call center",
+        ("type", "ids", "handler", "detail"),
+    ),
+    Fact.LATE_ROUTE: (
+        logging.ERROR,
+        "handler %s answered the %s query (%s) %s: Bandwidth may have sent the 911 call "
+        "to its emergency call center already (the late route is sent all the same)",
+        ("handler", "type", "ids", "detail"),
+    ),
     Fact.NOT_RETRIED: (
         logging.ERROR,
         "the %s event (%s) was answered %s: Bandwidth does not retry it, it is lost",

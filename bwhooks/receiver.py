@@ -14,7 +14,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # imported when used: `import bwhooks` stays light
     from bwhooks.idempotency import IdempotencyStore
@@ -29,6 +29,7 @@ from bwhooks.dispatch import Dispatcher, SyncRunner, current_request
 from bwhooks.errors import InsecureReceiverWarning, InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families, Family
+from bwhooks.families.emergency import DEFAULT_BUDGET
 from bwhooks.families.porting import PortOutFallback
 from bwhooks.http import (
     CallbackRequest,
@@ -82,6 +83,10 @@ class Receiver:
     ``"review"`` (the default) denies with ``7598``, which Bandwidth sends to a person;
     ``"approve"`` keeps Bandwidth's rule, for which no answer approves the port-out
     (:class:`~bwhooks.PortOutFallback`). Either way it is logged at ERROR.
+    ``emergency_budget`` is the seconds the handlers of a 911 routing query
+    (:class:`~bwhooks.EmergencyCallEvent`) have to return its
+    :class:`~bwhooks.EmergencyRoute` (Bandwidth waits 450 ms): an ``async`` one still running
+    then is cancelled, and the call answered without a route (``503``, logged at ERROR).
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class Receiver:
         signature: BodyVerifier | None = None,
         families: Families | tuple[Family, ...] = DEFAULT,
         port_out_fallback: PortOutFallback | str = PortOutFallback.REVIEW,
+        emergency_budget: float = DEFAULT_BUDGET,
     ) -> None:
         if auth is None:
             warnings.warn(
@@ -108,11 +114,12 @@ class Receiver:
         if not isinstance(max_body_size, int) or max_body_size <= 0:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.logger = logger or logging.getLogger("bwhooks.receiver")
-        if not isinstance(families, Families):
-            families = Families(families)
-        if families is not DEFAULT:  # the default ones: logged at the first unverified body
-            warn_unsigned(families, signature)
-        families = families.configure(port_out_fallback=PortOutFallback(port_out_fallback))
+        families = _configured(
+            families,
+            signature,
+            port_out_fallback=PortOutFallback(port_out_fallback),
+            emergency_budget=emergency_budget,
+        )
         self.checks = Checks(
             auth, max_body_size, self.logger, allow, families=families, signature=signature
         )
@@ -415,6 +422,19 @@ class Receiver:
                 duplicate=duplicate,
                 notes=notes,
             )
+
+
+def _configured(
+    families: Families | tuple[Family, ...], signature: BodyVerifier | None, **options: Any
+) -> Families:
+    """``families`` with a receiver's ``options`` applied (:meth:`Families.configure`),
+    warning when a set given explicitly has a signed family no ``signature`` verifies
+    (:func:`~bwhooks.checks.warn_unsigned`; the default set logs at the first unverified body)."""
+    if not isinstance(families, Families):
+        families = Families(families)
+    if families is not DEFAULT:
+        warn_unsigned(families, signature, stacklevel=4)
+    return families.configure(**options)
 
 
 def unreadable() -> CallbackResponse:

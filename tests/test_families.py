@@ -390,7 +390,7 @@ def test_the_default_answers_follow_the_event_classes_reply() -> None:
     assert v1.unanswered(hangup, notes).body == b""
     assert repr(DEFAULT) == (
         "Families(Messaging v2, Voice v2, Bandwidth v1 (Catapult), Toll-free verification, "
-        "Subscriptions v2, Endpoint events, Numbers (XML))"
+        "Subscriptions v2, Endpoint events, Numbers (XML), Emergency Calling API)"
     )
     assert repr(v1) == "<Bandwidth v1 (Catapult) webhooks>"
 

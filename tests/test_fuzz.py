@@ -39,7 +39,15 @@ from support import (
     load_get_example,
 )
 
-from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Receiver, current_request
+from bwhooks import (
+    BasicAuth,
+    CallbackRequest,
+    CallbackResponse,
+    EmergencyCallEvent,
+    EmergencyRoute,
+    Receiver,
+    current_request,
+)
 from bwhooks.adapters import wsgi
 from bwhooks.auth import basic_authorization
 from bwhooks.decoding.parsing import MAX_ARRAY_ELEMENTS, MAX_DEPTH
@@ -50,6 +58,7 @@ from bwhooks.events._base import thaw
 EXAMPLES_COUNT = int(os.environ.get("BWHOOKS_FUZZ_EXAMPLES", "40"))
 HOSTILE_REQUESTS = int(os.environ.get("BWHOOKS_HOSTILE_REQUESTS", "6000"))
 KINDS = sorted({t for cls in EVENT_CLASSES for t in cls.EVENT_TYPES})
+ROUTE = EmergencyRoute(aeui="fuzz", location_id="loc-fuzz")
 FIELDS = [
     "callId",
     "time",
@@ -80,14 +89,16 @@ def read_everything(event: Event) -> None:
 @contextmanager
 def counting_receiver(max_body_size: int = 1_000_000) -> Iterator[tuple[Receiver, list[str]]]:
     """A receiver whose catch-all handler reads every event whole and notes the
-    ``Authorization`` it came with (``""`` without one)."""
+    ``Authorization`` it came with (``""`` without one). A v1 query edited out of its
+    ``eventType`` that keeps ``to`` and ``from`` is an emergency routing query: routed."""
     receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), max_body_size=max_body_size)
     calls: list[str] = []
 
     @receiver.on(Event)
-    def handler(event: Event) -> None:
+    def handler(event: Event) -> EmergencyRoute | None:
         read_everything(event)
         calls.append(current_request().headers.get("Authorization", ""))
+        return ROUTE if isinstance(event, EmergencyCallEvent) else None
 
     yield receiver, calls
 

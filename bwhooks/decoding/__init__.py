@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bwhooks.decoding.compiled import decode_body
 from bwhooks.decoding.documents import parse_document
-from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery
+from bwhooks.decoding.parsing import decode_json, decode_query, parse_delivery, parse_query
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families import (
@@ -54,7 +54,7 @@ class Decoder:
         if request.method == "GET":
             if not self.families.queries:
                 raise InvalidCallback("no callback is sent as a GET here")
-            return parse_delivery(decode_query(request.query_string), families=self.families)
+            return (parse_query(decode_query(request.query_string), families=self.families),)
         content_type = request.headers.get("Content-Type")
         if self.families.syntax_of(content_type) is Syntax.XML:
             from bwhooks.decoding.xml import decode_xml  # defusedxml, loaded when first needed

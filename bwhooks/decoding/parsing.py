@@ -39,6 +39,7 @@ __all__ = [
     "make_converter",
     "parse_delivery",
     "parse_event",
+    "parse_query",
     "to_payload",
     "wire_key",
     "wire_name",
@@ -226,9 +227,8 @@ def _structure_factory(
     converter: cattrs.Converter, strict: bool, lenient: LenientStructurer
 ) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any, type], Any]:
-        fields = [a for a in attrs.fields(cls) if a.name != "raw" and not a.metadata.get(LOCAL)]
-        overrides: dict[str, Any] = _local_omitted(cls)
-        overrides.update({a.name: override(rename=wire_key(a)) for a in fields})
+        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
+        overrides: dict[str, Any] = {a.name: _override(a) for a in fields}
         has_raw = "raw" in attrs.fields_dict(cls)
         if has_raw:
             overrides["raw"] = override(omit=True)
@@ -253,9 +253,12 @@ def _structure_factory(
     return factory
 
 
-def _local_omitted(cls: type[Any]) -> dict[str, Any]:
-    """The overrides that leave out the attributes bwhooks fills itself (no wire key)."""
-    return {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get(LOCAL)}
+def _override(field: attrs.Attribute[Any]) -> Any:
+    """How cattrs reads and writes ``field``: under its wire key, or never (a
+    :data:`~bwhooks.events._base.LOCAL` attribute)."""
+    if field.metadata.get(LOCAL):
+        return override(omit=True)
+    return override(rename=wire_key(field))
 
 
 def _unalias(payload: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Any:
@@ -271,9 +274,8 @@ def _unalias(payload: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]])
 
 def _unstructure_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
     def factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        fields = [a for a in attrs.fields(cls) if a.name != "raw" and not a.metadata.get(LOCAL)]
-        overrides: dict[str, Any] = _local_omitted(cls)
-        overrides.update({a.name: override(rename=wire_key(a)) for a in fields})
+        fields = [a for a in attrs.fields(cls) if a.name != "raw"]
+        overrides: dict[str, Any] = {a.name: _override(a) for a in fields}
         has_raw = "raw" in attrs.fields_dict(cls)
         if has_raw:
             overrides["raw"] = override(omit=True)
@@ -360,6 +362,19 @@ def parse_event(
             raise InvalidCallback("a callback must be a JSON object")
         payload = freeze_raw(payload)
     return _structure(payload, families.class_for(payload), converter)
+
+
+def parse_query(
+    payload: Mapping[str, Any],
+    *,
+    converter: cattrs.Converter | None = None,
+    families: Families = DEFAULT,
+) -> Event:
+    """Turn a GET query's decoded values (:func:`decode_query`) into an event: as
+    :func:`parse_event` does, but the families may claim what only comes as a query (an
+    Emergency Calling API routing query: :meth:`~bwhooks.families.Families.class_for_query`)."""
+    payload = freeze_raw(payload)
+    return _structure(payload, families.class_for_query(payload), converter)
 
 
 def parse_delivery(

@@ -8,7 +8,8 @@ named after what they notify (``OrderNotificationEvent``, base :class:`NumbersEv
 toll-free verification results after their shape (``TollFreeDenialEvent``, base
 :class:`TollFreeVerificationEvent`); Subscriptions v2 notifications are
 :class:`SubscriptionNotificationEvent`; WebRTC endpoint events are named after the
-``eventType`` (``DeviceConnectedEvent``, base :class:`EndpointEvent`).
+``eventType`` (``DeviceConnectedEvent``, base :class:`EndpointEvent`); an Emergency Calling
+API routing query is an :class:`EmergencyCallEvent`.
 
 Attributes are the snake_case of the wire keys (``callId`` -> ``call_id``, ``from`` ->
 ``from_``). Only ``event_type`` is required; every other field is ``None`` when absent.
@@ -26,6 +27,7 @@ from bwhooks.events.timestamps import Duration
 if TYPE_CHECKING:  # at run time each module is loaded when one of its names is first used
     from bwhooks.events.call import *  # noqa: F403
     from bwhooks.events.conference import *  # noqa: F403
+    from bwhooks.events.emergency import *  # noqa: F403
     from bwhooks.events.endpoints import *  # noqa: F403
     from bwhooks.events.endpoints import ENDPOINT_CLASSES as ENDPOINT_CLASSES
     from bwhooks.events.messaging import *  # noqa: F403
@@ -76,6 +78,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "SmsEvent",
     ),
     "transcription": ("TranscriptionEvent",),
+    "emergency": ("EmergencyCallEvent",),
     "voice_v2": (
         "MachineDetectionResult",
         "MediaStream",

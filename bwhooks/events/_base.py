@@ -235,6 +235,9 @@ class Event:
     #: Such a class is refused by ``on(..., queue=...)``, and a queued handler of one of
     #: its bases never receives it.
     INLINE_ONLY: ClassVar[str] = ""
+    #: Whether an idempotency store claims each event of this class before its handlers
+    #: run (``False``: nothing tells two genuine events apart, and the store is never asked).
+    CLAIMED: ClassVar[bool] = True
 
     event_type: str = event_type_field()
     raw: Mapping[str, Any] = raw_field()

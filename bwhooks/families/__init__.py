@@ -14,6 +14,7 @@ from typing import Any
 from bwhooks.errors import InvalidCallback
 from bwhooks.events import Event
 from bwhooks.families.catapult import Catapult
+from bwhooks.families.emergency import Emergency
 from bwhooks.families.endpoints import Endpoints
 from bwhooks.families.family import Family, Syntax
 from bwhooks.families.messaging import MessagingV2
@@ -25,6 +26,7 @@ from bwhooks.families.voice import VoiceV2
 __all__ = [
     "DEFAULT",
     "Catapult",
+    "Emergency",
     "Endpoints",
     "Families",
     "Family",
@@ -69,6 +71,11 @@ class Families:
         #: Whether some family comes as a GET query string.
         self.queries = any(family.QUERIES for family in self.members)
         self._recognizers = tuple(family.class_for for family in self.members)
+        self._queried = tuple(  # the families with queries of their own
+            family.class_for_query
+            for family in self.members
+            if type(family).class_for_query is not Family.class_for_query
+        )
         self._direct: tuple[tuple[str, dict[str, type[Event]]], ...] | None = None
         self._of: dict[type[Event], Family | None] = {}
         self._unknown: frozenset[type[Event]] | None = None
@@ -112,6 +119,15 @@ class Families:
         if in_array:
             raise InvalidCallback("missing type", field="type")
         raise InvalidCallback("missing eventType", field="eventType")
+
+    def class_for_query(self, payload: Mapping[str, Any]) -> type[Event]:
+        """The class of a GET query's values: the first family's that claims them as a
+        query only (:meth:`Family.class_for_query`), else as :meth:`class_for` finds it."""
+        for class_for_query in self._queried:
+            cls = class_for_query(payload)
+            if cls is not None:
+                return cls
+        return self.class_for(payload)
 
     def class_for_root(self, root: str, payload: Mapping[str, Any]) -> type[Event]:
         """The class of an XML document whose root element is ``root``: the first family's
@@ -174,5 +190,6 @@ DEFAULT = Families(
         SubscriptionsV2(),
         Endpoints(),
         Numbers(),
+        Emergency(),
     )
 )

@@ -78,6 +78,12 @@ class Family(abc.ABC):
         :attr:`SYNTAX` is :attr:`Syntax.XML`; JSON families claim none)."""
         return None
 
+    def class_for_query(self, payload: Mapping[str, Any]) -> type[Event] | None:
+        """The class of a GET query's values (``payload``) that only come as a query, never
+        as a POST body (an Emergency Calling API routing query), else ``None``: asked
+        before :meth:`class_for`, of the families that override it."""
+        return None
+
     @abc.abstractmethod
     def owns(self, cls: type[Event]) -> bool:
         """Whether events of ``cls`` are this family's (how their answer is built)."""
@@ -117,6 +123,11 @@ class Family(abc.ABC):
         not reach them (a port-out validation request that could not be read whole);
         ``None`` by default: the handlers run."""
         return None
+
+    def timeout(self, handler_timeout: float | None) -> float | None:
+        """The seconds an ``async`` handler of this family's events may run before it is
+        cancelled (``handler_timeout``: the receiver's, the default)."""
+        return handler_timeout
 
     def configure(self, **options: Any) -> Family:
         """This family with the receiver's options that concern it applied (a new

@@ -25,7 +25,14 @@ from typing import Any
 
 import attrs
 
-from bwhooks.decoding.parsing import _LENIENT, parse_delivery, parse_event, wire_key, wire_name
+from bwhooks.decoding.parsing import (
+    _LENIENT,
+    parse_delivery,
+    parse_event,
+    parse_query,
+    wire_key,
+    wire_name,
+)
 from bwhooks.events import (
     EVENT_CLASSES,
     MESSAGING_V2_CLASSES,
@@ -37,6 +44,7 @@ from bwhooks.events import (
     ConferencePlaybackEvent,
     ConferenceSpeakEvent,
     DtmfEvent,
+    EmergencyCallEvent,
     ErrorEvent,
     Event,
     GatherEvent,
@@ -59,6 +67,7 @@ from bwhooks.events import (
     UnknownVoiceEvent,
     VoiceEvent,
 )
+from bwhooks.testing.fakes_emergency import EMERGENCY_KINDS, fake_emergency_payload
 from bwhooks.testing.fakes_more import CLASS_KINDS, MORE_KINDS, fake_more_payload
 from bwhooks.testing.fakes_numbers import NUMBERS_KINDS, fake_numbers_payload, parse_numbers_xml
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
@@ -186,6 +195,7 @@ _KINDS = {
     *MESSAGING_V2_CLASSES,
     *NUMBERS_CLASSES,
     *CLASS_KINDS,
+    EmergencyCallEvent,
     UnknownEvent,
     UnknownMessagingEvent,
 }
@@ -204,7 +214,8 @@ _AMBIGUOUS = frozenset(_V1_TYPES) & frozenset(_V2_TYPES)
 #: Every ``kind`` spelling and its class: each v1 type bare and as ``v1:TYPE``, each Voice v2
 #: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's;
 #: the Numbers webhooks (XML) as ``orderNotification``, ``MESSAGING_LOST`` (an account
-#: event) and ``portOutValidation``; toll-free verification results as ``tollfree:verified``,
+#: event) and ``portOutValidation``; an Emergency Calling API routing query as
+#: ``emergencyCall``; toll-free verification results as ``tollfree:verified``,
 #: ``tollfree:unverified``, ``tollfree:denial``, ``tollfree:failure``, ``tollfree:blocked``;
 #: Subscriptions v2 as ``subscriptions:PORTOUT_REQUEST``; endpoint events as their
 #: ``eventType`` (``DEVICE_CONNECTED``); MFA receipts as ``mfa:message-delivered`` and
@@ -213,6 +224,7 @@ KINDS: Mapping[str, type[Event]] = MappingProxyType(
     {
         **MORE_KINDS,
         **NUMBERS_KINDS,
+        **EMERGENCY_KINDS,
         **{f"v2:{name}": cls for name, cls in _V2_TYPES.items()},
         **_V2_TYPES,
         **{f"v1:{name}": cls for name, cls in _V1_TYPES.items()},
@@ -400,6 +412,9 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
     (``status="FAILED"``, ``Status="FAILED"``, ``completed_numbers=("9195551234",)``);
     numbers are 10 digits, or E.164 with ``number_format="E164"``.
 
+    ``"emergencyCall"`` gives a 911 routing query's values (``{"to": "911", "from":
+    "+1..."}``), sent with ``method="GET"``.
+
     Bandwidth's other JSON webhooks (:mod:`bwhooks.testing.fakes_more`): toll-free
     verification (``"tollfree:verified"``, ``"tollfree:denial"``, ...), Subscriptions v2
     (``"subscriptions:PORTOUT_REQUEST"``), endpoint events (``"DEVICE_CONNECTED"``) and MFA
@@ -411,6 +426,8 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
         given = {name: _LENIENT.unstructure(value) for name, value in overrides.items()}
         return fake_more_payload(more, given)
     cls = resolve_kind(kind)
+    if cls is EmergencyCallEvent:  # a GET query's values (bwhooks.testing.fakes_emergency)
+        return fake_emergency_payload(overrides)
     if issubclass(cls, NumbersEvent):
         number_format = overrides.pop("number_format", "LEGACY")
         return fake_numbers_payload(cls, overrides, number_format=number_format)
@@ -449,6 +466,8 @@ def fake_event(kind: type[Event] | str, **overrides: Any) -> Event:
     payload = fake_payload(kind, **overrides)
     if isinstance(payload, str):
         return parse_numbers_xml(payload)
+    if isinstance(payload, dict) and "eventType" not in payload and "from" in payload:
+        return parse_query(payload)  # an emergency routing query: only ever a GET
     return parse_delivery(payload)[0] if isinstance(payload, list) else parse_event(payload)
 
 
