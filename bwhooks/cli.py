@@ -79,7 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         help="Messaging v2: how many elements the array carries (default 1)",
     )
     send.add_argument("--method", choices=["POST", "GET"], default="POST", type=str.upper)
-    _signing(send)
+    _signature_options(
+        send,
+        "sign the body as Bandwidth does: toll-free (hex in x-bandwidth-signature-hmac-sha256) "
+        "or subscriptions (base64 in X-Bandwidth-Signature-SHA-256), with the secret of "
+        "--secret-env or --secret; default: the KIND's family (tollfree:... toll-free, "
+        "subscriptions:... subscriptions)",
+    )
     listen = commands.add_parser(
         "listen",
         help="serve a receiver for local development, until interrupted",
@@ -95,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE:ATTR",
         help="a bwhooks Receiver (served at --path) or any WSGI app, e.g. my_callbacks:receiver "
         "(imported from the current directory first, as flask, gunicorn and uvicorn do)",
+    )
+    _signature_options(
+        listen,
+        "the signature the printing receiver verifies, as Bandwidth signs this family: an "
+        "unsigned or wrongly signed delivery is answered 403, as Bandwidth would see it (with "
+        "--app or --forward, your app verifies: the inspector's replays are signed with it)",
     )
     listen.add_argument(
         "--forward",
@@ -250,6 +262,12 @@ def _replay_parser(commands: Any) -> None:
     replay.add_argument("file", metavar="FILE", help="the SQLite file of `listen --record`")
     replay.add_argument("url", metavar="URL", help="where to send them (may carry user:pass@)")
     _credentials(replay)
+    _signature_options(
+        replay,
+        "sign every replay as this family signs it (default: a delivery recorded with a "
+        "signature header is signed as that header's family, one recorded unsigned goes "
+        "unsigned); needs the secret",
+    )
     _selection(replay)
     replay.add_argument("--diff", action="store_true", help="also fail when an answer differs")
 
@@ -309,42 +327,42 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", help="only those whose body contains this text")
 
 
-def _signing(send: argparse.ArgumentParser) -> None:
-    secret = send.add_mutually_exclusive_group()
+def _signature_options(parser: argparse.ArgumentParser, family_help: str) -> None:
+    parser.add_argument("--signature", choices=["toll-free", "subscriptions"], help=family_help)
+    secret = parser.add_mutually_exclusive_group()
     secret.add_argument(
         "--secret-env",
         metavar="VAR",
-        help="sign the body as Bandwidth does, with the secret in the environment variable VAR "
-        "(a toll-free verification sharedSecretKey, a Subscriptions v2 secret)",
+        help="the environment variable holding the signature's secret (never printed)",
     )
     secret.add_argument(
         "--secret",
-        metavar="S",
-        help="the same with the secret itself: other users can read it in the process list "
-        "(and it stays in your shell history): prefer --secret-env",
+        help="the signature's secret itself: visible to every user of this machine in the "
+        "process list and kept in your shell's history (prefer --secret-env)",
     )
-    send.add_argument(
-        "--signature",
-        choices=["toll-free", "subscriptions"],
-        help="the signature to compute: toll-free (hex in x-bandwidth-signature-hmac-sha256) "
-        "or subscriptions (base64 in X-Bandwidth-Signature-SHA-256); default: the KIND's "
-        "family (tollfree:... toll-free, subscriptions:... subscriptions)",
-    )
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    """The signature's secret of ``--secret-env`` or ``--secret`` (``None``: none given);
+    :class:`_AppError` when the variable is unset or empty."""
+    if args.secret_env is not None:
+        value = os.environ.get(args.secret_env)
+        if not value:
+            raise _AppError(f"--secret-env: ${args.secret_env} is not set, or empty")
+        return value
+    if args.secret == "":
+        raise _AppError("--secret: the secret is empty")
+    return args.secret  # type: ignore[no-any-return]
 
 
 def _signature(args: argparse.Namespace) -> Any:
     """The ``HmacSignature`` that ``send`` signs with (``None`` without a secret); a
-    ``ValueError`` that never shows the secret when the options do not make one."""
+    ``ValueError`` (or :class:`_AppError`) that never shows the secret when the options do
+    not make one."""
     from bwhooks.signatures import HmacSignature
     from bwhooks.testing.fakes_more import signature_family
 
-    secret: str | None = args.secret
-    if args.secret_env is not None:
-        secret = os.environ.get(args.secret_env, "")
-        if not secret:
-            raise ValueError(
-                f"--secret-env: the environment variable {args.secret_env} is unset or empty"
-            )
+    secret = _secret(args)
     if secret is None:
         if args.signature is not None:
             raise ValueError("--signature needs a secret: --secret-env VAR (or --secret S)")
@@ -375,6 +393,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--user and --password go together")
     if args.command == "listen" and args.forward and (args.app or args.user):
         parser.error("--forward relays to your app, which checks the credentials: no --app, --user")
+    if (
+        args.command in ("listen", "replay")
+        and args.signature
+        and not (args.secret_env or args.secret is not None)
+    ):
+        parser.error("--signature signs with a secret: give --secret-env VAR (or --secret)")
+    if (
+        args.command == "listen"
+        and not (args.forward or args.app or args.signature)
+        and (args.secret_env or args.secret is not None)
+    ):
+        parser.error("the printing receiver verifies one family: add --signature FAMILY")
     if args.command == "dead-letters" and args.handler and args.requeue:
         parser.error("--handler chooses what is listed or --requeue-all re-queues, not --requeue")
     if args.command == "demo":
@@ -466,13 +496,16 @@ def _export(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from bwhooks.devtools.replaying import replay
+    from bwhooks.devtools.resigning import Resigning, unsigned_note
     from bwhooks.testing import HttpSender
 
     try:
         sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
-    except ValueError as exc:
+        resigning = Resigning(_secret(args), args.signature)
+    except (ValueError, _AppError) as exc:
         print(f"bwhooks replay: {exc}", file=sys.stderr)
         return 2
+    said = False
     recorder = _recording(args)
     if recorder is None:
         return 2
@@ -482,8 +515,16 @@ def _replay(args: argparse.Namespace) -> int:
         for delivery in selection:
             replayed += 1
             kinds = ", ".join(e["event_type"] for e in delivery.events or ()) or "no event"
+            unsigned = resigning.unsigned_header(delivery)
+            if unsigned is not None and not said:  # once: the same holds for the others
+                said = True
+                how = "pass --secret-env VAR to sign replays again"
+                print(
+                    f"bwhooks replay: #{delivery.id} was {unsigned_note(unsigned, how)}",
+                    file=sys.stderr,
+                )
             try:
-                done = replay(delivery, sender)
+                done = replay(delivery, sender, resigning.signature_for(delivery))
             except OSError as exc:
                 where = url_for_display(args.url)
                 print(f"#{delivery.id} {delivery.method} [{kinds}]: cannot reach {where}: {exc}")
@@ -553,7 +594,7 @@ def _send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, _AppError) as exc:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
     if KINDS.get(args.kind) is events.EmergencyCallEvent and args.method != "GET":
@@ -626,6 +667,7 @@ def _listen(args: argparse.Namespace) -> int:
     from bwhooks.devtools.inspector import start_inspector
     from bwhooks.devtools.middleware import RecordingMiddleware
     from bwhooks.devtools.recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_DELIVERIES, Recorder
+    from bwhooks.devtools.resigning import Resigning
     from bwhooks.devtools.serving import (
         DEFAULT_MAX_CONNECTIONS,
         DEFAULT_REQUEST_TIMEOUT,
@@ -633,8 +675,9 @@ def _listen(args: argparse.Namespace) -> int:
     )
 
     try:
-        served = _listening_app(args)
-    except _AppError as exc:
+        secret = _secret(args)
+        served = _listening_app(args, secret)
+    except (_AppError, ValueError) as exc:  # ValueError: a secret the family does not take
         print(f"bwhooks listen: {exc}", file=sys.stderr)
         return 2
     scratch = None
@@ -671,6 +714,7 @@ def _listen(args: argparse.Namespace) -> int:
         default_url=args.forward or url,
         credentials=credentials.get,
         trusted=(url,),  # the forward target (the default) and this listener get credentials
+        resigning=Resigning(secret, args.signature),
     )
     print(f"bwhooks listening on {url}", flush=True)
     if args.forward:
@@ -723,12 +767,13 @@ class _Credentials:
         return remembering
 
 
-def _listening_app(args: argparse.Namespace) -> Any:
+def _listening_app(args: argparse.Namespace, secret: str | None) -> Any:
     from bwhooks.adapters.wsgi import make_app
     from bwhooks.auth import BasicAuth
     from bwhooks.devtools.demo import describe
     from bwhooks.events import Event
     from bwhooks.receiver import Receiver
+    from bwhooks.signatures import HmacSignature
 
     if args.forward:
         from bwhooks.devtools.forwarding import DEFAULT_TIMEOUT, ForwardingApp
@@ -743,11 +788,23 @@ def _listening_app(args: argparse.Namespace) -> Any:
     else:
         auth = None
         print("no --user/--password: accepting callbacks without credentials", file=sys.stderr)
+    signature = None
+    if args.signature is not None and secret is not None:
+        signature = (
+            HmacSignature.toll_free(secret)
+            if args.signature == "toll-free"
+            else HmacSignature.subscriptions(secret)
+        )
+        print(
+            f"verifying {args.signature} signatures ({signature.header}): an unsigned or "
+            "wrongly signed delivery is answered 403",
+            file=sys.stderr,
+        )
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # said above, in words
-        receiver = Receiver(auth=auth)
+        receiver = Receiver(auth=auth, signature=signature)
 
     @receiver.on(Event)
     def show(event: Event) -> None:

@@ -1,9 +1,11 @@
 """Hostile input through Receiver.handle and every adapter.
 
 Invariants: never a 5xx, never an exception out of the receiver, never a handler call
-without valid credentials; a valid callback is 2xx. The cases of known shapes (deep nesting,
-long arrays, bodies that are not UTF-8, query strings and headers of any text) get the one
-status each must get; hypothesis and a seeded generator add any other shape.
+without valid credentials (nor, on a receiver that verifies signatures, without the right
+signature: any other is ``403``, whatever the body); a valid callback is 2xx. The cases of
+known shapes (deep nesting, long arrays, bodies that are not UTF-8, query strings and headers
+of any text) get the one status each must get; hypothesis and a seeded generator add any
+other shape.
 ``BWHOOKS_FUZZ_EXAMPLES`` sets how many hypothesis inputs per transport and
 ``BWHOOKS_HOSTILE_REQUESTS`` how many generated requests the acceptance run sends (`make
 test` runs a quick subset of the first; `.ci/run` many more).
@@ -45,6 +47,7 @@ from bwhooks import (
     CallbackResponse,
     EmergencyCallEvent,
     EmergencyRoute,
+    HmacSignature,
     Receiver,
     current_request,
 )
@@ -429,6 +432,74 @@ def test_hostile_requests_never_get_a_5xx(transport: str) -> None:
 
         check()
     assert all(authorization == AUTH for authorization in calls)
+
+
+# -- hypothesis: signatures of any shape, on a receiver that verifies them -----------------
+
+SIGNATURE_SECRET = "fuzzed-shared-secret-0123456789"
+SIGNED = {
+    "toll-free": HmacSignature.toll_free(SIGNATURE_SECRET),
+    "subscriptions": HmacSignature.subscriptions(SIGNATURE_SECRET),
+}
+RIGHT = "<the right signature>"  # replaced by the body's signature when sent
+SIGNED_BODIES = [  # the signed families' own bodies, whole, edited and cut short
+    path.read_bytes()
+    for folder in ("tollfree", "subscriptions")
+    for path in sorted((EXAMPLES.parent.parent / "examples" / "more" / folder).glob("*.json"))
+]
+signed_bodies = st.sampled_from(SIGNED_BODIES).flatmap(
+    lambda body: st.one_of(
+        st.just(body),
+        st.integers(0, len(body)).map(lambda n: body[:n]),
+        st.binary(max_size=8).map(lambda extra: body[:-2] + extra + body[-2:]),
+    )
+)
+signature_values = st.one_of(
+    st.just(RIGHT),
+    st.none(),
+    st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=90),
+    st.binary(min_size=32, max_size=32).map(bytes.hex),
+    st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()),
+    st.binary(min_size=32, max_size=32).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+    st.just("f" * 10_240),
+)
+
+
+@pytest.mark.parametrize("family", sorted(SIGNED))
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+def test_hostile_signatures_never_get_a_5xx_and_only_a_signed_body_is_read(
+    transport: str, family: str
+) -> None:
+    signature = SIGNED[family]
+    receiver = Receiver(auth=BasicAuth((USER, PASSWORD)), signature=signature, max_body_size=4096)
+    calls: list[bytes] = []
+    receiver.on(Event)(lambda event: calls.append(b""))
+    with TRANSPORTS[transport].open(receiver) as send:
+
+        @settings(
+            max_examples=EXAMPLES_COUNT,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(bodies | signed_bodies, signature_values)
+        def check(body: bytes, value: str | None) -> None:
+            sent = headers()
+            signed = value == RIGHT
+            if value is not None:
+                sent[signature.header] = signature.sign(body) if signed else value
+            before = len(calls)
+            response = send("POST", body=body, headers=sent)
+            if len(body) > 4096:
+                assert response.status == 413  # before any HMAC
+            elif signed:
+                assert response.status in (200, 204, 400), (response.status, response.body)
+            else:
+                assert response.status == 403, (response.status, response.body)
+            if not signed:
+                assert len(calls) == before, "a handler ran without the right signature"
+
+        check()
 
 
 # -- the acceptance run: thousands of generated requests, core and WSGI over HTTP ----------

@@ -220,8 +220,9 @@ def test_the_kind_chooses_the_signature(
     [
         (["tollfree:verified", "--signature", "toll-free"], "--signature needs a secret"),
         (["v2:answer", "--secret-env", "SECRET"], "Bandwidth signs no 'v2:answer' callback"),
-        (["tollfree:verified", "--secret-env", "EMPTY"], "EMPTY is unset or empty"),
-        (["tollfree:verified", "--secret-env", "UNSET_SECRET_VAR"], "UNSET_SECRET_VAR is unset"),
+        (["tollfree:verified", "--secret-env", "EMPTY"], "$EMPTY is not set, or empty"),
+        (["tollfree:verified", "--secret-env", "UNSET_SECRET_VAR"], "$UNSET_SECRET_VAR is not set"),
+        (["tollfree:verified", "--secret", ""], "--secret: the secret is empty"),
         (["tollfree:verified", "--secret", "short-secret"], "16 to 64 printable ASCII"),
     ],
 )

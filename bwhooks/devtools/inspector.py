@@ -13,7 +13,10 @@ its script inline: no build step, nothing fetched from the internet. Bodies, JSO
 as markup.
 
 "Copy as a test" asks the server for the test (:func:`generated_test`): every recorded value
-in it is a Python literal written by :func:`ascii`, never text pasted into code.
+in it is a Python literal written by :func:`ascii`, never text pasted into code. A delivery
+that was signed is replayed signed when ``listen`` was given the secret (a note says why a
+verifying receiver answers ``403`` otherwise), and its test signs it with a secret read from
+the environment (:data:`SECRET_VARIABLE`): no secret is ever written into the page or a test.
 """
 
 from __future__ import annotations
@@ -32,11 +35,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bwhooks.devtools.recording import Delivery, Recorder
+from bwhooks.devtools.resigning import FAMILIES, Resigning, recorded_family, unsigned_note
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Inspector", "delivery_json", "generated_test", "start_inspector"]
+__all__ = ["SECRET_VARIABLE", "Inspector", "delivery_json", "generated_test", "start_inspector"]
+
+#: The environment variable a generated test reads the signature's secret from.
+SECRET_VARIABLE = "BWHOOKS_SIGNATURE_SECRET"  # noqa: S105  (a name, not a secret)
+# How a generated test builds the signature of each signed family.
+_SIGNERS = {"toll-free": "HmacSignature.toll_free", "subscriptions": "HmacSignature.subscriptions"}
 
 #: The largest replay request the page sends (``{"id": ..., "url": ...}``), in bytes.
 MAX_REQUEST = 4096
@@ -114,16 +123,29 @@ def generated_test(delivery: Delivery) -> str:
     content_type = delivery.header("Content-Type")
     if content_type is not None:
         headers["Content-Type"] = content_type
+    family = recorded_family(delivery)
+    signing, request = [], "REQUEST"
+    if family is not None:  # signed when recorded: the test signs the bytes it sends
+        signing = [
+            f"# Signed when recorded ({FAMILIES[family]}): signed again with your",
+            "# receiver's secret, read from the environment (never written here).",
+            f"SIGNATURE = {_SIGNERS[family]}(os.environ[{SECRET_VARIABLE!r}])",
+            "",
+        ]
+        request = "signed(REQUEST)"
     return "\n".join(
         [
             '"""A delivery recorded by bwhooks listen, sent again to your app."""',
             "",
+            *(["import os", ""] if signing else []),
+            *(["from bwhooks import HmacSignature"] if signing else []),
             "from bwhooks.testing.recorded import same_body",
             "from bwhooks.testing import CallbackClient",
             "from bwhooks.testing.delivery import OutgoingRequest",
             "",
             "from myapp import app  # your WSGI or ASGI app",
             "",
+            *signing,
             f"# Delivery #{number}, received {delivery.received_at.isoformat()}.",
             "REQUEST = OutgoingRequest(",
             f"    method={str(delivery.method)!a},",
@@ -134,16 +156,31 @@ def generated_test(delivery: Delivery) -> str:
             ")",
             f"ANSWER_BODY = {bytes(delivery.response_body)!a}",
             "",
+            *(_SIGNED if signing else []),
             "",
             f"def test_recorded_delivery_{number}() -> None:",
             f'    """The app answers delivery #{number} as it did when it was recorded."""',
             f"    client = CallbackClient(app, credentials={sent})",
-            "    answer = client.send_request(REQUEST)",
+            f"    answer = client.send_request({request})",
             f"    assert answer.status == {status}",
             "    assert same_body(ANSWER_BODY, answer.body), answer.body",
             "",
         ]
     )
+
+
+# The generated test's helper that signs the request it sends.
+_SIGNED = [
+    "",
+    "def signed(request: OutgoingRequest) -> OutgoingRequest:",
+    '    """``request`` with the signature of the bytes it sends (none for a GET)."""',
+    '    body = b"" if request.method == "GET" else request.body',
+    "    headers = {**request.headers, **dict(SIGNATURE.headers_for(body))}",
+    "    return OutgoingRequest(",
+    "        request.method, request.path, request.query, request.body, headers",
+    "    )",
+    "",
+]
 
 
 class Inspector:
@@ -437,13 +474,16 @@ def start_inspector(
     default_url: str,
     credentials: Callable[[], tuple[str, str] | None],
     trusted: Sequence[str] = (),
+    resigning: Resigning | None = None,
 ) -> tuple[_Running, str]:
     """Serve the inspector on ``127.0.0.1:port`` (0: a free port) in a thread; returns it
     and the page's address. A replay goes to the URL given on the page, else
     ``default_url``. It answers the challenge with ``credentials()`` only when it goes to
     the scheme, host and port of ``default_url`` or of one of the ``trusted`` URLs (the
     forward target, the listener); elsewhere it goes without them (those of a URL's
-    ``user:pass@``, typed on the page, excepted)."""
+    ``user:pass@``, typed on the page, excepted). It is signed as ``resigning`` says (a
+    signed delivery goes unsigned without a secret, and the answer's note says so)."""
+    resigning = resigning or Resigning()
     from bwhooks.devtools.replaying import replay
     from bwhooks.devtools.serving import ListenServer
     from bwhooks.testing import HttpSender
@@ -459,10 +499,17 @@ def start_inspector(
         delivery = recorder.get(delivery_id)
         if delivery is None:
             raise LookupError(f"no delivery {delivery_id}")
-        done = replay(delivery, sender)
+        done = replay(delivery, sender, resigning.signature_for(delivery))
         outcome: dict[str, Any] = {"exchange": list(done.exchange)}
+        notes = []
         if ours is not None and not allowed:
-            outcome["note"] = f"this run's credentials were not sent: they go only to {shown}"
+            notes.append(f"this run's credentials were not sent: they go only to {shown}")
+        unsigned = resigning.unsigned_header(delivery)
+        if unsigned is not None:
+            how = "start bwhooks listen with --secret-env VAR to sign replays"
+            notes.append(unsigned_note(unsigned, how))
+        if notes:
+            outcome["note"] = "; ".join(notes)
         return outcome
 
     inspector = Inspector(recorder, replay_one)

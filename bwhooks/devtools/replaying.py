@@ -4,8 +4,10 @@ Each recorded exchange is sent once more (a ``401`` challenge whose retry was re
 retry's first step, not a delivery of its own): first without credentials, then, after a Basic
 challenge, with them; with its recorded method, query string, content type and body byte for
 byte, and an ``X-Bwhooks-Replay-Of`` header naming the original, so that a listener recording
-it labels it ``replayed``. An answer is the same as the recorded one when its status is, and its
-body is: BXML compared as XML (canonical form), JSON as JSON, anything else as bytes.
+it labels it ``replayed``. Given a ``signature``, every attempt (the challenge's too) carries
+the signature of the exact bytes sent (:mod:`~bwhooks.devtools.resigning`). An answer is
+the same as the recorded one when its status is, and its body is: BXML compared as XML
+(canonical form), JSON as JSON, anything else as bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from bwhooks.devtools.recording import Delivery, Recorder
 from bwhooks.http import CallbackResponse
+from bwhooks.signatures import HmacSignature
 from bwhooks.testing.delivery import OutgoingRequest, deliver
 from bwhooks.testing.recorded import same_body
 from bwhooks.testing.sender import HttpSender
@@ -133,10 +136,15 @@ class Replayed:
         return same_answer(self.delivery, self.answer)
 
 
-def replay(delivery: Delivery, sender: HttpSender) -> Replayed:
-    """Send ``delivery`` again with ``sender`` (its URL and credentials)."""
+def replay(
+    delivery: Delivery, sender: HttpSender, signature: HmacSignature | None = None
+) -> Replayed:
+    """Send ``delivery`` again with ``sender`` (its URL and credentials), signed with
+    ``signature`` when given (over the bytes sent: none for a ``GET``)."""
     headers = {n: v for n, v in delivery.headers if n.lower() in _KEPT}
     headers[REPLAY_HEADER] = str(delivery.id)
+    if signature is not None:
+        headers.update(signature.headers_for(b"" if delivery.method == "GET" else delivery.body))
     request = OutgoingRequest(
         method=delivery.method,
         path=sender.path,
