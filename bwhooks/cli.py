@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         "(Voice v2); message-received, message-delivered (Messaging v2, sent as an array). "
         "answer, gather, dtmf, redirect and transferComplete are sent by both generations: "
         "the bare name means v1 (with a note); say v1: or v2:. Numbers webhooks (XML): "
-        "orderNotification, MESSAGING_LOST, portOutValidation",
+        "orderNotification, MESSAGING_LOST, portOutValidation. Toll-free verification: "
+        "tollfree:verified, tollfree:unverified, tollfree:denial, tollfree:failure, "
+        "tollfree:blocked; Subscriptions v2: subscriptions:PORTOUT_REQUEST; endpoints: "
+        "DEVICE_CONNECTED, DEVICE_DISCONNECTED; MFA: mfa:message-delivered, mfa:message-failed",
     )
     send.add_argument(
         "--list-kinds",
@@ -76,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         help="Messaging v2: how many elements the array carries (default 1)",
     )
     send.add_argument("--method", choices=["POST", "GET"], default="POST", type=str.upper)
+    _signature_options(
+        send,
+        "sign the body as Bandwidth does: toll-free (hex in x-bandwidth-signature-hmac-sha256) "
+        "or subscriptions (base64 in X-Bandwidth-Signature-SHA-256), with the secret of "
+        "--secret-env or --secret; default: the KIND's family (tollfree:... toll-free, "
+        "subscriptions:... subscriptions)",
+    )
     listen = commands.add_parser(
         "listen",
         help="serve a receiver for local development, until interrupted",
@@ -188,6 +198,7 @@ class _ListKinds(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         from bwhooks.events import EmergencyCallEvent, NumbersEvent, VoiceEvent
         from bwhooks.testing import KINDS
+        from bwhooks.testing.fakes_more import MORE_KINDS
 
         parts: dict[str, list[str]] = {
             "Voice v2 (each also as v2:KIND)": [],
@@ -213,6 +224,12 @@ class _ListKinds(argparse.Action):
             lines.append(f"  {spelling if ambiguous else kind:<34} {cls.__name__}")
         for title, lines in parts.items():
             print(f"{title}:", *lines, sep="\n")
+        print(
+            "Toll-free verification, Subscriptions v2, endpoint events, MFA receipts (JSON; "
+            "tollfree: and subscriptions: are signed with --secret-env):"
+        )
+        for spelling, cls in MORE_KINDS.items():
+            print(f"  {spelling:<34} {cls.__name__}")
         print(f"{', '.join(both)}: sent by both generations; the bare name means v1 (with a note)")
         print("A type bwhooks does not know: KIND with --unknown voice|messaging|v1")
         parser.exit()
@@ -336,6 +353,29 @@ def _secret(args: argparse.Namespace) -> str | None:
     if args.secret == "":
         raise _AppError("--secret: the secret is empty")
     return args.secret  # type: ignore[no-any-return]
+
+
+def _signature(args: argparse.Namespace) -> Any:
+    """The ``HmacSignature`` that ``send`` signs with (``None`` without a secret); a
+    ``ValueError`` (or :class:`_AppError`) that never shows the secret when the options do
+    not make one."""
+    from bwhooks.signatures import HmacSignature
+    from bwhooks.testing.fakes_more import signature_family
+
+    secret = _secret(args)
+    if secret is None:
+        if args.signature is not None:
+            raise ValueError("--signature needs a secret: --secret-env VAR (or --secret S)")
+        return None
+    family = args.signature or signature_family(args.kind)
+    if family is None:
+        raise ValueError(
+            f"Bandwidth signs no {args.kind!r} callback: say which signature to compute with "
+            "--signature toll-free|subscriptions"
+        )
+    if family == "toll-free":
+        return HmacSignature.toll_free(secret)
+    return HmacSignature.subscriptions(secret)
 
 
 def _credentials(parser: argparse.ArgumentParser) -> None:
@@ -545,7 +585,8 @@ def _send(args: argparse.Namespace) -> int:
         overrides["event_type"] = args.kind
     try:
         payload = _fake_payload(kind, overrides)
-        sender = HttpSender(args.url, (args.user, args.password) if args.user else None)
+        credentials = (args.user, args.password) if args.user else None
+        sender = HttpSender(args.url, credentials, signature=_signature(args))
     except UnknownKindError as exc:
         print(
             f"bwhooks send: {exc.nearest()} (bwhooks send --list-kinds lists them; a type "
@@ -553,7 +594,7 @@ def _send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, _AppError) as exc:
         print(f"bwhooks send: {exc}", file=sys.stderr)
         return 2
     if KINDS.get(args.kind) is events.EmergencyCallEvent and args.method != "GET":
@@ -567,19 +608,26 @@ def _send(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"bwhooks send: cannot reach {url_for_display(args.url)}: {exc}", file=sys.stderr)
         return 1
-    exchange = " -> ".join(str(status) for status in sender.exchange)
+    _print_sent(args, payload, sender.exchange, answer)
+    return 0 if 200 <= answer.status < 300 else 1
+
+
+def _print_sent(
+    args: argparse.Namespace, payload: Any, exchange: Sequence[int], answer: Any
+) -> None:
+    """What ``send`` sent, the statuses of each attempt, the answer's body."""
+    statuses = " -> ".join(str(status) for status in exchange)
     if isinstance(payload, str):  # a Numbers webhook: an XML document
-        print(f"{args.method} {args.kind} (XML) {exchange}")
+        print(f"{args.method} {args.kind} (XML) {statuses}")
     elif isinstance(payload, list):  # Messaging v2: an array of elements
         kinds = ", ".join(element["type"] for element in payload)
-        print(f"{args.method} [{kinds}] {exchange}")
+        print(f"{args.method} [{kinds}] {statuses}")
     else:
-        print(f"{args.method} {payload.get('eventType', args.kind)} {exchange}")
+        print(f"{args.method} {payload.get('eventType', args.kind)} {statuses}")
     if answer.body:
         print(answer.body.decode("utf-8", "replace"))
     if answer.status == 401:
-        print(f"bwhooks send: {_refused_credentials(sender.exchange)}", file=sys.stderr)
-    return 0 if 200 <= answer.status < 300 else 1
+        print(f"bwhooks send: {_refused_credentials(exchange)}", file=sys.stderr)
 
 
 def _refused_credentials(exchange: Sequence[int]) -> str:

@@ -9,18 +9,22 @@ reads (``202`` for a message, ``201`` with ``Location`` for a call, ``200``/``20
 updates), and each API's error bodies (voice ``{type, description, id}``, messaging
 ``{type, description}`` with ``fieldErrors``). bandwidth-sdk works against it unchanged
 (:meth:`FakeBandwidthApiV2.sdk_configuration`). It records every request. Each API is
-served by a class of its own in :mod:`bwhooks.testing.fake_api.v2`.
+served by a class of its own in :mod:`bwhooks.testing.fake_api.v2`; the toll-free
+verification webhook subscriptions too, and the fake delivers a verification result to
+them as Bandwidth does (:meth:`FakeBandwidthApiV2.send_toll_free_result`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
 from bwhooks.auth import basic_authorization
+from bwhooks.http import CallbackResponse
 from bwhooks.testing.fake_api.serving import (
     RecordedRequest,
     RequestLog,
@@ -34,8 +38,10 @@ from bwhooks.testing.fake_api.v2.errors import MESSAGING, VOICE, V2ApiError
 from bwhooks.testing.fake_api.v2.messaging import Messaging
 from bwhooks.testing.fake_api.v2.oauth2 import OAUTH2_PATH, TokenEndpoint
 from bwhooks.testing.fake_api.v2.recordings import Recordings
+from bwhooks.testing.fake_api.v2.tollfree import TOLL_FREE, TollFreeSubscription, TollFreeWebhooks
+from bwhooks.testing.fakes import fake_payload
 
-__all__ = ["FakeBandwidthApiV2", "V2ApiError"]
+__all__ = ["FakeBandwidthApiV2", "TollFreeSubscription", "V2ApiError"]
 
 
 class FakeBandwidthApiV2:
@@ -48,6 +54,8 @@ class FakeBandwidthApiV2:
     and ``conferences`` hold the resources, which a test can seed (:meth:`add_call`,
     :meth:`add_recording`, :meth:`add_conference`, :meth:`add_media`) and inspect.
     A created call starts ``initiated``: :meth:`answer_call` answers it, as the callee would.
+    Toll-free verification webhook subscriptions (``TollFreeVerificationApi``) are kept in
+    :attr:`toll_free_subscriptions`; :meth:`send_toll_free_result` delivers a result to them.
     """
 
     def __init__(
@@ -80,9 +88,13 @@ class FakeBandwidthApiV2:
         self._calls = Calls(self)
         self._recordings = Recordings(self)
         self._conferences = Conferences(self)
+        self._toll_free = TollFreeWebhooks(self)
         self._messaging_routes = Routes(*self._messaging.routes)
         self._voice_routes = Routes(
-            *self._calls.routes, *self._recordings.routes, *self._conferences.routes
+            *self._calls.routes,
+            *self._recordings.routes,
+            *self._conferences.routes,
+            *self._toll_free.routes,
         )
 
     # -- where things are -----------------------------------------------------------------
@@ -155,6 +167,33 @@ class FakeBandwidthApiV2:
         """Seed a messaging media file; returns its URL."""
         return self._messaging.add_media(media_id, data, content_type)
 
+    @property
+    def toll_free_subscriptions(self) -> dict[str, TollFreeSubscription]:
+        """The toll-free verification webhook subscriptions, by id (their secrets and
+        passwords included, for assertions: the API never shows them)."""
+        return self._toll_free.subscriptions
+
+    def send_toll_free_result(
+        self, result: str | Mapping[str, Any] = "tollfree:verified", **overrides: Any
+    ) -> list[CallbackResponse]:
+        """Deliver a toll-free verification result to every webhook subscription, as
+        Bandwidth does: the challenge first, then the subscription's credentials, the body
+        signed with its ``sharedSecretKey`` when it has one. ``result`` is a kind
+        (``"tollfree:denial"``, ...: see ``fake_payload``, with ``overrides``; its
+        ``accountId`` is this fake's) or the JSON object itself. Returns each final answer."""
+        if isinstance(result, str):
+            payload = fake_payload(result, **{"accountId": self.account_id, **overrides})
+        else:
+            payload = {**result, **overrides}
+        return self._toll_free.deliver(payload)
+
+    def resolve(self, host: str, base_url: str) -> None:
+        """Deliver to callback URLs on ``host`` at ``base_url`` instead (their path and query
+        kept), like a hosts-file entry: bandwidth-sdk accepts only a ``callbackUrl`` with a
+        domain name (``https://hooks.example.com/tfv``), a test's receiver listens on
+        ``http://127.0.0.1:PORT``."""
+        self._toll_free.hosts[host] = base_url
+
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         """The recorded requests with this method whose path (under ``/api/v2``, or the
         token endpoint's ``/oauth2/token``) matches the regular expression ``path``."""
@@ -181,7 +220,8 @@ class FakeBandwidthApiV2:
     def _serve(self, request: Request, path: str, payload: Any) -> Response:
         """Credentials first, then the account, then the API's route for the path."""
         messaging = "/users/" in path
-        errors = MESSAGING if messaging else VOICE
+        toll_free = "/tollFreeVerification/" in path
+        errors = MESSAGING if messaging else TOLL_FREE if toll_free else VOICE
         routes = self._messaging_routes if messaging else self._voice_routes
         if not self._token.authenticated(request):
             raise errors.unauthorized()

@@ -12,9 +12,11 @@ from bwhooks.testing.delivery import (
     Callback,
     Delivery,
     OutgoingRequest,
+    Signer,
     build_request,
     deliver,
     retry_after,
+    signed,
 )
 
 __all__ = ["CallbackClient"]
@@ -25,7 +27,9 @@ class CallbackClient:
 
     Each :meth:`send` performs Bandwidth's exchange: the request without credentials, then,
     after a ``401`` with a Basic challenge, again with ``credentials``. The kind of app is
-    detected (an ``async`` ``__call__`` is ASGI); ``interface=`` overrides it.
+    detected (an ``async`` ``__call__`` is ASGI); ``interface=`` overrides it. With
+    ``signature=`` (``HmacSignature.toll_free(secret)`` or ``.subscriptions(secret)``) every
+    attempt carries the signature of the exact bytes sent, as Bandwidth signs.
     """
 
     def __init__(
@@ -35,9 +39,11 @@ class CallbackClient:
         path: str = "/callbacks",
         *,
         interface: Literal["wsgi", "asgi"] | None = None,
+        signature: Signer | None = None,
     ) -> None:
         self.app = app
         self.credentials = credentials
+        self.signature = signature
         self.path = path
         self.interface = interface or ("asgi" if _is_asgi(app) else "wsgi")
         self.exchange: tuple[int, ...] = ()
@@ -48,8 +54,9 @@ class CallbackClient:
         return self.send_request(build_request(callback, method, self.path))
 
     def send_request(self, request: OutgoingRequest) -> CallbackResponse:
-        """Deliver a request as it is (a recorded body byte for byte, say), the challenge
-        exchange included; return the final answer."""
+        """Deliver a request as it is (a recorded body byte for byte, say; signed when the
+        client has a ``signature``), the challenge exchange included; return the final answer."""
+        request = signed(request, self.signature)
         if self.interface == "asgi":
             try:
                 asyncio.get_running_loop()
@@ -60,7 +67,8 @@ class CallbackClient:
 
     async def send_async(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """The same, awaited (for ASGI apps, inside async tests)."""
-        return await self._send_request_async(build_request(callback, method, self.path))
+        request = build_request(callback, method, self.path, signature=self.signature)
+        return await self._send_request_async(request)
 
     async def _send_request_async(self, request: OutgoingRequest) -> CallbackResponse:
         first = await self._asgi(request)

@@ -3,14 +3,17 @@
 A request goes out without credentials; only a ``401`` carrying a ``WWW-Authenticate:
 Basic`` challenge makes the sender repeat it with them, as Bandwidth's platform does.
 JSON payloads and events travel as JSON (or a GET query); an XML text and a Numbers event
-as the XML document Bandwidth posts (``application/xml; charset=utf-8``).
+as the XML document Bandwidth posts (``application/xml; charset=utf-8``). A sender given a
+:class:`Signer` (an :class:`~bwhooks.HmacSignature`) signs the exact bytes of every attempt,
+the challenged one too, as Bandwidth signs toll-free verification results and Subscriptions
+v2 notifications.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -27,9 +30,11 @@ __all__ = [
     "Deliver",
     "Delivery",
     "OutgoingRequest",
+    "Signer",
     "build_request",
     "deliver",
     "retry_after",
+    "signed",
     "wire_body",
     "xml_body",
 ]
@@ -65,6 +70,27 @@ class Delivery:
     exchange: tuple[int, ...]
 
 
+class Signer(Protocol):
+    """What signs a body: :class:`~bwhooks.HmacSignature` (``toll_free`` or
+    ``subscriptions``), or anything giving the headers that sign some bytes."""
+
+    def headers_for(self, body: bytes) -> tuple[tuple[str, str], ...]:
+        """``((header, value), ...)`` signing ``body``."""
+        ...
+
+
+def signed(request: OutgoingRequest, signature: Signer | None) -> OutgoingRequest:
+    """``request`` with the headers of ``signature`` over its exact body (replacing any of
+    the same names it carries); itself without a signature."""
+    if signature is None:
+        return request
+    added = signature.headers_for(request.body)
+    names = {name.lower() for name, _ in added}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in names}
+    headers.update(added)
+    return attrs.evolve(request, headers=headers)
+
+
 Callback = str | Mapping[str, Any] | Sequence[Mapping[str, Any]] | Event
 """What a sender delivers: a wire payload (an object, a Messaging v2 array, or the XML text
 of a Numbers webhook) or an event."""
@@ -72,7 +98,8 @@ of a Numbers webhook) or an event."""
 
 def wire_body(callback: Callback) -> dict[str, Any] | list[dict[str, Any]]:
     """The JSON Bandwidth would post for ``callback``: Messaging v2 events and bare
-    messaging elements (``type`` and ``message``, no ``eventType``) travel in an array."""
+    messaging elements (``type`` and ``message``, no ``eventType``) travel in an array, an
+    MFA delivery receipt (an element with ``platform``) as the one object it is."""
     if isinstance(callback, str):
         raise TypeError("an XML text travels as XML: see xml_body")
     if isinstance(callback, Event):
@@ -81,7 +108,8 @@ def wire_body(callback: Callback) -> dict[str, Any] | list[dict[str, Any]]:
         payload = dict(callback)
     else:
         return [dict(element) for element in callback]
-    if "eventType" not in payload and "type" in payload and "message" in payload:
+    element = "eventType" not in payload and "type" in payload and "message" in payload
+    if element and "platform" not in payload:
         return [payload]
     return payload
 
@@ -96,10 +124,17 @@ def xml_body(callback: Callback) -> str | None:
     return None
 
 
-def build_request(callback: Callback, method: str, path: str, query: str = "") -> OutgoingRequest:
+def build_request(
+    callback: Callback,
+    method: str,
+    path: str,
+    query: str = "",
+    *,
+    signature: Signer | None = None,
+) -> OutgoingRequest:
     """The request carrying ``callback`` (a wire payload or an event) as POST JSON or GET
     query (a GET carries one object: Messaging v2 is POST only); an XML text or a Numbers
-    event as a POST of the document, UTF-8."""
+    event as a POST of the document, UTF-8; signed over its body by ``signature``."""
     method = method.upper()
     headers = {"User-Agent": USER_AGENT}
     xml = xml_body(callback)
@@ -107,17 +142,17 @@ def build_request(callback: Callback, method: str, path: str, query: str = "") -
         if method == "GET":
             raise ValueError("an XML document (a Numbers webhook) is sent by POST, not GET")
         headers["Content-Type"] = XML_CONTENT_TYPE
-        return OutgoingRequest(method, path, query, xml.encode("utf-8"), headers)
+        return signed(OutgoingRequest(method, path, query, xml.encode("utf-8"), headers), signature)
     payload = wire_body(callback)
     if method == "GET":
         if isinstance(payload, list):
             raise ValueError("a Messaging v2 delivery (an array) is sent by POST, not GET")
         encoded = encode_query(payload)
-        return OutgoingRequest(
-            method, path, f"{query}&{encoded}" if query else encoded, b"", headers
-        )
+        target = f"{query}&{encoded}" if query else encoded
+        return signed(OutgoingRequest(method, path, target, b"", headers), signature)
     headers["Content-Type"] = "application/json; charset=utf-8"
-    return OutgoingRequest(method, path, query, json.dumps(payload).encode(), headers)
+    body = json.dumps(payload).encode()
+    return signed(OutgoingRequest(method, path, query, body, headers), signature)
 
 
 def retry_after(

@@ -68,6 +68,7 @@ from bwhooks.events import (
     VoiceEvent,
 )
 from bwhooks.testing.fakes_emergency import EMERGENCY_KINDS, fake_emergency_payload
+from bwhooks.testing.fakes_more import CLASS_KINDS, MORE_KINDS, fake_more_payload
 from bwhooks.testing.fakes_numbers import NUMBERS_KINDS, fake_numbers_payload, parse_numbers_xml
 from bwhooks.testing.fakes_v2 import _VOICE, fake_messaging_elements, fake_voice_payload
 
@@ -193,6 +194,7 @@ _KINDS = {
     *_VOICE,
     *MESSAGING_V2_CLASSES,
     *NUMBERS_CLASSES,
+    *CLASS_KINDS,
     EmergencyCallEvent,
     UnknownEvent,
     UnknownMessagingEvent,
@@ -213,9 +215,14 @@ _AMBIGUOUS = frozenset(_V1_TYPES) & frozenset(_V2_TYPES)
 #: and Messaging v2 type bare and as ``v2:TYPE``; a bare type both generations send is v1's;
 #: the Numbers webhooks (XML) as ``orderNotification``, ``MESSAGING_LOST`` (an account
 #: event) and ``portOutValidation``; an Emergency Calling API routing query as
-#: ``emergencyCall``.
+#: ``emergencyCall``; toll-free verification results as ``tollfree:verified``,
+#: ``tollfree:unverified``, ``tollfree:denial``, ``tollfree:failure``, ``tollfree:blocked``;
+#: Subscriptions v2 as ``subscriptions:PORTOUT_REQUEST``; endpoint events as their
+#: ``eventType`` (``DEVICE_CONNECTED``); MFA receipts as ``mfa:message-delivered`` and
+#: ``mfa:message-failed``.
 KINDS: Mapping[str, type[Event]] = MappingProxyType(
     {
+        **MORE_KINDS,
         **NUMBERS_KINDS,
         **EMERGENCY_KINDS,
         **{f"v2:{name}": cls for name, cls in _V2_TYPES.items()},
@@ -263,7 +270,7 @@ def _nearest(kind: str) -> list[str]:
     pools: list[tuple[str, Mapping[str, type[Event]]]] = []
     if prefix:
         pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
-    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS}))
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **MORE_KINDS}))
     for spelling_prefix, pool in pools:
         lowered = {known.lower(): known for known in pool}
         found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
@@ -407,7 +414,17 @@ def fake_payload(kind: type[Event] | str, **overrides: Any) -> Any:
 
     ``"emergencyCall"`` gives a 911 routing query's values (``{"to": "911", "from":
     "+1..."}``), sent with ``method="GET"``.
+
+    Bandwidth's other JSON webhooks (:mod:`bwhooks.testing.fakes_more`): toll-free
+    verification (``"tollfree:verified"``, ``"tollfree:denial"``, ...), Subscriptions v2
+    (``"subscriptions:PORTOUT_REQUEST"``), endpoint events (``"DEVICE_CONNECTED"``) and MFA
+    receipts (``"mfa:message-failed"``, one object) give that webhook's JSON object; their
+    classes too (``TollFreeDenialEvent``; a Messaging v2 class keeps meaning the array).
     """
+    more = kind if isinstance(kind, str) else CLASS_KINDS.get(kind)
+    if more is not None and more in MORE_KINDS:
+        given = {name: _LENIENT.unstructure(value) for name, value in overrides.items()}
+        return fake_more_payload(more, given)
     cls = resolve_kind(kind)
     if cls is EmergencyCallEvent:  # a GET query's values (bwhooks.testing.fakes_emergency)
         return fake_emergency_payload(overrides)

@@ -4,7 +4,8 @@ Inert until a test asks for one of its fixtures:
 
 - ``bw_fake``: :func:`~bwhooks.testing.fake_payload`, realistic wire payloads;
 - ``bw_client``: a :class:`~bwhooks.testing.CallbackClient` for the app your
-  ``bwhooks_app`` fixture returns, authenticating with your ``bwhooks_credentials``;
+  ``bwhooks_app`` fixture returns, authenticating with your ``bwhooks_credentials`` and,
+  when your ``bwhooks_signature`` fixture returns one, signing every body with it;
 - ``bandwidth_api``: a :class:`~bwhooks.testing.FakeBandwidthApi` served by
   pytest-httpserver (imported only when this fixture is used), recording what your
   handlers call;
@@ -28,6 +29,7 @@ import pytest
 from bwhooks.testing.bandwidth_api import FakeBandwidthApi
 from bwhooks.testing.bandwidth_api_v2 import FakeBandwidthApiV2
 from bwhooks.testing.client import CallbackClient
+from bwhooks.testing.delivery import Signer
 from bwhooks.testing.fakes import fake_payload
 from bwhooks.testing.numbers_api import FakeNumbersApi
 
@@ -62,13 +64,26 @@ def bwhooks_credentials() -> tuple[str, str] | None:
 
 
 @pytest.fixture
+def bwhooks_signature() -> Signer | None:
+    """Override this fixture to have ``bw_client`` sign what it sends, as Bandwidth signs
+    toll-free verification results and Subscriptions v2 notifications: return
+    ``HmacSignature.toll_free(secret)`` or ``HmacSignature.subscriptions(secret)``. By
+    default nothing is signed."""
+    return None
+
+
+@pytest.fixture
 def bw_client(
-    request: pytest.FixtureRequest, bwhooks_app: Any, bwhooks_credentials: tuple[str, str] | None
+    request: pytest.FixtureRequest,
+    bwhooks_app: Any,
+    bwhooks_credentials: tuple[str, str] | None,
+    bwhooks_signature: Signer | None,
 ) -> CallbackClient:
-    """Sends callbacks to ``bwhooks_app`` in-process, challenge first, like Bandwidth."""
+    """Sends callbacks to ``bwhooks_app`` in-process, challenge first, like Bandwidth (signed
+    with ``bwhooks_signature`` when that fixture returns a signature)."""
     marker = request.node.get_closest_marker("bwhooks")
     path = marker.kwargs.get("path", "/callbacks") if marker else "/callbacks"
-    return CallbackClient(bwhooks_app, bwhooks_credentials, path)
+    return CallbackClient(bwhooks_app, bwhooks_credentials, path, signature=bwhooks_signature)
 
 
 def _local_server() -> Iterator[Any]:

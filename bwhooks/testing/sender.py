@@ -6,7 +6,7 @@ import http.client
 from urllib.parse import unquote, urlsplit
 
 from bwhooks.http import CallbackResponse
-from bwhooks.testing.delivery import Callback, OutgoingRequest, build_request, deliver
+from bwhooks.testing.delivery import Callback, OutgoingRequest, Signer, build_request, deliver
 
 __all__ = ["HttpSender"]
 
@@ -16,11 +16,18 @@ class HttpSender:
 
     The first request carries no ``Authorization``; only when the answer is a ``401`` with
     a ``WWW-Authenticate: Basic`` challenge is it sent again with ``credentials`` (or the
-    ``user:pass@`` of the URL). ``exchange`` records the statuses of the last delivery.
+    ``user:pass@`` of the URL). With ``signature=`` (an :class:`~bwhooks.HmacSignature`)
+    both attempts carry the signature of the exact body sent. ``exchange`` records the
+    statuses of the last delivery.
     """
 
     def __init__(
-        self, url: str, credentials: tuple[str, str] | None = None, *, timeout: float = 10.0
+        self,
+        url: str,
+        credentials: tuple[str, str] | None = None,
+        *,
+        timeout: float = 10.0,
+        signature: Signer | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -28,6 +35,7 @@ class HttpSender:
         if credentials is None and parts.username is not None:
             credentials = (unquote(parts.username), unquote(parts.password or ""))
         self.credentials = credentials
+        self.signature = signature
         self.timeout = timeout
         self.exchange: tuple[int, ...] = ()
         self._scheme = parts.scheme
@@ -40,7 +48,7 @@ class HttpSender:
     def send(self, callback: Callback, method: str = "POST") -> CallbackResponse:
         """Deliver one callback (a wire payload, the XML text of a Numbers webhook, or an
         event) and return the final answer."""
-        request = build_request(callback, method, self.path, self.query)
+        request = build_request(callback, method, self.path, self.query, signature=self.signature)
         delivery = deliver(self.request, request, self.credentials)
         self.exchange = delivery.exchange
         return delivery.response
