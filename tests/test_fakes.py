@@ -141,6 +141,8 @@ def test_every_prefixed_spelling_is_silent_and_agrees_with_the_bare_one() -> Non
         ("anwser", "did you mean 'v1:answer' or 'v2:answer'?"),  # never the bare ambiguous name
         ("v1:initiate", "did you mean 'initiate'?"),  # the other generation's
         ("Disconnect", "did you mean 'disconnect'?"),  # case
+        ("emergencyCal", "did you mean 'emergencyCall'?"),  # the 911 routing query
+        ("tollfree:denail", "did you mean 'tollfree:denial'?"),
     ],
 )
 def test_a_misspelt_kind_is_refused_with_the_nearest_known_ones(kind: str, nearest: str) -> None:

@@ -270,7 +270,7 @@ def _nearest(kind: str) -> list[str]:
     pools: list[tuple[str, Mapping[str, type[Event]]]] = []
     if prefix:
         pools.append((prefix, _V1_TYPES if prefix == "v1:" else _V2_TYPES))
-    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **MORE_KINDS}))
+    pools.append(("", {**_V1_TYPES, **_V2_TYPES, **NUMBERS_KINDS, **MORE_KINDS, **EMERGENCY_KINDS}))
     for spelling_prefix, pool in pools:
         lowered = {known.lower(): known for known in pool}
         found = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
