@@ -49,9 +49,17 @@ def test_subscriptions_reads_base64_in_its_header() -> None:
     assert not signature.verify(
         Headers({"X-Bandwidth-Signature-SHA-256": hex_of(SUBS_SECRET, BODY)}), BODY
     )
-    assert not signature.verify(  # unpadded base64 is not what Bandwidth writes
-        Headers({"X-Bandwidth-Signature-SHA-256": good.rstrip("=")}), BODY
-    )
+    for bad in (
+        good.rstrip("="),  # unpadded: not what Bandwidth writes
+        good[:10] + "!" + good[10:],  # a character out of the alphabet, the rest right
+        good[:10] + " " + good[10:],
+        good.replace("+", "-").replace("/", "_") if "+" in good or "/" in good else good + "-",
+        base64.b64encode(
+            hmac.new(SUBS_SECRET.encode(), BODY, hashlib.sha256).digest()[:-1]
+        ).decode(),  # a byte short
+        base64.b64encode(hmac.new(SUBS_SECRET.encode(), BODY, hashlib.sha512).digest()).decode(),
+    ):
+        assert not signature.verify(Headers({"X-Bandwidth-Signature-SHA-256": bad}), BODY), bad
 
 
 @pytest.mark.parametrize(
@@ -66,12 +74,20 @@ def test_subscriptions_reads_base64_in_its_header() -> None:
         [("x-bandwidth-signature-hmac-sha256", "é" * 64)],  # not ASCII
         [("x-bandwidth-signature-hmac-sha256", "\x00" * 64)],
         [("x-bandwidth-signature", "GOOD")],  # another header
+        [("x-bandwidth-signature-hmac-sha256", "ab " * 21 + "a")],  # 64 characters, 21 bytes
+        [("x-bandwidth-signature-hmac-sha256", "GOOD[:-2] ")],  # a byte short, padded
+        [("x-bandwidth-signature-hmac-sha256", "GOOD:spaced")],  # the right digits, spaced
     ],
 )
 def test_a_missing_malformed_or_wrong_signature_is_refused(headers: list[tuple[str, str]]) -> None:
     signature = HmacSignature.toll_free(TFV_SECRET)
     good = hex_of(TFV_SECRET, BODY)
-    sent = [(name, good if value == "GOOD" else value) for name, value in headers]
+    spelled = {
+        "GOOD": good,
+        "GOOD[:-2] ": good[:-2] + "  ",
+        "GOOD:spaced": " ".join(good[i : i + 2] for i in range(0, len(good), 2)),
+    }
+    sent = [(name, spelled.get(value, value)) for name, value in headers]
     assert not signature.verify(Headers(sent), BODY)
 
 
