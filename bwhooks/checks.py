@@ -102,8 +102,9 @@ class Checks:
     ) -> CallbackResponse | None:
         """The answer to a request that can be given before reading its body, else ``None``:
         a wrong method (405), a client outside the allow-list (403), missing or bad
-        credentials (401), a ``Content-Length`` over the limit (413), a POST whose content
-        type no family reads (415); ``HEAD`` is answered ``200``."""
+        credentials (401), a GET to a receiver that verifies signatures (403: the signature
+        covers a body, never a query), a ``Content-Length`` over the limit (413), a POST whose
+        content type no family reads (415); ``HEAD`` is answered ``200``."""
         if method != "POST" and method != "GET":  # noqa: PLR1714  (the common case first)
             method = method.upper()
         if method == "HEAD":
@@ -120,6 +121,8 @@ class Checks:
                 )
             if result is not AuthResult.OK:  # none sent: the challenge, Basic Auth's first step
                 return CallbackResponse.error(401, "unauthorized", self.auth.challenge())
+        if method == "GET" and self.signature is not None:  # a query: no body to sign
+            return self.refuse(403, "forbidden", why="a query is not covered by the signature")
         length = headers.get("Content-Length")
         if length is not None:
             if not _is_length(length):

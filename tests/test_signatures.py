@@ -3,6 +3,7 @@ results (hex) and Subscriptions v2 notifications (base64)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -11,7 +12,7 @@ import json
 import pytest
 from support import load_v2_example
 
-from bwhooks import BasicAuth, CallbackRequest, Headers, HmacSignature, Receiver
+from bwhooks import BasicAuth, CallbackRequest, CallbackResponse, Headers, HmacSignature, Receiver
 from bwhooks.events import Event
 
 TFV_SECRET = "a-shared-secret-of-32-characters"
@@ -177,4 +178,45 @@ def test_a_receiver_refuses_an_unsigned_or_wrongly_signed_body_with_403_and_runs
     assert send((header, b64_of(SUBS_SECRET, body)), (header, b64_of(SUBS_SECRET, body))) == 403
     assert handled == []
     assert send((header, b64_of(SUBS_SECRET, body))) == 200
+    assert len(handled) == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_signed_receiver_refuses_a_query_which_no_signature_covers(asynchronous: bool) -> None:
+    """A GET's event comes from its query string: a signed body sent along with a forged query
+    must not make the query believed."""
+    auth = BasicAuth(("bandwidth", "pw"))
+    signature = HmacSignature.toll_free(TFV_SECRET)
+    receiver = Receiver(auth=auth, signature=signature)
+    handled: list[Event] = []
+    receiver.on(Event)(handled.append)
+    forged = "/cb?phoneNumber=%2B18885550002&accountId=9900900&status=VERIFIED"
+    signed = [("Authorization", auth.authorization()), *signature.headers_for(BODY)]
+
+    def send(target: str, headers: list[tuple[str, str]]) -> CallbackResponse:
+        path, _, query = target.partition("?")
+        request = CallbackRequest("GET", path, headers, BODY, query_string=query)
+        if asynchronous:
+            return asyncio.run(receiver.handle_async(request))
+        return receiver.handle(request)
+
+    refused = send(forged, signed)
+    assert refused.status == 403
+    assert "WWW-Authenticate" not in refused.headers
+    emergency = send("/cb?to=911&from=%2B19195551234", signed)  # no family's query either
+    assert emergency.status == 403
+    challenged = send(forged, signed[1:])  # the challenge still comes first
+    assert challenged.status == 401
+    assert "WWW-Authenticate" in challenged.headers
+    assert handled == []
+    # the same receiver without a signature reads queries as before
+    unsigned = Receiver(auth=auth)
+    unsigned.on(Event)(handled.append)
+    v1 = "/cb?eventType=answer&callId=c-1&from=%2B19195551234&to=%2B19195550000"
+    assert (
+        unsigned.handle(
+            CallbackRequest("GET", "/cb", signed[:1], b"", query_string=v1.partition("?")[2])
+        ).status
+        == 200
+    )
     assert len(handled) == 1
