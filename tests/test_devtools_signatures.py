@@ -505,6 +505,26 @@ def test_the_inspector_replays_signed_with_the_secret_else_says_why_403(signed_a
         no_secret_in(err, json.dumps(outcome))
 
 
+def test_the_inspector_never_vouches_for_a_strangers_delivery(signed_app: Path) -> None:
+    """A forged, signed-looking delivery refused when recorded is replayed as it came: without
+    this run's credentials or a signature, so the app behind refuses it again."""
+    process, url, page = inspected(
+        "--app", "signed_app:receiver", "--secret-env", "S", cwd=signed_app, env={"S": SECRET}
+    )
+    try:
+        base = url.removesuffix("/callbacks")
+        assert post(base, ANSWER, signed_headers("toll-free", ANSWER)) == 200  # the real one
+        forged = signed_headers("toll-free", ANSWER, "a-guess-of-the-secret-0000", auth=False)
+        assert post(base, ANSWER, forged) == 401  # a stranger: no credentials
+        stranger = next(d for d in listed(page)["deliveries"] if d["status"] == 401)
+        outcome = replayed(page, stranger["id"])
+    finally:
+        err = finish(process)
+    assert outcome["exchange"] == [401]  # challenged, and nothing of ours sent after it
+    assert "replayed as its sender sent it" in outcome["note"]
+    no_secret_in(err, json.dumps(outcome))
+
+
 def test_a_generated_test_of_a_signed_delivery_signs_with_a_secret_from_the_environment(
     signed_app: Path,
 ) -> None:

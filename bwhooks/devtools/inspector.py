@@ -484,7 +484,7 @@ def start_inspector(
     ``user:pass@``, typed on the page, excepted). It is signed as ``resigning`` says (a
     signed delivery goes unsigned without a secret, and the answer's note says so)."""
     resigning = resigning or Resigning()
-    from bwhooks.devtools.replaying import replay
+    from bwhooks.devtools.replaying import proven, replay
     from bwhooks.devtools.serving import ListenServer
     from bwhooks.testing import HttpSender
 
@@ -495,16 +495,26 @@ def start_inspector(
         target = url or default_url
         ours = credentials()
         allowed = _origin(target) in origins
-        sender = HttpSender(target, ours if allowed else None)  # ValueError: not a URL
+        sender = HttpSender(target, None)  # ValueError: not a URL
         delivery = recorder.get(delivery_id)
         if delivery is None:
             raise LookupError(f"no delivery {delivery_id}")
-        done = replay(delivery, sender, resigning.signature_for(delivery))
+        # A stranger's request (refused, or never authenticated) is sent as it came: neither
+        # this run's credentials nor a signature vouch for what its sender proved nothing of.
+        trusted = proven(delivery)
+        if ours is not None and allowed and trusted:
+            sender = HttpSender(target, ours)
+        done = replay(delivery, sender, resigning.signature_for(delivery) if trusted else None)
         outcome: dict[str, Any] = {"exchange": list(done.exchange)}
         notes = []
-        if ours is not None and not allowed:
+        if not trusted:
+            notes.append(
+                f"recorded as refused ({delivery.status}) or never authenticated: replayed "
+                "as its sender sent it, without this run's credentials or a signature"
+            )
+        elif ours is not None and not allowed:
             notes.append(f"this run's credentials were not sent: they go only to {shown}")
-        unsigned = resigning.unsigned_header(delivery)
+        unsigned = resigning.unsigned_header(delivery) if trusted else None
         if unsigned is not None:
             how = "start bwhooks listen with --secret-env VAR to sign replays"
             notes.append(unsigned_note(unsigned, how))
