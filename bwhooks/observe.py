@@ -92,6 +92,8 @@ def _masked(key: str, value: Any) -> Any:
         return f"<{len(value)} chars>"
     if isinstance(value, str) and _PHONE.fullmatch(value):
         return _stars(value)
+    if key in _NUMBERS and isinstance(value, str):  # a number in any format: its digits
+        return _starred_digits(value)
     if key in _WORDS and isinstance(value, str):
         return _PHONE.sub(lambda number: _stars(number.group()), value)
     if isinstance(value, Mapping):
@@ -102,6 +104,22 @@ def _masked(key: str, value: Any) -> Any:
 
 
 _STARS = str.maketrans("0123456789", "**********")
+#: Keys whose value is a phone number whatever its format (a query's ``+`` read as a space,
+#: punctuation, a line break): every digit but the last four starred.
+_NUMBERS = frozenset({"from", "to", "callback", "phoneNumber"})
+_DIGIT = re.compile(r"\d")
+
+
+def _starred_digits(value: str) -> str:
+    """``value`` with every digit but its last four starred (kept whole with fewer than
+    five: ``911``)."""
+    count = len(_DIGIT.findall(value))
+    if count < 5:
+        return value
+    starred = iter(range(count - 4))
+    return _DIGIT.sub(
+        lambda digit: "*" if next(starred, None) is not None else digit.group(), value
+    )
 
 
 def _stars(number: str) -> str:

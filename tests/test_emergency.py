@@ -259,15 +259,17 @@ def test_the_event_is_frozen_slotted_and_exported() -> None:
         ({"aeui": "a"}, "a route needs a location"),
         ({"aeui": "a", "lat": 35.0}, "lat and lon go together"),
         ({"aeui": "a", "lon": -105.0}, "lat and lon go together"),
-        ({"aeui": "a", "lat": 91, "lon": 0}, "lat must be between -90 and 90"),
-        ({"aeui": "a", "lat": 0, "lon": -181}, "lon must be between -180 and 180"),
-        ({"aeui": "a", "lat": math.nan, "lon": 0}, "lat must be between"),
-        ({"aeui": "a", "lat": 0, "lon": math.inf}, "lon must be between"),
+        ({"aeui": "a", "lat": 91, "lon": 0}, "lat must be a number between -90 and 90"),
+        ({"aeui": "a", "lat": 0, "lon": -181}, "lon must be a number between -180 and 180"),
+        ({"aeui": "a", "lat": math.nan, "lon": 0}, "lat must be a finite number"),
+        ({"aeui": "a", "lat": 0, "lon": math.inf}, "lon must be a finite number"),
+        ({"aeui": "a", "lat": 10**400, "lon": 0}, "lat must be a finite number"),
+        ({"aeui": "a", "location_id": "l", "radius": 10**400}, "radius must be a finite"),
         ({"aeui": "a", "lat": True, "lon": 0}, "lat must be a number"),
         ({"aeui": "a", "lat": "35", "lon": 0}, "lat must be a number"),
         ({"aeui": "a", "location_id": "l", "radius": 0}, "radius must be a positive number"),
         ({"aeui": "a", "location_id": "l", "radius": -5}, "radius must be a positive"),
-        ({"aeui": "a", "location_id": "l", "radius": math.inf}, "radius must be a positive"),
+        ({"aeui": "a", "location_id": "l", "radius": math.inf}, "radius must be a finite"),
         ({"aeui": "a", "location_id": "l", "callback": "9195551234"}, "callback must be an E.164"),
         ({"aeui": "a", "location_id": "l", "name": "Ada\nLovelace"}, "control character"),
         ({"aeui": "a\x00", "location_id": "l"}, "aeui holds a control character"),
@@ -392,6 +394,43 @@ def test_the_callers_number_is_never_logged_in_full(
     assert "1234" in logged  # the DEBUG payload, masked
     assert CALLER not in logged
     assert "9195551234" not in logged
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"to=911&from=+19195551234", b"to=911&from=%2B1919%0A5551234", b"to=911&from=9195551234"],
+)
+def test_the_callers_number_in_any_format_is_never_logged_in_full(
+    sent: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``+`` sent unencoded (a space once decoded), a line break, ten digits: masked all the
+    same, and the route's own error never repeats the number a handler gave it."""
+    bwhooks_receiver = receiver()
+
+    @bwhooks_receiver.on(EmergencyCallEvent)
+    def route(event: EmergencyCallEvent) -> EmergencyRoute:
+        return EmergencyRoute(aeui="a", location_id="l", callback=event.from_.strip()[1:])
+
+    with caplog.at_level(logging.DEBUG, "bwhooks"):
+        request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", sent)
+        no_route(bwhooks_receiver.handle(request))
+    logged = "\n".join(
+        [r.getMessage() for r in caplog.records]
+        + [logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info]
+    )
+    assert "1234" in logged  # the DEBUG payload, masked
+    assert "5551234" not in logged.replace("\n", "")  # no more of the number than that
+
+
+def test_a_plus_sent_unencoded_is_given_back() -> None:
+    bwhooks_receiver = receiver()
+    seen: list[EmergencyCallEvent] = []
+    bwhooks_receiver.on(EmergencyCallEvent)(lambda event: seen.append(event) or ROUTE)
+    for sent in (b"to=911&from=+19195551234", b"to=911&from=%2B19195551234"):
+        request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", sent)
+        assert bwhooks_receiver.handle(request).status == 200
+    assert [event.from_ for event in seen] == [CALLER, CALLER]
+    assert seen[0].raw["from"] == " 19195551234"  # as decoded, kept
 
 
 def test_a_conflict_of_two_routes_is_no_route(errors: Callable[[], list[str]]) -> None:

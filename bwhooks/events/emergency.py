@@ -17,10 +17,19 @@ import attrs
 from bwhooks.events._base import LOCAL, WIRE, Event, Reply
 
 
+def _plus(value: str) -> str:
+    """A number whose ``+`` was sent unencoded in the query (read as a space by form
+    decoding: ``" 19195551234"``) with its ``+`` back; anything else as sent."""
+    if value[:1] == " " and value[1:].isdigit() and value[1:].isascii():
+        return "+" + value[1:]
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class EmergencyCallEvent(Event):
     """A 911 call's routing query: ``to`` is the number called (``911``, ``933`` for a
-    test call), ``from_`` the caller's, as sent.
+    test call, or the designated number your account was given), ``from_`` the caller's, as
+    sent (a ``+`` sent unencoded, which a query reads as a space, is given back).
 
     Answer with an :class:`~bwhooks.EmergencyRoute` within the receiver's
     ``emergency_budget`` (400 ms by default), counted from ``received``: when the query was
@@ -41,8 +50,8 @@ class EmergencyCallEvent(Event):
     event_type: str = attrs.field(
         default="emergencyCall", metadata={WIRE: "eventType", LOCAL: True}
     )
-    to: str
-    from_: str
+    to: str = attrs.field(converter=_plus)
+    from_: str = attrs.field(converter=_plus)
     received: float = attrs.field(
         init=False, factory=time.monotonic, eq=False, hash=False, repr=False, metadata={LOCAL: True}
     )

@@ -49,8 +49,14 @@ def _number(name: str, value: Any, low: float, high: float) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if math.isnan(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, not {value!r}")
+    try:
+        number = float(value)  # an int past float's range: OverflowError
+    except OverflowError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number")
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be a number between {low:g} and {high:g}")
     return value
 
 
@@ -76,15 +82,16 @@ def _lon(value: Any) -> float | None:
 
 def _radius(value: Any) -> float | None:
     radius = _number("radius", value, -math.inf, math.inf)
-    if radius is not None and not 0 < radius < math.inf:
-        raise ValueError(f"radius must be a positive number of meters, not {value!r}")
+    if radius is not None and not radius > 0:
+        raise ValueError("radius must be a positive number of meters")
     return radius
 
 
 def _callback(value: Any) -> str | None:
     text = _text("callback", value)
     if text is not None and not _E164.fullmatch(text):
-        raise ValueError(f"callback must be an E.164 number (+ and 8 to 15 digits), not {text!r}")
+        # the value (a caller's number, often) is not repeated: the error reaches the logs
+        raise ValueError("callback must be an E.164 number (+ and 8 to 15 digits)")
     return text
 
 
