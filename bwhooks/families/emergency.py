@@ -68,8 +68,8 @@ class Emergency(Family):
     def owns(self, cls: type[Event]) -> bool:
         return issubclass(cls, events.EmergencyCallEvent)
 
-    def timeout(self, handler_timeout: float | None) -> float | None:
-        return self.budget if handler_timeout is None else min(self.budget, handler_timeout)
+    def deadline(self, event: Event) -> float | None:
+        return getattr(event, "received", time.monotonic()) + self.budget
 
     def configure(self, **options: Any) -> Family:
         budget = options.get("emergency_budget")
@@ -99,8 +99,13 @@ class Emergency(Family):
     def failed(
         self, event: Event, response: CallbackResponse, notes: list[Note]
     ) -> CallbackResponse:
-        timed_out = bool(notes) and notes[-1].fact is Fact.TIMED_OUT
-        why = f"its handler ran past the {self._ms} budget" if timed_out else "its handler failed"
+        fact = notes[-1].fact if notes else None
+        if fact is Fact.OVER_BUDGET:
+            why = f"the {self._ms} budget ran out"
+        elif fact is Fact.TIMED_OUT:
+            why = "its handler ran past the handler timeout"
+        else:
+            why = "its handler failed"
         return self._no_route(event, why, notes)
 
     @property
