@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -301,7 +300,7 @@ def test_the_budget_is_an_option_of_the_receiver() -> None:
     assert receiver().families is DEFAULT  # the default budget changes nothing
     assert family(receiver()).budget == DEFAULT_BUDGET == 0.4
     assert family(receiver(emergency_budget=0.25)).budget == 0.25
-    event = fake_event("emergencyCall")
+    event = EmergencyCallEvent(to="911", from_=CALLER)
     assert family(receiver(emergency_budget=1)).deadline(event) == event.received + 1
     for wrong in (0, -1, math.inf, math.nan):
         with pytest.raises(ValueError, match="positive number of seconds"):

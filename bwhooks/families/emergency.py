@@ -5,8 +5,11 @@ Bandwidth sends ``GET ...?to={called}&from={calling}`` and waits 450 ms for JSON
 answer in time, sends it to Bandwidth's emergency call center; an account setting can make
 a ``404`` reject the call. So the answer is the handler's :class:`~bwhooks.EmergencyRoute`
 (``200`` JSON), and without one :data:`NO_ROUTE`: ``503``, never a ``404`` nor a ``3xx``.
-An ``async`` handler still running at the receiver's ``emergency_budget`` is cancelled; a
-route built past it (a plain ``def`` handler cannot be stopped) is sent, and logged.
+The receiver's ``emergency_budget`` is a deadline for all the handlers of a query, in turn,
+counted from when it was read (:mod:`bwhooks.budget`): an ``async`` handler still running
+then is cancelled, a plain ``def`` one on an async server is awaited no longer; a route
+built past it on a sync server (nothing can stop a ``def`` handler there) is sent, and
+logged.
 """
 
 from __future__ import annotations
