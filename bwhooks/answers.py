@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bwhooks.budget import OutOfBudget
 from bwhooks.errors import QueueUnavailable, RetryLater
 from bwhooks.events import Event
 from bwhooks.families import Family, replies
@@ -23,11 +24,11 @@ __all__ = [
     "OK",
     "RETRY_LATER",
     "AnswerRule",
+    "DeadlineRule",
     "DefaultRule",
     "FailedRule",
     "PreemptRule",
     "Rules",
-    "TimeoutRule",
     "answering",
     "conflict",
     "error",
@@ -49,18 +50,18 @@ notes)``; ``None``: the failure's answer is sent."""
 PreemptRule = Callable[[Event, list[Note]], CallbackResponse | None] | None
 """The answer that replaces running the handlers, or ``None`` to run them: ``(event,
 notes)``; ``None``: the handlers always run."""
-TimeoutRule = Callable[[float | None], float | None] | None
-"""The seconds an ``async`` handler may run, from the receiver's ``handler_timeout``;
-``None``: the receiver's."""
-Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule, TimeoutRule]
+DeadlineRule = Callable[[Event], float | None] | None
+"""When all the handlers of an event must have returned (``time.monotonic()``), or
+``None``; ``None``: no deadline."""
+Rules = tuple[AnswerRule, DefaultRule, FailedRule, PreemptRule, DeadlineRule]
 
 
 def answering(family: Family | None) -> Rules:
     """How the events of ``family`` are answered, from a handler's value, without one,
     when the handlers failed, and instead of running them (an event of no family: by its class's
     :attr:`~bwhooks.events.Event.REPLY`), and how long an ``async`` handler of them may run
-    (:meth:`~bwhooks.families.Family.timeout`). The default rules are the functions
-    themselves (``None`` for a failure and a timeout): one call less on every callback."""
+    (:meth:`~bwhooks.families.Family.deadline`). The default rules are the functions
+    themselves (``None`` for a failure and a deadline): one call less on every callback."""
     if family is None:
         return replies.answer, replies.unanswered, None, None, None
     kind = type(family)
@@ -69,7 +70,7 @@ def answering(family: Family | None) -> Rules:
         replies.unanswered if kind.unanswered is Family.unanswered else family.unanswered,
         None if kind.failed is Family.failed else family.failed,
         None if kind.preempt is Family.preempt else family.preempt,
-        None if kind.timeout is Family.timeout else family.timeout,
+        None if kind.deadline is Family.deadline else family.deadline,
     )
 
 
@@ -90,7 +91,7 @@ def failure(
 ) -> CallbackResponse:
     """A handler raised: ``409`` when it asked for a later delivery
     (:class:`~bwhooks.errors.RetryLater`), else ``500`` (its queue was unavailable, it ran
-    past ``timeout``, it failed)."""
+    past ``timeout`` or its event's deadline, it failed)."""
     name = registration.name
     if isinstance(exception, RetryLater):
         notes.append(Note(Fact.RETRY_ASKED, event, name, exception))
@@ -98,7 +99,9 @@ def failure(
     if isinstance(exception, QueueUnavailable):
         notes.append(Note(Fact.NOT_QUEUED, event, name, exception))
         return error("could not queue the event")
-    if _timed_out(exception):
+    if isinstance(exception, OutOfBudget):
+        notes.append(Note(Fact.OVER_BUDGET, event, name, exception))
+    elif _timed_out(exception):
         notes.append(Note(Fact.TIMED_OUT, event, name, timeout))
     else:
         notes.append(Note(Fact.FAILED, event, name, exception))

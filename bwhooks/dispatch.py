@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from bwhooks.answers import OK, RETRY_LATER, Rules, answering, conflict, error, failure
+from bwhooks.budget import call, run
 from bwhooks.duplicates import found, key_of, release, settle, store_failed
 from bwhooks.events import Event
 from bwhooks.families import DEFAULT, Families
@@ -125,11 +126,10 @@ class Dispatcher:
         rules = self._answering[cls] = answering(self.families.of(cls))
         return rules
 
-    def _timeout(self, event: Event) -> float | None:
-        """Seconds an ``async`` handler of ``event`` may run (its family's, by default the
-        receiver's ``handler_timeout``)."""
+    def _deadline(self, event: Event) -> float | None:
+        """When all of ``event``'s handlers must have returned: its family's, else ``None``."""
         rule = (self._answering.get(event.__class__) or self._rules(event))[4]
-        return self.handler_timeout if rule is None else rule(self.handler_timeout)
+        return None if rule is None else rule(event)
 
     def _unknown_classes(self) -> frozenset[type[Event]]:
         self._unknown = self.families.unknown  # their modules are loaded on first use
@@ -164,10 +164,8 @@ class Dispatcher:
                 head = step[0]
                 if head.__class__ is Registration:
                     try:
-                        result = head.handler(cast(Event, step[1]))
-                        if result is not None and _awaitable(result):
-                            timeout = self._timeout(cast(Event, step[1]))
-                            result = _asyncio().run(_await(result, timeout))
+                        event = cast(Event, step[1])
+                        result = _call(head, event, self.handler_timeout, self._deadline(event))
                         outcome: _Outcome = (True, result)
                     except (Exception, _asyncio().CancelledError) as exc:  # the handler's own
                         outcome = (False, exc)
@@ -212,7 +210,9 @@ class Dispatcher:
                 if head.__class__ is Registration:
                     try:
                         event = cast(Event, step[1])
-                        result = await _call_async(head, event, run_sync, self._timeout(event))
+                        deadline = self._deadline(event)
+                        timeout = self.handler_timeout
+                        result = await _call_async(head, event, run_sync, timeout, deadline)
                         outcome: _Outcome = (True, result)
                     except _asyncio().CancelledError as exc:
                         if _being_cancelled():
@@ -244,20 +244,24 @@ class Dispatcher:
         if preempted is not None:
             return preempted
         answer: tuple[Registration, Any] | None = None
+        rules = self._answering.get(event.__class__) or self._rules(event)  # _settled, inlined
+        deadline = None if rules[4] is None else rules[4](event)
         for registration in registrations:
             try:
-                result = registration.handler(event)
-                if result is not None and _awaitable(result):
-                    result = _asyncio().run(_await(result, self._timeout(event)))
+                if deadline is not None:
+                    result = call(registration, event, self.handler_timeout, deadline)
+                else:
+                    result = registration.handler(event)
+                    if result is not None and _awaitable(result):
+                        result = _asyncio().run(_await(result, self.handler_timeout))
             except (Exception, _asyncio().CancelledError) as exc:  # nothing else cancels here
-                failed = failure(registration, event, exc, self._timeout(event), notes)
+                failed = failure(registration, event, exc, self.handler_timeout, notes)
                 return self._failed(event, failed, notes)
             if result is not None:
                 if answer is not None:
                     failed = conflict(event, (answer[0], registration), notes)
                     return self._failed(event, failed, notes)
                 answer = (registration, result)
-        rules = self._answering.get(event.__class__) or self._rules(event)  # _settled, inlined
         if answer is None:
             return rules[1](event, notes)
         return rules[0](event, answer[1], answer[0].name, notes)
@@ -274,10 +278,10 @@ class Dispatcher:
         if preempted is not None:
             return preempted
         answer: tuple[Registration, Any] | None = None
-        timeout = self._timeout(event)
+        timeout, deadline = self.handler_timeout, self._deadline(event)
         for registration in registrations:
             try:
-                result = await _call_async(registration, event, run_sync, timeout)
+                result = await _call_async(registration, event, run_sync, timeout, deadline)
             except _asyncio().CancelledError as exc:
                 if _being_cancelled():
                     raise  # the request itself is cancelled (server shutdown, ...)
@@ -323,12 +327,12 @@ class Dispatcher:
                     continue  # handled before: the retried delivery skips it
             answer: tuple[Registration, Any] | None = None
             response = self._preempted(event, notes)
-            registrations = () if response is not None else self._registrations(event, notes)
+            registrations = () if response is not None else _registrations(self, event, notes)
             try:
                 for registration in registrations:
                     succeeded, result = yield registration, event
                     if not succeeded:
-                        response = failure(registration, event, result, self._timeout(event), notes)
+                        response = failure(registration, event, result, self.handler_timeout, notes)
                         response = self._failed(event, response, notes)
                         break
                     if result is not None:
@@ -357,17 +361,22 @@ class Dispatcher:
                 return
         yield (default if explicit is None else explicit), duplicates == len(events)
 
-    def _registrations(self, event: Event, notes: list[Note]) -> tuple[Registration, ...]:
-        registrations = self.registry.handlers_for(event.__class__)
-        unknown = event.__class__ in (self._unknown or self._unknown_classes())
-        if registrations and not unknown:
-            return registrations  # the common case
-        notes.append(Note(Fact.UNKNOWN_TYPE if unknown else Fact.NO_HANDLER, event))
-        skipping = self.registry.queued_skipping(event.__class__)
-        if skipping:  # an INLINE_ONLY event: say why its queued handlers did not run
-            detail = event.INLINE_ONLY
-            notes.append(Note(Fact.INLINE_ONLY, event, " and ".join(skipping), detail))
-        return registrations
+
+def _registrations(
+    dispatcher: Dispatcher, event: Event, notes: list[Note]
+) -> tuple[Registration, ...]:
+    """The handlers of ``event`` (none for an unknown type), noting why none runs."""
+    registry = dispatcher.registry
+    registrations = registry.handlers_for(event.__class__)
+    unknown = event.__class__ in (dispatcher._unknown or dispatcher._unknown_classes())
+    if registrations and not unknown:
+        return registrations  # the common case
+    notes.append(Note(Fact.UNKNOWN_TYPE if unknown else Fact.NO_HANDLER, event))
+    skipping = registry.queued_skipping(event.__class__)
+    if skipping:  # an INLINE_ONLY event: say why its queued handlers did not run
+        detail = event.INLINE_ONLY
+        notes.append(Note(Fact.INLINE_ONLY, event, " and ".join(skipping), detail))
+    return registrations
 
 
 async def _store_call(store: IdempotencyStore | None, call: Callable[[], Any]) -> Any:
@@ -453,11 +462,35 @@ async def _to_thread(handler: Callable[[Event], Any], event: Event) -> Any:
     return await _asyncio().to_thread(handler, event)
 
 
+def _call(
+    registration: Registration, event: Event, timeout: float | None, deadline: float | None
+) -> Any:
+    """One handler called on a sync server: an ``async def`` one run on a loop of its own,
+    bounded by ``timeout``; within its event's ``deadline`` when it has one
+    (:mod:`bwhooks.budget`)."""
+    if deadline is not None:
+        return call(registration, event, timeout, deadline)
+    result = registration.handler(event)
+    if result is not None and _awaitable(result):
+        result = _asyncio().run(_await(result, timeout))
+    return result
+
+
 def _call_async(
-    registration: Registration, event: Event, run_sync: SyncRunner, timeout: float | None
+    registration: Registration,
+    event: Event,
+    run_sync: SyncRunner,
+    timeout: float | None,
+    deadline: float | None = None,
 ) -> Awaitable[Any]:
     """What to await for one handler: an ``async def`` handler's own coroutine (no frame
-    around it), bounded by ``timeout`` when there is one; a ``def`` handler in a thread."""
+    around it), bounded by ``timeout`` when there is one; a ``def`` handler in a thread.
+    Within its event's ``deadline`` when it has one (:mod:`bwhooks.budget`: a ``def``
+    handler on its pool unless the server gave ``run_sync``)."""
+    if deadline is not None:
+        return run(
+            registration, event, None if run_sync is _to_thread else run_sync, timeout, deadline
+        )
     if registration.is_async:
         coroutine = registration.handler(event)
         return coroutine if timeout is None else _asyncio().wait_for(coroutine, timeout)

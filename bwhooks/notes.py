@@ -36,6 +36,7 @@ class Fact(enum.Enum):
     RETRY_ASKED = "retry asked"  # a handler raised RetryLater
     NOT_QUEUED = "not queued"  # a queued handler's queue could not take the event
     TIMED_OUT = "timed out"  # an async handler ran past the handler timeout
+    OVER_BUDGET = "over budget"  # a handler not started, or stopped, at its event's deadline
     FAILED = "failed"  # a handler raised
     DUPLICATE_ANSWERED = "duplicate answered"  # handled before: its answer again
     DUPLICATE_IN_FLIGHT = "duplicate in flight"  # still being handled: retry asked

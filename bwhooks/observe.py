@@ -13,6 +13,8 @@ import attrs
 from bwhooks.notes import Fact, Note
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from bwhooks.events import Event
     from bwhooks.http import CallbackResponse, Headers
 
@@ -195,6 +197,8 @@ class Observer:
         """Log one :class:`~bwhooks.notes.Note` at its level: never a body or credentials,
         the event's type and ids."""
         level, template, fields = _TOLD[note.fact]
+        if note.fact is Fact.OVER_BUDGET and note.detail.late is not None:
+            note.detail.late.add_done_callback(lambda outcome: self._late(note, outcome))
         if not self.logger.isEnabledFor(level):
             return
         event = note.event
@@ -209,6 +213,23 @@ class Observer:
             template,
             *(values[field] for field in fields),
             exc_info=note.detail if note.fact is Fact.FAILED else None,
+        )
+
+    def _late(self, note: Note, outcome: Future[Any]) -> None:
+        """Tell what a handler left running in its thread past its event's deadline came
+        to, once it comes (in that thread): dropped."""
+        if outcome.cancelled():
+            return
+        error = outcome.exception()
+        came = type(error if error is not None else outcome.result()).__name__
+        came = f"raised {came}" if error is not None else f"returned its result ({came})"
+        self.logger.error(
+            "handler %s of the %s request (%s) %s after its budget ran out: dropped, "
+            "the request was answered already",
+            note.handler,
+            note.event.event_type,
+            event_ids(note.event),
+            came,
         )
 
 
@@ -284,6 +305,11 @@ _TOLD: dict[Fact, tuple[int, str, tuple[str, ...]]] = {
         logging.ERROR,
         "handler %s ran past %ss on %s event (%s): cancelled",
         ("handler", "detail", "type", "ids"),
+    ),
+    Fact.OVER_BUDGET: (
+        logging.ERROR,
+        "handler %s of the %s request (%s) %s",
+        ("handler", "type", "ids", "detail"),
     ),
     Fact.FAILED: (logging.ERROR, "handler %s failed on %s event (%s)", ("handler", "type", "ids")),
     Fact.DUPLICATE_ANSWERED: (

@@ -85,8 +85,10 @@ class Receiver:
     (:class:`~bwhooks.PortOutFallback`). Either way it is logged at ERROR.
     ``emergency_budget`` is the seconds the handlers of a 911 routing query
     (:class:`~bwhooks.EmergencyCallEvent`) have to return its
-    :class:`~bwhooks.EmergencyRoute` (Bandwidth waits 450 ms): an ``async`` one still running
-    then is cancelled, and the call answered without a route (``503``, logged at ERROR).
+    :class:`~bwhooks.EmergencyRoute` (Bandwidth waits 450 ms), all of them in turn, counted
+    from when the query was read: one not started by then never is, an ``async`` one still
+    running is cancelled (on an async server a ``def`` one is awaited no longer), and the
+    call answered without a route (``503``, logged at ERROR).
     """
 
     def __init__(

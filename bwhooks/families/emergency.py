@@ -5,8 +5,11 @@ Bandwidth sends ``GET ...?to={called}&from={calling}`` and waits 450 ms for JSON
 answer in time, sends it to Bandwidth's emergency call center; an account setting can make
 a ``404`` reject the call. So the answer is the handler's :class:`~bwhooks.EmergencyRoute`
 (``200`` JSON), and without one :data:`NO_ROUTE`: ``503``, never a ``404`` nor a ``3xx``.
-An ``async`` handler still running at the receiver's ``emergency_budget`` is cancelled; a
-route built past it (a plain ``def`` handler cannot be stopped) is sent, and logged.
+The receiver's ``emergency_budget`` is a deadline for all the handlers of a query, in turn,
+counted from when it was read (:mod:`bwhooks.budget`): an ``async`` handler still running
+then is cancelled, a plain ``def`` one on an async server is awaited no longer; a route
+built past it on a sync server (nothing can stop a ``def`` handler there) is sent, and
+logged.
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ class Emergency(Family):
     def owns(self, cls: type[Event]) -> bool:
         return issubclass(cls, events.EmergencyCallEvent)
 
-    def timeout(self, handler_timeout: float | None) -> float | None:
-        return self.budget if handler_timeout is None else min(self.budget, handler_timeout)
+    def deadline(self, event: Event) -> float | None:
+        return getattr(event, "received", time.monotonic()) + self.budget
 
     def configure(self, **options: Any) -> Family:
         budget = options.get("emergency_budget")
@@ -99,8 +102,13 @@ class Emergency(Family):
     def failed(
         self, event: Event, response: CallbackResponse, notes: list[Note]
     ) -> CallbackResponse:
-        timed_out = bool(notes) and notes[-1].fact is Fact.TIMED_OUT
-        why = f"its handler ran past the {self._ms} budget" if timed_out else "its handler failed"
+        fact = notes[-1].fact if notes else None
+        if fact is Fact.OVER_BUDGET:
+            why = f"the {self._ms} budget ran out"
+        elif fact is Fact.TIMED_OUT:
+            why = "its handler ran past the handler timeout"
+        else:
+            why = "its handler failed"
         return self._no_route(event, why, notes)
 
     @property

@@ -124,10 +124,12 @@ class Family(abc.ABC):
         ``None`` by default: the handlers run."""
         return None
 
-    def timeout(self, handler_timeout: float | None) -> float | None:
-        """The seconds an ``async`` handler of this family's events may run before it is
-        cancelled (``handler_timeout``: the receiver's, the default)."""
-        return handler_timeout
+    def deadline(self, event: Event) -> float | None:
+        """When all the handlers of ``event`` must have returned (a ``time.monotonic()``
+        instant), or ``None``: no deadline, the default (each ``async`` handler then has
+        the receiver's ``handler_timeout``). With one, the handlers run in turn, each
+        given what is left; one not started by then never is (:mod:`bwhooks.budget`)."""
+        return None
 
     def configure(self, **options: Any) -> Family:
         """This family with the receiver's options that concern it applied (a new
