@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 
 import pytest
 from support import load_v2_example
@@ -182,7 +183,9 @@ def test_a_receiver_refuses_an_unsigned_or_wrongly_signed_body_with_403_and_runs
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-def test_a_signed_receiver_refuses_a_query_which_no_signature_covers(asynchronous: bool) -> None:
+def test_a_signed_receiver_refuses_a_query_which_no_signature_covers(
+    asynchronous: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     """A GET's event comes from its query string: a signed body sent along with a forged query
     must not make the query believed."""
     auth = BasicAuth(("bandwidth", "pw"))
@@ -200,9 +203,13 @@ def test_a_signed_receiver_refuses_a_query_which_no_signature_covers(asynchronou
             return asyncio.run(receiver.handle_async(request))
         return receiver.handle(request)
 
-    refused = send(forged, signed)
+    with caplog.at_level(logging.WARNING, "bwhooks.receiver"):
+        refused = send(forged, signed)
     assert refused.status == 403
+    assert json.loads(refused.body) == {"error": "forbidden"}
     assert "WWW-Authenticate" not in refused.headers
+    refusals = [r.getMessage() for r in caplog.records if r.name == "bwhooks.receiver"]
+    assert refusals == ["callback refused: 403 a query is not covered by the signature"]
     emergency = send("/cb?to=911&from=%2B19195551234", signed)  # no family's query either
     assert emergency.status == 403
     challenged = send(forged, signed[1:])  # the challenge still comes first
