@@ -406,7 +406,12 @@ def test_the_callers_number_in_any_format_is_never_logged_in_full(
 def test_a_plus_sent_unencoded_is_given_back() -> None:
     bwhooks_receiver = receiver()
     seen: list[EmergencyCallEvent] = []
-    bwhooks_receiver.on(EmergencyCallEvent)(lambda event: seen.append(event) or ROUTE)
+
+    @bwhooks_receiver.on(EmergencyCallEvent)
+    def route(event: EmergencyCallEvent) -> EmergencyRoute:
+        seen.append(event)
+        return ROUTE
+
     for sent in (b"to=911&from=+19195551234", b"to=911&from=%2B19195551234"):
         request = CallbackRequest("GET", "/", {"Authorization": AUTH}, b"", sent)
         assert bwhooks_receiver.handle(request).status == 200
